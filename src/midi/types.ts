@@ -1,0 +1,63 @@
+/** The musical data concept-lens reads from MIDI files. Times are in seconds, tempo map applied. */
+
+export interface Note {
+  /** MIDI pitch 0..127 (60 = middle C). */
+  pitch: number;
+  /** Seconds from the start of the file. */
+  onset: number;
+  /** Seconds from the start of the file; > onset. */
+  offset: number;
+  /** MIDI velocity 1..127. */
+  velocity: number;
+  /** Index of the track in the file (0 for type 0 files). */
+  track: number;
+  /** MIDI channel 0..15. */
+  channel: number;
+}
+
+/** Sustain pedal (CC64) changes; value >= 64 is "down". */
+export interface PedalEvent {
+  time: number;
+  down: boolean;
+  channel: number;
+}
+
+export interface TempoChange {
+  tick: number;
+  /** Seconds at `tick`. */
+  seconds: number;
+  microsecondsPerBeat: number;
+}
+
+export interface TimeSignatureChange {
+  tick: number;
+  seconds: number;
+  /** 1-based bar number that starts at `tick`. */
+  bar: number;
+  numerator: number;
+  denominator: number;
+}
+
+/** Everything needed to turn ticks into seconds and seconds into bars and beats. */
+export interface TimeMap {
+  ticksPerBeat: number;
+  tempos: TempoChange[];
+  timeSignatures: TimeSignatureChange[];
+}
+
+/** A position in bars: bar is 1-based, beat is 1-based and may be fractional (2.5 = halfway through beat 2). */
+export interface BarPosition {
+  bar: number;
+  beat: number;
+}
+
+/** A parsed MIDI file. */
+export interface MidiContent {
+  format: 0 | 1;
+  notes: Note[];
+  pedal: PedalEvent[];
+  timeMap: TimeMap;
+  /** End of the last note (or last event), seconds. */
+  durationSeconds: number;
+  trackNames: string[];
+}
