@@ -1,4 +1,6 @@
 import type { CommandModule } from 'yargs';
+import { conceptsCommand } from './concepts.ts';
+import { corpusCommand } from './corpus.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [corpusCommand, conceptsCommand];

@@ -1,0 +1,115 @@
+/**
+ * The contents of `<out>/results.json`: the contract between the analysis stages (src/tcav,
+ * src/discovery), the report (src/report/html) and anyone reading the file.
+ * Times are seconds, bars are 1-based and inclusive, paths are relative to the output folder.
+ */
+
+export interface RunInfo {
+  tool: 'concept-lens';
+  version: string;
+  command: 'explain' | 'tcav' | 'discover';
+  startedAt: string;
+  seconds: number;
+  seed: number;
+  layers: string[];
+  targets: string[];
+  /** Every other parameter the run used (random runs, excerpts per composer, method, ...). */
+  parameters: Record<string, unknown>;
+}
+
+export interface ModelIdentity {
+  path: string;
+  sha256: string;
+  labels: string[];
+  input: Record<string, unknown>;
+  /** From the model card next to the model, when there is one. */
+  card?: { name?: string; testAccuracy?: number; testBalancedAccuracy?: number; data?: string };
+}
+
+export interface CorpusIdentity {
+  name: string;
+  root: string;
+  files: number;
+  pieces: number;
+  composers: string[];
+}
+
+/** One (concept, layer, target composer) cell of a TCAV run. */
+export interface TcavEntry {
+  concept: string;
+  description?: string;
+  layer: string;
+  target: string;
+  /** Mean sign-count TCAV score over the random runs. */
+  score: number;
+  std: number;
+  /** Mean magnitude TCAV score (share of positive derivative mass), and its spread. */
+  magnitude: number;
+  magnitudeStd: number;
+  /** Two-sided test of the concept's scores against random-vs-random scores. */
+  pValue: number;
+  /** p-value after correction for the number of tests (concepts x targets x layers). */
+  pValueCorrected: number;
+  significant: boolean;
+  /** Mean held-out accuracy of the concept's CAVs. */
+  cavAccuracy: number;
+  /** False when the CAV accuracy is too low for the score to mean anything. */
+  cavReliable: boolean;
+  runs: number;
+  randomScore: number;
+  randomStd: number;
+  /** Per-run sign-count scores, for plots. */
+  scores: number[];
+}
+
+export interface ExcerptRef {
+  composer: string;
+  piece: string;
+  file: string;
+  /** Seconds within the file. */
+  start: number;
+  end: number;
+  bars?: { start: number; end: number };
+  /** The whole excerpt as MIDI, relative to the output folder. */
+  midi: string;
+  /** Only the notes where the concept is active, when a localisation exists. */
+  midiLocalized?: string;
+  /** How strongly the excerpt expresses the concept (cluster similarity or NMF coefficient). */
+  typicality: number;
+  /**
+   * Where the concept is active in the excerpt: a rows x cols grid over (time, pitch) of the
+   * excerpt, row-major, values in 0..1 (time ascending, pitch ascending).
+   */
+  localization?: { rows: number; cols: number; values: number[] };
+  /** The segment of the window used (whole, first half, bass band, ...). */
+  segment?: string;
+}
+
+export interface ComposerImportance {
+  value: number;
+  std?: number;
+  pValue?: number;
+  significant?: boolean;
+}
+
+export interface DiscoveredConcept {
+  id: string;
+  layer: string;
+  method: 'kmeans' | 'nmf';
+  /** Importance per composer (TCAV score for k-means clusters, logit derivative for NMF components). */
+  importance: Record<string, ComposerImportance>;
+  /** Number of distinct pieces among the concept's members. */
+  pieces: number;
+  excerpts: ExcerptRef[];
+  leastTypical: ExcerptRef[];
+}
+
+export interface RunResults {
+  run: RunInfo;
+  model: ModelIdentity;
+  corpus: CorpusIdentity;
+  tcav: TcavEntry[];
+  concepts: DiscoveredConcept[];
+  discovery?: { method: 'kmeans' | 'nmf'; layer: string; fidelity?: number; [key: string]: unknown };
+  skipped: { file: string; reason: string }[];
+}
