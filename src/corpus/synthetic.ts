@@ -88,7 +88,7 @@ export const syntheticSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['composers', i, 'name'], message: `duplicate composer ${c.name}` });
       }
       for (const t of [c.signature, ...Object.keys(c.others)]) {
-        if (spec.negativeControls.includes(t)) {
+        if ((spec.negativeControls as string[]).includes(t)) {
           ctx.addIssue({
             code: 'custom',
             path: ['composers', i, t === c.signature ? 'signature' : 'others'],
@@ -165,6 +165,9 @@ export function generateSyntheticCorpus(
   const s = resolveSpec(spec);
   const root = new Rng(options.seed ?? s.seed);
   const count = options.piecesPerComposer ?? s.piecesPerComposer;
+  if (!Number.isInteger(count) || count < 1) {
+    throw new UserError(`pieces per composer: expected a positive whole number, got ${count}`);
+  }
   const pieces: SyntheticPiece[] = [];
   for (const composer of s.composers) {
     for (let i = 0; i < count; i++) {
@@ -192,7 +195,10 @@ function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: numbe
   const sections: Section[] = [];
   let time = 0;
   while (time < target - 1e-9) {
-    const bars = Math.max(1, Math.round(uniform(rng, spec.sectionSeconds) / barSeconds));
+    // The last section is shortened (to whole bars) so the piece stays within pieceSeconds.
+    const room = Math.floor((spec.pieceSeconds[1] - time) / barSeconds + 1e-9);
+    if (room < 1) break;
+    const bars = Math.max(1, Math.min(room, Math.round(uniform(rng, spec.sectionSeconds) / barSeconds)));
     sections.push({ start: time, bars, end: time + bars * barSeconds, layers: [] });
     time += bars * barSeconds;
   }
@@ -257,19 +263,41 @@ function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: numbe
       });
     }
   }
-  notes.sort((a, b) => a.onset - b.onset || a.pitch - b.pitch);
+  const played = onePerKey(notes);
   const number = String(index + 1).padStart(2, '0');
   return {
     id: `${composer.name.toLowerCase()}-${number}`,
     composer: composer.name,
     title: `${composer.genre} No. ${index + 1} in ${keyName(key)}`,
-    notes,
+    notes: played,
     durationSeconds: round(time),
     segments,
     tempo,
     beatsPerBar,
     key,
   };
+}
+
+/**
+ * A key sounds one note at a time: where two layers strike the same key, the earlier note is cut
+ * when the later one starts, and of two notes struck together the louder is kept. (A MIDI file
+ * cannot hold overlapping notes of one pitch unambiguously, so this also makes files round-trip.)
+ */
+function onePerKey(notes: Note[]): Note[] {
+  const sorted = notes.slice().sort((a, b) => a.pitch - b.pitch || a.onset - b.onset || b.velocity - a.velocity);
+  const out: Note[] = [];
+  for (const n of sorted) {
+    const prev = out[out.length - 1];
+    if (prev && prev.pitch === n.pitch && n.onset < prev.offset) {
+      if (n.onset - prev.onset < 1e-3) {
+        prev.offset = Math.max(prev.offset, n.offset);
+        continue;
+      }
+      prev.offset = n.onset;
+    }
+    out.push({ ...n });
+  }
+  return out.sort((a, b) => a.onset - b.onset || a.pitch - b.pitch);
 }
 
 /** To the dominant, or to the relative minor/major. */

@@ -40,16 +40,22 @@ export class PianoRoll {
   constructor(
     readonly layout: RollLayout,
     readonly frames: number,
-    readonly data: Float32Array = new Float32Array(layout.channels.length * frames * pitchCount(layout)),
+    readonly data: Float32Array = new Float32Array(
+      layout.channels.length * frames * pitchCount(layout),
+    ),
   ) {
     this.pitches = pitchCount(layout);
     if (data.length !== layout.channels.length * frames * this.pitches) {
-      throw new Error(`PianoRoll data has ${data.length} values, expected ${layout.channels.length * frames * this.pitches}`);
+      throw new Error(
+        `PianoRoll data has ${data.length} values, expected ${layout.channels.length * frames * this.pitches}`,
+      );
     }
   }
 
   index(channel: number, frame: number, pitch: number): number {
-    return channel * this.frames * this.pitches + frame * this.pitches + (pitch - this.layout.lowPitch);
+    return (
+      channel * this.frames * this.pitches + frame * this.pitches + (pitch - this.layout.lowPitch)
+    );
   }
 
   get(channel: number, frame: number, pitch: number): number {

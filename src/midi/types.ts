@@ -43,6 +43,11 @@ export interface TimeMap {
   ticksPerBeat: number;
   tempos: TempoChange[];
   timeSignatures: TimeSignatureChange[];
+  /**
+   * True when the file has a time-signature event. Otherwise the 4/4 in `timeSignatures` is
+   * assumed, and bar numbers mean little. (Performance MIDI often carries a meaningless 4/4 too.)
+   */
+  explicitMeter?: boolean;
 }
 
 /** A position in bars: bar is 1-based, beat is 1-based and may be fractional (2.5 = halfway through beat 2). */

@@ -1,3 +1,4 @@
+import { synthCommand } from './synth.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { exportWindows } from '../../corpus/export.ts';
 import { formatSummary, summarizeCorpus } from '../../corpus/info.ts';
@@ -69,7 +70,7 @@ const exportCmd: CommandModule<object, ExportArgs> = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const corpusSubcommands: CommandModule<any, any>[] = [info, exportCmd];
+export const corpusSubcommands: CommandModule<any, any>[] = [info, exportCmd, synthCommand];
 
 export const corpusCommand: CommandModule = {
   command: 'corpus <command>',

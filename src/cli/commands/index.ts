@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { conceptsCommand } from './concepts.ts';
 import { corpusCommand } from './corpus.ts';
+import { modelCommand } from './model.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [corpusCommand, conceptsCommand];
+export const commands: CommandModule<any, any>[] = [corpusCommand, conceptsCommand, modelCommand];

@@ -1,0 +1,60 @@
+/**
+ * Throughput of src/model on a classifier: excerpts/s for logits + activations at a layer, and
+ * directional derivatives/s through the head from that layer.
+ *   npx tsx bench/model.ts <model.onnx> [layer] [--excerpts 512] [--directions 10]
+ * Layer defaults to the middle one of `model inspect`'s list. Inputs are seeded random sparse rolls.
+ */
+import { PianoRoll } from '../src/midi/roll.ts';
+import { activations } from '../src/model/activations.ts';
+import { ComposerClassifier } from '../src/model/classifier.ts';
+import { rollLayoutOf } from '../src/model/input.ts';
+import { Rng } from '../src/util/random.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args.splice(i, 2)[1]) : fallback;
+};
+const excerpts = flag('excerpts', 512);
+const directionCount = flag('directions', 10);
+const [modelPath, layerArg] = args;
+if (!modelPath) {
+  console.error('usage: npx tsx bench/model.ts <model.onnx> [layer] [--excerpts N] [--directions D]');
+  process.exit(2);
+}
+
+const classifier = await ComposerClassifier.load(modelPath);
+const layers = classifier.layers();
+const layer = classifier.layer(layerArg ?? layers[Math.floor(layers.length / 2)].name);
+const size = layer.shape.reduce((a, b) => a * b, 1);
+console.log(`${modelPath}: input ${classifier.input.windowFrames}x${classifier.input.highPitch - classifier.input.lowPitch + 1}, layer ${layer.name} [${layer.shape}]`);
+
+const rng = new Rng(1);
+const pool = Array.from({ length: 64 }, () => {
+  const roll = new PianoRoll(rollLayoutOf(classifier.input), classifier.input.windowFrames);
+  roll.data.forEach((_, i) => (roll.data[i] = rng.next() < 0.05 ? 1 : 0));
+  return roll;
+});
+
+// Warm-up builds the session outside the timing.
+for await (const _ of activations(classifier, 32, (i) => pool[i % 64], [layer.name])) break;
+let t0 = performance.now();
+let acts = new Float32Array(0);
+for await (const batch of activations(classifier, excerpts, (i) => pool[i % 64], [layer.name], { batchSize: 32 })) {
+  if (acts.length === 0) acts = batch.activations[layer.name].slice(0, 32 * size);
+}
+const actSeconds = (performance.now() - t0) / 1000;
+console.log(`activations at ${layer.name}: ${(excerpts / actSeconds).toFixed(0)} excerpts/s (${excerpts} in ${actSeconds.toFixed(2)} s, batches of 32)`);
+
+const head = await classifier.head(layer.name);
+const directions = Array.from({ length: directionCount }, () => Float32Array.from({ length: size }, () => rng.normal()));
+await head.directionalDerivatives(acts.subarray(0, size), 1, directions.slice(0, 1));
+t0 = performance.now();
+await head.directionalDerivatives(acts, 32, directions);
+const ddSeconds = (performance.now() - t0) / 1000;
+const pairs = 32 * directionCount;
+console.log(
+  `directional derivatives at ${layer.name}: ${(pairs / ddSeconds).toFixed(0)} (input, direction) pairs/s, all ${classifier.classes} classes ` +
+    `(${pairs} pairs = ${2 * pairs} head rows in ${ddSeconds.toFixed(2)} s)`,
+);
+await classifier.release();

@@ -1,0 +1,108 @@
+import type { Argv, CommandModule } from 'yargs';
+import { ComposerClassifier } from '../../model/classifier.ts';
+import type { LayerInfo } from '../../model/graph.ts';
+import type { Dim } from '../../model/onnx.ts';
+import type { InputSpec, ModelOverrides } from '../../model/spec.ts';
+import { printResult } from '../output.ts';
+
+/** Flags describing a model that lacks concept-lens metadata; every command loading a model shares them. */
+export interface ModelFlags {
+  labels?: string[];
+  sidecar?: string;
+  fps?: number;
+  'window-frames'?: number;
+  'low-pitch'?: number;
+  'high-pitch'?: number;
+  channels?: string[];
+  values?: string;
+  layout?: string;
+}
+
+export function modelOptions<T>(y: Argv<T>) {
+  return y
+    .option('labels', { type: 'string', array: true, describe: 'Class names, in output order (overrides the model metadata)' })
+    .option('sidecar', { type: 'string', describe: 'YAML with labels and input spec (default <model>.concept-lens.yaml)' })
+    .option('fps', { type: 'number', describe: 'Input spec: piano-roll frames per second' })
+    .option('window-frames', { type: 'number', describe: 'Input spec: frames per input' })
+    .option('low-pitch', { type: 'number', describe: 'Input spec: lowest MIDI pitch' })
+    .option('high-pitch', { type: 'number', describe: 'Input spec: highest MIDI pitch (inclusive)' })
+    .option('channels', { type: 'string', array: true, choices: ['frame', 'onset'], describe: 'Input spec: channels, in order' })
+    .option('values', { type: 'string', choices: ['binary', 'velocity'], describe: 'Input spec: roll values' })
+    .option('layout', { type: 'string', choices: ['NCTP', 'NCPT'], describe: 'Input spec: tensor layout' });
+}
+
+export function overridesFromFlags(f: ModelFlags): ModelOverrides {
+  const input: Partial<InputSpec> = {
+    fps: f.fps,
+    windowFrames: f['window-frames'],
+    lowPitch: f['low-pitch'],
+    highPitch: f['high-pitch'],
+    channels: f.channels as InputSpec['channels'] | undefined,
+    values: f.values as InputSpec['values'] | undefined,
+    layout: f.layout as InputSpec['layout'] | undefined,
+  };
+  return { labels: f.labels, sidecar: f.sidecar, input };
+}
+
+export interface ModelInspection {
+  model: string;
+  sha256: string;
+  inputs: { name: string; dims: Dim[] }[];
+  outputs: { name: string; dims: Dim[] }[];
+  labels: string[];
+  input: InputSpec;
+  layers: LayerInfo[];
+}
+
+export async function inspectModel(path: string, overrides: ModelOverrides = {}): Promise<ModelInspection> {
+  const c = await ComposerClassifier.load(path, overrides);
+  try {
+    return { model: path, sha256: c.sha256, inputs: c.inputs(), outputs: c.outputs(), labels: c.labels, input: c.input, layers: c.layers() };
+  } finally {
+    await c.release();
+  }
+}
+
+export function formatInspection(m: ModelInspection): string {
+  const dims = (d: Dim[]) => `[${d.map((x) => x ?? '?').join(', ')}]`;
+  const s = m.input;
+  const width = Math.max(...m.layers.map((l) => l.name.length));
+  return [
+    `${m.model} (sha256 ${m.sha256.slice(0, 12)})`,
+    ...m.inputs.map((i) => `input   ${i.name} ${dims(i.dims)}`),
+    ...m.outputs.map((o) => `output  ${o.name} ${dims(o.dims)}`),
+    `labels  ${m.labels.join(', ')}`,
+    `input spec: ${s.layout}, ${s.channels.join('+')} (${s.values}), ${s.windowFrames} frames at ${s.fps} fps, pitches ${s.lowPitch}..${s.highPitch}`,
+    'layers:',
+    ...m.layers.map(
+      (l) => `  ${l.name.padEnd(width)}  [${l.shape.join(', ')}]${l.aliases.length ? `  (also ${l.aliases.join(', ')})` : ''}`,
+    ),
+  ].join('\n');
+}
+
+interface InspectArgs extends ModelFlags {
+  model: string;
+  json: boolean;
+}
+
+const inspect: CommandModule<object, InspectArgs> = {
+  command: 'inspect <model>',
+  describe: 'Show a model: inputs, outputs, labels, input spec, and the layers it can be explained at',
+  builder: (y) =>
+    modelOptions(y.positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })).option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'Machine-readable output on stdout',
+    }),
+  handler: async (args) => {
+    const m = await inspectModel(args.model, overridesFromFlags(args));
+    printResult(args.json, m, () => formatInspection(m));
+  },
+};
+
+export const modelCommand: CommandModule = {
+  command: 'model <command>',
+  describe: 'Inspect composer classifiers (ONNX)',
+  builder: (y) => y.command(inspect).demandCommand(1, 'Name a model command; see --help.'),
+  handler: () => {},
+};

@@ -1,0 +1,105 @@
+import { makeExcerpts } from '../midi/window.ts';
+import { renderRoll } from '../midi/render.ts';
+import type { PianoRoll, RollLayout } from '../midi/roll.ts';
+import { readMidiFile } from '../midi/read.ts';
+import type { MidiContent } from '../midi/types.ts';
+import { forEachFile, type SkippedFile } from '../corpus/read.ts';
+import type { Corpus, CorpusEntry, Excerpt } from '../corpus/types.ts';
+import { Rng } from '../util/random.ts';
+import type { Progress } from '../util/progress.ts';
+
+/**
+ * Every model-sized window of a corpus, as descriptors (no rolls held): read once, then sampled
+ * and rendered on demand, so memory grows with what is sampled, not with the corpus.
+ */
+export class CorpusIndex {
+  private constructor(
+    readonly corpus: Corpus,
+    readonly layout: RollLayout,
+    readonly windowFrames: number,
+    /** Windows of each readable file, non-overlapping, the last aligned to the end. */
+    readonly windows: Map<string, Excerpt[]>,
+    readonly entries: Map<string, CorpusEntry>,
+    readonly skipped: SkippedFile[],
+    private readonly sustain: boolean,
+  ) {}
+
+  static async build(
+    corpus: Corpus,
+    layout: RollLayout,
+    windowFrames: number,
+    options: { sustain?: boolean; progress?: Progress } = {},
+  ): Promise<CorpusIndex> {
+    const windows = new Map<string, Excerpt[]>();
+    const entries = new Map<string, CorpusEntry>();
+    const skipped = await forEachFile(
+      corpus.entries,
+      (entry, content) => {
+        entries.set(entry.file, entry);
+        windows.set(entry.file, makeExcerpts(entry, content, layout, { windowFrames, last: 'shift' }));
+      },
+      { sustain: options.sustain, progress: options.progress },
+    );
+    return new CorpusIndex(corpus, layout, windowFrames, windows, entries, skipped, options.sustain ?? false);
+  }
+
+  composers(): string[] {
+    return [...new Set([...this.entries.values()].map((e) => e.composer))].sort();
+  }
+
+  /** All windows of the given composers (all composers when omitted), in corpus order. */
+  excerpts(composers?: readonly string[]): Excerpt[] {
+    const out: Excerpt[] = [];
+    for (const list of this.windows.values()) {
+      for (const x of list) if (!composers || composers.includes(x.composer)) out.push(x);
+    }
+    return out;
+  }
+
+  /**
+   * A seeded sample of `count` windows spread over as many pieces as possible: pieces are taken
+   * in random order, one random window each, round after round, so no single long piece dominates.
+   */
+  sample(count: number, seed: number | string, composers?: readonly string[]): Excerpt[] {
+    const byPiece = new Map<string, Excerpt[]>();
+    for (const x of this.excerpts(composers)) {
+      if (!byPiece.has(x.piece)) byPiece.set(x.piece, []);
+      byPiece.get(x.piece)!.push(x);
+    }
+    const rng = new Rng(seed);
+    const pools = rng.shuffle([...byPiece.keys()].sort()).map((p) => rng.shuffle(byPiece.get(p)!));
+    const out: Excerpt[] = [];
+    for (let round = 0; out.length < count && pools.some((p) => p.length > round); round++) {
+      for (const pool of pools) {
+        if (out.length >= count) break;
+        if (round < pool.length) out.push(pool[round]);
+      }
+    }
+    return out;
+  }
+
+  /** Render the windows' rolls, reading each file once. */
+  rolls(excerpts: readonly Excerpt[]): PianoRoll[] {
+    const out: PianoRoll[] = new Array(excerpts.length);
+    const byFile = new Map<string, number[]>();
+    excerpts.forEach((x, i) => {
+      if (!byFile.has(x.file)) byFile.set(x.file, []);
+      byFile.get(x.file)!.push(i);
+    });
+    for (const [file, indices] of byFile) {
+      const roll = this.renderFile(file);
+      for (const i of indices) out[i] = roll.slice(excerpts[i].startFrame, excerpts[i].frames);
+    }
+    return out;
+  }
+
+  /** The parsed file behind an excerpt (for exporting its notes as MIDI). */
+  content(file: string): MidiContent {
+    return readMidiFile(this.entries.get(file)!.path, { sustain: this.sustain });
+  }
+
+  private renderFile(file: string): PianoRoll {
+    const content = this.content(file);
+    return renderRoll(content.notes, this.layout, content.durationSeconds);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * Ticks, seconds, bars and beats. Hand-written: the conversions are a few lines of arithmetic over
+ * the tempo and meter lists, and no MIDI package exposes them for raw `midi-file` events.
+ *
+ * Conventions:
+ * - Bar 1 starts at tick 0. Without a time signature at tick 0, 4/4 is assumed until the first one.
+ * - A beat is a note value of the meter's denominator (6/8 has six eighth-note beats per bar).
+ * - A time signature that arrives in the middle of a bar closes that (short) bar: the new meter
+ *   starts a new bar at its tick.
+ */
+import type { BarPosition, TempoChange, TimeMap, TimeSignatureChange } from './types.ts';
+
+export const DEFAULT_MICROSECONDS_PER_BEAT = 500_000; // 120 bpm
+
+/** Raw tempo / meter events in ticks, as read from a file (any order, any track). */
+export interface RawTempo {
+  tick: number;
+  microsecondsPerBeat: number;
+}
+export interface RawTimeSignature {
+  tick: number;
+  numerator: number;
+  denominator: number;
+}
+
+/**
+ * Build a TimeMap from tempo and time-signature events merged across tracks. When several events
+ * share a tick, the last one (in the order given) wins.
+ */
+export function buildTimeMap(
+  ticksPerBeat: number,
+  rawTempos: readonly RawTempo[],
+  rawSignatures: readonly RawTimeSignature[],
+): TimeMap {
+  const tempoEvents = lastPerTick(rawTempos);
+  if (tempoEvents.length === 0 || tempoEvents[0].tick > 0) {
+    tempoEvents.unshift({ tick: 0, microsecondsPerBeat: DEFAULT_MICROSECONDS_PER_BEAT });
+  }
+  const tempos: TempoChange[] = [];
+  for (const t of tempoEvents) {
+    const prev = tempos.at(-1);
+    const seconds = prev
+      ? prev.seconds + ((t.tick - prev.tick) * prev.microsecondsPerBeat) / 1e6 / ticksPerBeat
+      : 0;
+    tempos.push({ tick: t.tick, seconds, microsecondsPerBeat: t.microsecondsPerBeat });
+  }
+
+  const explicitMeter = rawSignatures.length > 0;
+  const meterEvents = lastPerTick(rawSignatures);
+  if (meterEvents.length === 0 || meterEvents[0].tick > 0) {
+    meterEvents.unshift({ tick: 0, numerator: 4, denominator: 4 });
+  }
+  const map: TimeMap = { ticksPerBeat, tempos, timeSignatures: [], explicitMeter };
+  for (const m of meterEvents) {
+    const prev = map.timeSignatures.at(-1);
+    const bar = prev ? prev.bar + Math.ceil((m.tick - prev.tick) / ticksPerBar(map, prev)) : 1;
+    const seconds = ticksToSeconds(map, m.tick);
+    map.timeSignatures.push({
+      tick: m.tick,
+      seconds,
+      bar,
+      numerator: m.numerator,
+      denominator: m.denominator,
+    });
+  }
+  return map;
+}
+
+/** A TimeMap with one tempo (default 120 bpm) and 4/4: for notes that come from no file. */
+export function constantTimeMap(bpm = 120, ticksPerBeat = 480): TimeMap {
+  return buildTimeMap(ticksPerBeat, [{ tick: 0, microsecondsPerBeat: 60e6 / bpm }], []);
+}
+
+export function ticksToSeconds(map: TimeMap, tick: number): number {
+  const t = map.tempos[lastAtOrBefore(map.tempos, (x) => x.tick <= tick)];
+  return t.seconds + ((tick - t.tick) * t.microsecondsPerBeat) / 1e6 / map.ticksPerBeat;
+}
+
+export function secondsToTicks(map: TimeMap, seconds: number): number {
+  const t = map.tempos[lastAtOrBefore(map.tempos, (x) => x.seconds <= seconds)];
+  return t.tick + ((seconds - t.seconds) * 1e6 * map.ticksPerBeat) / t.microsecondsPerBeat;
+}
+
+/** Bar (1-based) and beat (1-based, fractional) at a time in seconds. Times before 0 clamp to bar 1. */
+export function secondsToBar(map: TimeMap, seconds: number): BarPosition {
+  const tick = Math.max(0, secondsToTicks(map, seconds));
+  const ts = map.timeSignatures[lastAtOrBefore(map.timeSignatures, (x) => x.tick <= tick)];
+  const perBar = ticksPerBar(map, ts);
+  // A tiny tolerance so that a position computed from seconds lands on the bar line it means.
+  const bars = Math.floor((tick - ts.tick) / perBar + 1e-9);
+  const beat = 1 + Math.max(0, tick - ts.tick - bars * perBar) / ticksPerMeterBeat(map, ts);
+  return { bar: ts.bar + bars, beat };
+}
+
+/** Seconds at a bar (1-based) and beat (1-based, may be fractional). */
+export function barToSeconds(map: TimeMap, bar: number, beat = 1): number {
+  const ts = map.timeSignatures[lastAtOrBefore(map.timeSignatures, (x) => x.bar <= bar)];
+  const tick =
+    ts.tick + (bar - ts.bar) * ticksPerBar(map, ts) + (beat - 1) * ticksPerMeterBeat(map, ts);
+  return ticksToSeconds(map, tick);
+}
+
+function ticksPerMeterBeat(map: TimeMap, ts: Pick<TimeSignatureChange, 'denominator'>): number {
+  return (map.ticksPerBeat * 4) / ts.denominator;
+}
+
+function ticksPerBar(
+  map: TimeMap,
+  ts: Pick<TimeSignatureChange, 'numerator' | 'denominator'>,
+): number {
+  return ts.numerator * ticksPerMeterBeat(map, ts);
+}
+
+/** Stable sort by tick, keeping only the last event of each tick. */
+function lastPerTick<T extends { tick: number }>(events: readonly T[]): T[] {
+  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.tick - b.e.tick || a.i - b.i);
+  const out: T[] = [];
+  for (const { e } of sorted) {
+    if (out.length > 0 && out[out.length - 1].tick === e.tick) out[out.length - 1] = e;
+    else out.push(e);
+  }
+  return out;
+}
+
+/** Index of the last item satisfying `pred` in a list where pred is true for a prefix; 0 if none. */
+function lastAtOrBefore<T>(items: readonly T[], pred: (x: T) => boolean): number {
+  let lo = 0;
+  let hi = items.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (pred(items[mid])) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

@@ -1,0 +1,49 @@
+import type { PianoRoll } from '../midi/roll.ts';
+import { UserError } from '../util/errors.ts';
+import { pitchCount, type InputSpec } from './spec.ts';
+
+/**
+ * Piano rolls to the model's input tensor. PianoRoll.data is [channel][frame][pitch] (see
+ * src/midi/roll.ts), which is exactly one NCTP item; NCPT models get each channel transposed.
+ */
+export function rollsToBatch(rolls: PianoRoll[], spec: InputSpec): Float32Array {
+  const C = spec.channels.length;
+  const T = spec.windowFrames;
+  const P = pitchCount(spec);
+  const item = C * T * P;
+  const batch = new Float32Array(rolls.length * item);
+  rolls.forEach((roll, n) => {
+    checkRoll(roll, spec);
+    const out = batch.subarray(n * item, (n + 1) * item);
+    if (spec.layout === 'NCTP') {
+      out.set(roll.data);
+      return;
+    }
+    for (let c = 0; c < C; c++) {
+      const base = c * T * P;
+      for (let t = 0; t < T; t++) for (let p = 0; p < P; p++) out[base + p * T + t] = roll.data[base + t * P + p];
+    }
+  });
+  return batch;
+}
+
+/** A roll rendered differently from what the model was trained on would give meaningless results. */
+export function checkRoll(roll: PianoRoll, spec: InputSpec): void {
+  const l = roll.layout;
+  const problems: string[] = [];
+  if (l.fps !== spec.fps) problems.push(`fps ${l.fps} (model: ${spec.fps})`);
+  if (l.lowPitch !== spec.lowPitch || l.highPitch !== spec.highPitch) {
+    problems.push(`pitches ${l.lowPitch}..${l.highPitch} (model: ${spec.lowPitch}..${spec.highPitch})`);
+  }
+  if (l.channels.join(',') !== spec.channels.join(',')) {
+    problems.push(`channels ${l.channels.join(',')} (model: ${spec.channels.join(',')})`);
+  }
+  if (l.values !== spec.values) problems.push(`values ${l.values} (model: ${spec.values})`);
+  if (roll.frames !== spec.windowFrames) problems.push(`${roll.frames} frames (model: ${spec.windowFrames})`);
+  if (problems.length > 0) throw new UserError(`piano roll does not match the model's input spec: ${problems.join('; ')}`);
+}
+
+/** The roll layout a model expects (to render excerpts for it). */
+export function rollLayoutOf(spec: InputSpec) {
+  return { fps: spec.fps, lowPitch: spec.lowPitch, highPitch: spec.highPitch, channels: [...spec.channels], values: spec.values };
+}

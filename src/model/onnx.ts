@@ -1,0 +1,48 @@
+import onnxProto from 'onnx-proto';
+
+/**
+ * The ONNX protobuf classes (onnx-proto, a CommonJS package) and the few helpers the rest of
+ * src/model needs to read and rewrite a decoded `ModelProto`.
+ */
+export const onnx = onnxProto.onnx;
+export type ModelProto = onnxProto.onnx.ModelProto;
+export type NodeProto = onnxProto.onnx.INodeProto;
+export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
+
+/** A dimension is a number when static, the symbolic name (or null) when dynamic. */
+export type Dim = number | string | null;
+
+export function decodeModel(bytes: Uint8Array): ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}
+
+export function encodeModel(model: onnxProto.onnx.IModelProto): Uint8Array {
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Declared dims of a graph input or output (empty when the model does not declare a shape). */
+export function declaredDims(info: ValueInfoProto): Dim[] {
+  const dims = info.type?.tensorType?.shape?.dim ?? [];
+  return dims.map((d) => {
+    if (d.dimValue != null && Number(d.dimValue) > 0) return Number(d.dimValue);
+    return d.dimParam || null;
+  });
+}
+
+/** The real inputs of a graph: declared inputs that are not initializers (older exporters list both). */
+export function graphInputs(model: ModelProto): ValueInfoProto[] {
+  const graph = model.graph!;
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name));
+  return (graph.input ?? []).filter((i) => !inits.has(i.name));
+}
+
+/** A float tensor value info with a dynamic batch dimension and the given per-item dims. */
+export function floatValueInfo(name: string, itemDims?: number[]): ValueInfoProto {
+  const tensorType: onnxProto.onnx.TypeProto.ITensor = { elemType: onnx.TensorProto.DataType.FLOAT };
+  if (itemDims) tensorType.shape = { dim: [{ dimParam: 'batch' }, ...itemDims.map((d) => ({ dimValue: d }))] };
+  return { name, type: { tensorType } };
+}
+
+export function metadata(model: ModelProto): Record<string, string> {
+  return Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+}
