@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { describeFsError, isDirectory } from '../util/files.ts';
 import { parseYamlFile } from '../util/yaml.ts';
+import { isSyntheticSpec, materializeSynthetic } from './synthetic.ts';
 import type { Corpus, CorpusEntry } from './types.ts';
 
 /**
@@ -62,10 +63,12 @@ export interface LoadCorpusOptions {
 }
 
 /**
- * Load a corpus from a manifest file or a folder. A folder is read through the manifest it holds
+ * Load a corpus from a manifest file, a folder, or a synthetic corpus spec (`synthetic` for the
+ * shipped one), generated on first use. A folder is read through the manifest it holds
  * (`corpus.yaml`), as ASAP when it has a `metadata.csv`, or as one sub-folder per composer.
  */
 export function loadCorpus(path: string, options: LoadCorpusOptions = {}): Corpus {
+  if (isSyntheticSpec(path)) path = materializeSynthetic(path);
   if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
   let corpus: Corpus;
   if (isDirectory(path)) {

@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import {
@@ -13,7 +15,7 @@ import { chordSymbolSchema } from '../concepts/patterns/params.ts';
 import type { Note } from '../midi/types.ts';
 import { notesToMidiBytes } from '../midi/write.ts';
 import { UserError } from '../util/errors.ts';
-import { writeFileAtomic } from '../util/files.ts';
+import { sha256, writeFileAtomic } from '../util/files.ts';
 import { Rng } from '../util/random.ts';
 import { parseYamlFile } from '../util/yaml.ts';
 
@@ -445,4 +447,30 @@ export function writeSyntheticCorpus(
     seconds: round(pieces.reduce((a, p) => a + p.durationSeconds, 0)),
     composers,
   };
+}
+
+/** The shipped spec; `--corpus synthetic` names it. */
+export const SYNTHETIC_SPEC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'corpora', 'synthetic.yaml');
+/** Bump when the generators change what a spec produces, so materialised copies are regenerated. */
+const GENERATOR_VERSION = 1;
+
+/** True for `synthetic` and for YAML files that are synthetic corpus specs (they have `piecesPerComposer`). */
+export function isSyntheticSpec(path: string): boolean {
+  if (path === 'synthetic') return true;
+  if (!/\.ya?ml$/i.test(path) || !existsSync(path)) return false;
+  return /^piecesPerComposer\s*:/m.test(readFileSync(path, 'utf8'));
+}
+
+/**
+ * A synthetic corpus is generated on demand: the first use writes it (MIDI, manifest, ground truth)
+ * under `<cacheDir>/corpora/<name>-<hash of the spec>`, later uses read that folder.
+ */
+export function materializeSynthetic(specPath: string, cacheDir = '.cache'): string {
+  const path = specPath === 'synthetic' ? SYNTHETIC_SPEC : specPath;
+  const spec = loadSyntheticSpec(path);
+  const hash = sha256(`${GENERATOR_VERSION}\n${readFileSync(path, 'utf8')}`).slice(0, 12);
+  const out = join(cacheDir, 'corpora', `${spec.name}-${hash}`);
+  // ground-truth.json is written last, so its presence means a complete corpus.
+  if (!existsSync(join(out, 'ground-truth.json'))) writeSyntheticCorpus(spec, out);
+  return out;
 }

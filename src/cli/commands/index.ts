@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { conceptsCommand } from './concepts.ts';
 import { corpusCommand } from './corpus.ts';
 import { modelCommand } from './model.ts';
+import { tcavCommand } from './tcav.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [corpusCommand, conceptsCommand, modelCommand];
+export const commands: CommandModule<any, any>[] = [corpusCommand, conceptsCommand, modelCommand, tcavCommand];

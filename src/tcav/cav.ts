@@ -1,0 +1,137 @@
+import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
+
+/**
+ * A Concept Activation Vector: the normal of a linear classifier separating a concept's
+ * activations from counterexample activations at one layer (Kim et al. 2018).
+ *
+ * The classifier is L2-regularised logistic regression with an intercept, the objective of
+ * scikit-learn's LogisticRegression(C):  sum_i log(1 + exp(-y_i (w.x_i + b))) + |w|^2 / (2C).
+ * Activations have far more dimensions (tens of thousands) than there are examples (tens), so
+ * it is solved in the span of the training examples: w = X^T alpha, which only needs the Gram
+ * matrix K = X X^T. With K = U S U^T, the coordinates Phi = U S^(1/2) are the examples in an
+ * orthonormal basis of their span; Newton's method there is a small dense problem, and
+ * alpha = U S^(-1/2) beta maps the solution back. Written by hand because no maintained
+ * JavaScript package fits a regularised logistic regression in this kernel form.
+ */
+export interface LinearFit {
+  /** w = sum_i alpha_i x_i over the training rows. */
+  alpha: Float64Array;
+  bias: number;
+  /** |w|, from the Gram matrix. */
+  norm: number;
+  iterations: number;
+}
+
+/**
+ * Fit on the rows of a Gram matrix `k` ([n x n], row-major) with labels y in {0, 1}.
+ */
+export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C = 1): LinearFit {
+  if (y.length !== n) throw new Error(`fitLogistic: ${y.length} labels for ${n} rows`);
+  const evd = new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(k.subarray(i * n, (i + 1) * n)))), {
+    assumeSymmetric: true,
+  });
+  const values = evd.realEigenvalues;
+  const vectors = evd.eigenvectorMatrix;
+  const top = Math.max(...values);
+  const keep = values.map((v, j) => [v, j] as const).filter(([v]) => v > top * 1e-10 && v > 0);
+  const r = keep.length;
+  // Rows of Phi with a trailing 1 for the intercept: x_i = (phi_i, 1), row-major [n x (r + 1)].
+  const R = r + 1;
+  const x = new Float64Array(n * R);
+  keep.forEach(([v, j], c) => {
+    const s = Math.sqrt(v);
+    for (let i = 0; i < n; i++) x[i * R + c] = vectors.get(i, j) * s;
+  });
+  for (let i = 0; i < n; i++) x[i * R + r] = 1;
+
+  // Newton on theta = (beta, b) with a backtracking line search.
+  let theta = new Float64Array(r + 1);
+  const margins = (t: Float64Array) => {
+    const f = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let c = 0; c < R; c++) s += x[i * R + c] * t[c];
+      f[i] = s;
+    }
+    return f;
+  };
+  const objective = (t: Float64Array) => {
+    const f = margins(t);
+    let loss = 0;
+    for (let i = 0; i < n; i++) loss += softplus(y[i] === 1 ? -f[i] : f[i]);
+    let reg = 0;
+    for (let c = 0; c < r; c++) reg += t[c] * t[c];
+    return loss + reg / (2 * C);
+  };
+  let current = objective(theta);
+  let iterations = 0;
+  for (; iterations < 100; iterations++) {
+    const f = margins(theta);
+    const grad = new Float64Array(R);
+    const h = new Float64Array(R * R);
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(f[i]);
+      const g = p - y[i];
+      const w = Math.max(p * (1 - p), 1e-12);
+      for (let a = 0; a < R; a++) {
+        const xa = x[i * R + a];
+        grad[a] += g * xa;
+        const wa = w * xa;
+        for (let b = a; b < R; b++) h[a * R + b] += wa * x[i * R + b];
+      }
+    }
+    for (let a = 0; a < r; a++) {
+      grad[a] += theta[a] / C;
+      h[a * R + a] += 1 / C;
+    }
+    h[r * R + r] += 1e-12;
+    const hess = new Matrix(R, R);
+    for (let a = 0; a < R; a++) for (let b = a; b < R; b++) hess.set(a, b, h[a * R + b]).set(b, a, h[a * R + b]);
+    const step = solve(hess, Matrix.columnVector(Array.from(grad))).getColumn(0);
+    let decrement = 0;
+    for (let a = 0; a <= r; a++) decrement += step[a] * grad[a];
+    if (decrement / 2 < 1e-12) break;
+    let t = 1;
+    let next = theta;
+    let value = current;
+    while (t > 1e-8) {
+      next = theta.map((v, a) => v - t * step[a]);
+      value = objective(next);
+      if (value <= current - 0.25 * t * decrement) break;
+      t /= 2;
+    }
+    if (value > current) break;
+    theta = next;
+    current = value;
+  }
+
+  const alpha = new Float64Array(n);
+  keep.forEach(([v, j], c) => {
+    const scale = theta[c] / Math.sqrt(v);
+    for (let i = 0; i < n; i++) alpha[i] += vectors.get(i, j) * scale;
+  });
+  let norm = 0;
+  for (let c = 0; c < r; c++) norm += theta[c] * theta[c];
+  return { alpha, bias: theta[r], norm: Math.sqrt(norm), iterations };
+}
+
+/** Decision values w.x + b of rows whose inner products with the training rows are `cross` [m x n]. */
+export function decision(fit: LinearFit, cross: Float64Array, m: number): Float64Array {
+  const n = fit.alpha.length;
+  const out = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = fit.bias;
+    for (let j = 0; j < n; j++) s += cross[i * n + j] * fit.alpha[j];
+    out[i] = s;
+  }
+  return out;
+}
+
+function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}
+
+/** log(1 + e^z), without overflow. */
+function softplus(z: number): number {
+  return z > 30 ? z : Math.log1p(Math.exp(z));
+}

@@ -1,0 +1,143 @@
+import type { ConceptFile } from '../concepts/load.ts';
+import { resolveExamples } from '../concepts/examples.ts';
+import type { ConceptLens, LensItem } from '../lens/lens.ts';
+import type { TcavEntry } from '../report/results.ts';
+import { UserError } from '../util/errors.ts';
+import { TcavLayer, type ActivationSet, type TargetSet } from './layer.ts';
+import { holm, meanStd } from './stats.ts';
+
+/**
+ * A TCAV run over concepts x layers x target composers: activations through the lens (cached),
+ * one TcavLayer per layer, a Welch test per cell against the random baseline, and Holm's
+ * correction over every cell of the run.
+ */
+export interface TcavOptions {
+  layers: string[];
+  targets: string[];
+  /** Random counterexample sets, i.e. CAVs per concept (default 20). */
+  runs?: number;
+  /** Excerpts per random set (default 50). */
+  setSize?: number;
+  /** Excerpts of each target composer where derivatives are taken (default 50). */
+  targetExcerpts?: number;
+  seed: number;
+  alpha?: number;
+  /** Below this mean held-out accuracy a CAV is flagged as unreliable (default 0.7). */
+  minCavAccuracy?: number;
+}
+
+export const TCAV_DEFAULTS = { runs: 20, setSize: 50, targetExcerpts: 50, alpha: 0.05, minCavAccuracy: 0.7 };
+
+/** A concept ready for TCAV: its examples (and counterexamples, when explicit) as model inputs. */
+export interface PreparedConcept {
+  name: string;
+  description?: string;
+  examples: LensItem[];
+  counterexamples?: LensItem[];
+}
+
+/** Resolve concept files into model-sized examples; relativeTo concepts use the other's examples as counterexamples. */
+export async function prepareConcepts(
+  lens: ConceptLens,
+  files: ConceptFile[],
+  options: { corpusRoot?: string; sustain?: boolean } = {},
+): Promise<PreparedConcept[]> {
+  const ctx = {
+    windowSeconds: lens.classifier.input.windowFrames / lens.classifier.input.fps,
+    corpusRoot: options.corpusRoot ?? lens.index.corpus.root,
+    sustain: options.sustain,
+  };
+  const items = async (file: ConceptFile, which: 'examples' | 'counterexamples') =>
+    (await resolveExamples(file, which, ctx)).map((x) => lens.notesItem(`concept:${x.id}`, x.notes));
+  const byName = new Map(files.map((f) => [f.spec.name, f]));
+  const out: PreparedConcept[] = [];
+  for (const file of files) {
+    const examples = await items(file, 'examples');
+    if (examples.length < 3) throw new UserError(`${file.path}: concept ${file.spec.name} yields ${examples.length} examples; TCAV needs at least 3`);
+    let counterexamples: LensItem[] | undefined;
+    if (file.spec.counterexamples) counterexamples = await items(file, 'counterexamples');
+    if (file.spec.relativeTo) {
+      const other = byName.get(file.spec.relativeTo);
+      if (!other) throw new UserError(`${file.path}: relativeTo names ${file.spec.relativeTo}, which is not among the concepts of this run`);
+      counterexamples = await items(other, 'examples');
+    }
+    out.push({ name: file.spec.name, description: file.spec.description, examples, counterexamples });
+  }
+  return out;
+}
+
+export async function runTcav(lens: ConceptLens, concepts: PreparedConcept[], options: TcavOptions): Promise<TcavEntry[]> {
+  const o = { ...TCAV_DEFAULTS, ...options };
+  if (concepts.length === 0) return [];
+  if (o.runs < 2) throw new UserError(`--random-runs: at least 2 are needed for a test, got ${o.runs}`);
+  for (const l of o.layers) lens.classifier.layer(l); // fails early, listing the valid layers
+
+  const targetExcerpts = o.targets.map((t) => lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]));
+  const randomExcerpts = lens.index.sample((o.runs + 1) * o.setSize, `${o.seed}/random`, lens.targets());
+  if (randomExcerpts.length < (o.runs + 1) * o.setSize) {
+    throw new UserError(
+      `the corpus has ${randomExcerpts.length} windows; ${o.runs + 1} random sets of ${o.setSize} need ${(o.runs + 1) * o.setSize} (lower --random-runs or --set-size)`,
+    );
+  }
+  const targetItems = targetExcerpts.map((x) => lens.corpusItems(x));
+  const randomItems = lens.corpusItems(randomExcerpts);
+
+  const cells: TcavEntry[] = [];
+  for (const layer of o.layers) {
+    const acts = async (items: LensItem[], stage: string): Promise<ActivationSet> => {
+      const a = await lens.activations(items, [layer], stage);
+      return { acts: a.layers[layer], n: a.n };
+    };
+    const targets: TargetSet[] = [];
+    for (const [i, t] of o.targets.entries()) {
+      targets.push({ name: t, classIndex: lens.labels.indexOf(t), ...(await acts(targetItems[i], `${layer}: ${t} excerpts`)) });
+    }
+    const random = await acts(randomItems, `${layer}: random sets`);
+    const head = await lens.head(layer);
+    try {
+      const tcav = await TcavLayer.prepare(head, targets, random, { runs: o.runs, setSize: o.setSize, seed: `${o.seed}/${layer}` });
+      lens.progress.start(`${layer}: CAVs and derivatives`, concepts.length);
+      for (const concept of concepts) {
+        const examples = await acts(concept.examples, `${layer}: ${concept.name} examples`);
+        const counter = concept.counterexamples ? await acts(concept.counterexamples, `${layer}: ${concept.name} counterexamples`) : undefined;
+        const result = await tcav.testConcept(concept.name, examples, counter);
+        const accuracy = meanStd(result.accuracies).mean;
+        result.targets.forEach((t, i) => {
+          const s = meanStd(t.scores);
+          const m = meanStd(t.magnitudes);
+          const r = meanStd(tcav.baseline[i].scores);
+          cells.push({
+            concept: concept.name,
+            ...(concept.description ? { description: concept.description } : {}),
+            layer,
+            target: t.target,
+            score: s.mean,
+            std: s.std,
+            magnitude: m.mean,
+            magnitudeStd: m.std,
+            pValue: t.test.p,
+            pValueCorrected: NaN,
+            significant: false,
+            cavAccuracy: accuracy,
+            cavReliable: accuracy >= o.minCavAccuracy,
+            runs: o.runs,
+            randomScore: r.mean,
+            randomStd: r.std,
+            scores: t.scores,
+          });
+        });
+        lens.progress.tick();
+      }
+      lens.progress.stop();
+    } finally {
+      await head.release();
+    }
+  }
+  return correct(cells, o.alpha);
+}
+
+/** Holm's correction over all cells; a cell is significant when its corrected p-value is below alpha. */
+export function correct(cells: TcavEntry[], alpha: number): TcavEntry[] {
+  const adjusted = holm(cells.map((c) => c.pValue));
+  return cells.map((c, i) => ({ ...c, pValueCorrected: adjusted[i], significant: adjusted[i] < alpha }));
+}
