@@ -17,7 +17,12 @@ export interface LensFlags extends ModelFlags {
 
 export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: string } = {}) {
   return modelOptions(y)
-    .option('model', { type: 'string', demandOption: !defaults.model, default: defaults.model, describe: 'ONNX composer classifier' })
+    .option('model', {
+      type: 'string',
+      demandOption: !defaults.model,
+      default: defaults.model,
+      describe: 'ONNX composer classifier',
+    })
     .option('corpus', {
       type: 'string',
       demandOption: !defaults.corpus,
@@ -25,9 +30,21 @@ export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: 
       describe: 'Corpus: folder, manifest YAML, or `synthetic`',
     })
     .option('root', { type: 'string', describe: "Corpus root folder (overrides the manifest's)" })
-    .option('cache-dir', { type: 'string', default: DEFAULT_CACHE_DIR, describe: 'Activation cache folder' })
-    .option('cache', { type: 'boolean', default: true, describe: 'Use the activation cache (--no-cache to disable)' })
-    .option('sustain', { type: 'boolean', default: false, describe: 'Apply the sustain pedal (CC64) to note lengths' })
+    .option('cache-dir', {
+      type: 'string',
+      default: DEFAULT_CACHE_DIR,
+      describe: 'Activation cache folder',
+    })
+    .option('cache', {
+      type: 'boolean',
+      default: true,
+      describe: 'Use the activation cache (--no-cache to disable)',
+    })
+    .option('sustain', {
+      type: 'boolean',
+      default: false,
+      describe: 'Apply the sustain pedal (CC64) to note lengths',
+    })
     .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' });
 }
 

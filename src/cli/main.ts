@@ -40,7 +40,9 @@ if (isEntry) {
   main(hideBin(process.argv)).then(
     (code) => process.exit(code),
     (err) => {
-      process.stderr.write(`concept-lens: internal error: ${err instanceof Error ? err.stack : err}\n`);
+      process.stderr.write(
+        `concept-lens: internal error: ${err instanceof Error ? err.stack : err}\n`,
+      );
       process.exit(1);
     },
   );

@@ -27,9 +27,12 @@ export interface LinearFit {
  */
 export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C = 1): LinearFit {
   if (y.length !== n) throw new Error(`fitLogistic: ${y.length} labels for ${n} rows`);
-  const evd = new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(k.subarray(i * n, (i + 1) * n)))), {
-    assumeSymmetric: true,
-  });
+  const evd = new EigenvalueDecomposition(
+    new Matrix(Array.from({ length: n }, (_, i) => Array.from(k.subarray(i * n, (i + 1) * n)))),
+    {
+      assumeSymmetric: true,
+    },
+  );
   const values = evd.realEigenvalues;
   const vectors = evd.eigenvectorMatrix;
   const top = Math.max(...values);
@@ -86,7 +89,8 @@ export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C 
     }
     h[r * R + r] += 1e-12;
     const hess = new Matrix(R, R);
-    for (let a = 0; a < R; a++) for (let b = a; b < R; b++) hess.set(a, b, h[a * R + b]).set(b, a, h[a * R + b]);
+    for (let a = 0; a < R; a++)
+      for (let b = a; b < R; b++) hess.set(a, b, h[a * R + b]).set(b, a, h[a * R + b]);
     const step = solve(hess, Matrix.columnVector(Array.from(grad))).getColumn(0);
     let decrement = 0;
     for (let a = 0; a <= r; a++) decrement += step[a] * grad[a];

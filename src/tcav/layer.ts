@@ -71,11 +71,18 @@ export class TcavLayer {
     this.allTargets = { acts, n: total };
   }
 
-  static async prepare(head: HeadModel, targets: TargetSet[], random: ActivationSet, options: TcavLayerOptions): Promise<TcavLayer> {
+  static async prepare(
+    head: HeadModel,
+    targets: TargetSet[],
+    random: ActivationSet,
+    options: TcavLayerOptions,
+  ): Promise<TcavLayer> {
     const dim = head.size;
     const o = { C: 1, holdout: 1 / 3, ...options };
     if (random.n < (o.runs + 1) * o.setSize) {
-      throw new Error(`TcavLayer: ${random.n} random excerpts, need ${(o.runs + 1) * o.setSize} (${o.runs + 1} sets of ${o.setSize})`);
+      throw new Error(
+        `TcavLayer: ${random.n} random excerpts, need ${(o.runs + 1) * o.setSize} (${o.runs + 1} sets of ${o.setSize})`,
+      );
     }
     const layer = new TcavLayer(head, dim, targets, random, o);
     layer.randomGram = await gram(random.acts, random.n, random.acts, random.n, dim);
@@ -87,12 +94,22 @@ export class TcavLayer {
   }
 
   /** Test a concept: CAVs against each random set (or against explicit counterexamples), scores, and t-tests. */
-  async testConcept(name: string, concept: ActivationSet, counter?: ActivationSet): Promise<ConceptTest> {
-    if (concept.n < 2) throw new Error(`concept ${name}: needs at least 2 examples, has ${concept.n}`);
+  async testConcept(
+    name: string,
+    concept: ActivationSet,
+    counter?: ActivationSet,
+  ): Promise<ConceptTest> {
+    if (concept.n < 2)
+      throw new Error(`concept ${name}: needs at least 2 examples, has ${concept.n}`);
     const local = counter ? concatSets(concept, counter, this.dim) : concept;
     const kLocal = await gram(local.acts, local.n, local.acts, local.n, this.dim);
     const kCross = await gram(local.acts, local.n, this.random.acts, this.random.n, this.dim);
-    const runs = this.runs(name, local, { kLocal, kCross, concept: concept.n, counter: counter?.n ?? 0 });
+    const runs = this.runs(name, local, {
+      kLocal,
+      kCross,
+      concept: concept.n,
+      counter: counter?.n ?? 0,
+    });
     const scores = await this.score(runs.directions);
     return {
       accuracies: runs.accuracies,
@@ -112,7 +129,8 @@ export class TcavLayer {
   private runs(
     name: string,
     local: ActivationSet,
-    blocks: { kLocal: Float64Array; kCross: Float64Array; concept: number; counter: number } | undefined,
+    blocks:
+      { kLocal: Float64Array; kCross: Float64Array; concept: number; counter: number } | undefined,
     randomPositives?: number[],
   ): { directions: Float32Array[]; accuracies: number[] } {
     const { runs, setSize } = this.options;
@@ -125,7 +143,9 @@ export class TcavLayer {
       return this.randomGram[(i - L) * N + (j - L)];
     };
     const row = (i: number) =>
-      i < L ? local.acts.subarray(i * this.dim, (i + 1) * this.dim) : this.random.acts.subarray((i - L) * this.dim, (i - L + 1) * this.dim);
+      i < L
+        ? local.acts.subarray(i * this.dim, (i + 1) * this.dim)
+        : this.random.acts.subarray((i - L) * this.dim, (i - L + 1) * this.dim);
     const rng = new Rng(`${this.options.seed}/cav/${name}`);
     const directions: Float32Array[] = [];
     const accuracies: number[] = [];
@@ -136,7 +156,10 @@ export class TcavLayer {
         pos = randomPositives.map((i) => L + i);
         neg = [...Array(setSize).keys()].map((i) => L + run * setSize + i);
       } else if (blocks!.counter > 0) {
-        pos = rng.sample([...Array(blocks!.concept).keys()], Math.max(2, Math.round(0.8 * blocks!.concept)));
+        pos = rng.sample(
+          [...Array(blocks!.concept).keys()],
+          Math.max(2, Math.round(0.8 * blocks!.concept)),
+        );
         neg = rng.sample(
           [...Array(blocks!.counter).keys()].map((i) => blocks!.concept + i),
           Math.max(2, Math.round(0.8 * blocks!.counter)),
@@ -148,12 +171,21 @@ export class TcavLayer {
       const { train, test } = stratifiedSplit(rng, pos, neg, this.options.holdout);
       const n = train.length;
       const kTrain = new Float64Array(n * n);
-      for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) kTrain[a * n + b] = k(train[a].row, train[b].row);
-      const fit = fitLogistic(kTrain, n, train.map((e) => e.label), this.options.C);
+      for (let a = 0; a < n; a++)
+        for (let b = 0; b < n; b++) kTrain[a * n + b] = k(train[a].row, train[b].row);
+      const fit = fitLogistic(
+        kTrain,
+        n,
+        train.map((e) => e.label),
+        this.options.C,
+      );
       const cross = new Float64Array(test.length * n);
       test.forEach((e, a) => train.forEach((f, b) => (cross[a * n + b] = k(e.row, f.row))));
       const values = decision(fit, cross, test.length);
-      accuracies.push(test.filter((e, a) => (values[a] > 0 ? 1 : 0) === e.label).length / Math.max(1, test.length));
+      accuracies.push(
+        test.filter((e, a) => (values[a] > 0 ? 1 : 0) === e.label).length /
+          Math.max(1, test.length),
+      );
       const w = new Float64Array(this.dim);
       train.forEach((e, a) => {
         const r = row(e.row);
@@ -172,7 +204,12 @@ export class TcavLayer {
     const classes = this.targets.map((t) => t.classIndex);
     const T = classes.length;
     const R = dirs.length;
-    const derivs = await this.head.directionalDerivatives(this.allTargets.acts, this.allTargets.n, dirs, classes);
+    const derivs = await this.head.directionalDerivatives(
+      this.allTargets.acts,
+      this.allTargets.n,
+      dirs,
+      classes,
+    );
     const out: TargetScores[] = [];
     let first = 0;
     this.targets.forEach((target, t) => {

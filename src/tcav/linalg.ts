@@ -16,10 +16,33 @@ function gemmSession(): Promise<ort.InferenceSession> {
       producerName: 'concept-lens',
       graph: {
         name: 'gram',
-        node: [{ opType: 'Gemm', input: ['A', 'B'], output: ['G'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
+        node: [
+          {
+            opType: 'Gemm',
+            input: ['A', 'B'],
+            output: ['G'],
+            attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+          },
+        ],
         input: [
-          { ...floatValueInfo('A'), type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'n' }, { dimParam: 'd' }] } } } },
-          { ...floatValueInfo('B'), type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'm' }, { dimParam: 'd' }] } } } },
+          {
+            ...floatValueInfo('A'),
+            type: {
+              tensorType: {
+                elemType: onnx.TensorProto.DataType.FLOAT,
+                shape: { dim: [{ dimParam: 'n' }, { dimParam: 'd' }] },
+              },
+            },
+          },
+          {
+            ...floatValueInfo('B'),
+            type: {
+              tensorType: {
+                elemType: onnx.TensorProto.DataType.FLOAT,
+                shape: { dim: [{ dimParam: 'm' }, { dimParam: 'd' }] },
+              },
+            },
+          },
         ],
         output: [floatValueInfo('G')],
       },
@@ -29,8 +52,15 @@ function gemmSession(): Promise<ort.InferenceSession> {
 }
 
 /** G[i][j] = a_i . b_j for row-major a [n x d] and b [m x d]; G is [n x m], float64. */
-export async function gram(a: Float32Array, n: number, b: Float32Array, m: number, d: number): Promise<Float64Array> {
-  if (a.length !== n * d || b.length !== m * d) throw new Error(`gram: shapes [${n}x${d}] and [${m}x${d}] do not match the data`);
+export async function gram(
+  a: Float32Array,
+  n: number,
+  b: Float32Array,
+  m: number,
+  d: number,
+): Promise<Float64Array> {
+  if (a.length !== n * d || b.length !== m * d)
+    throw new Error(`gram: shapes [${n}x${d}] and [${m}x${d}] do not match the data`);
   const out = new Float64Array(n * m);
   if (n === 0 || m === 0) return out;
   const s = await gemmSession();

@@ -26,7 +26,13 @@ export interface TcavOptions {
   minCavAccuracy?: number;
 }
 
-export const TCAV_DEFAULTS = { runs: 20, setSize: 50, targetExcerpts: 50, alpha: 0.05, minCavAccuracy: 0.7 };
+export const TCAV_DEFAULTS = {
+  runs: 20,
+  setSize: 50,
+  targetExcerpts: 50,
+  alpha: 0.05,
+  minCavAccuracy: 0.7,
+};
 
 /** A concept ready for TCAV: its examples (and counterexamples, when explicit) as model inputs. */
 export interface PreparedConcept {
@@ -48,96 +54,147 @@ export async function prepareConcepts(
     sustain: options.sustain,
   };
   const items = async (file: ConceptFile, which: 'examples' | 'counterexamples') =>
-    (await resolveExamples(file, which, ctx)).map((x) => lens.notesItem(`concept:${x.id}`, x.notes));
+    (await resolveExamples(file, which, ctx)).map((x) =>
+      lens.notesItem(`concept:${x.id}`, x.notes),
+    );
   const byName = new Map(files.map((f) => [f.spec.name, f]));
   const out: PreparedConcept[] = [];
   for (const file of files) {
     const examples = await items(file, 'examples');
-    if (examples.length < 3) throw new UserError(`${file.path}: concept ${file.spec.name} yields ${examples.length} examples; TCAV needs at least 3`);
+    if (examples.length < 3)
+      throw new UserError(
+        `${file.path}: concept ${file.spec.name} yields ${examples.length} examples; TCAV needs at least 3`,
+      );
     let counterexamples: LensItem[] | undefined;
     if (file.spec.counterexamples) counterexamples = await items(file, 'counterexamples');
     if (file.spec.relativeTo) {
       const other = byName.get(file.spec.relativeTo);
-      if (!other) throw new UserError(`${file.path}: relativeTo names ${file.spec.relativeTo}, which is not among the concepts of this run`);
+      if (!other)
+        throw new UserError(
+          `${file.path}: relativeTo names ${file.spec.relativeTo}, which is not among the concepts of this run`,
+        );
       counterexamples = await items(other, 'examples');
     }
-    out.push({ name: file.spec.name, description: file.spec.description, examples, counterexamples });
+    out.push({
+      name: file.spec.name,
+      description: file.spec.description,
+      examples,
+      counterexamples,
+    });
   }
   return out;
 }
 
-export async function runTcav(lens: ConceptLens, concepts: PreparedConcept[], options: TcavOptions): Promise<TcavEntry[]> {
+export async function runTcav(
+  lens: ConceptLens,
+  concepts: PreparedConcept[],
+  options: TcavOptions,
+): Promise<TcavEntry[]> {
   const o = { ...TCAV_DEFAULTS, ...options };
   if (concepts.length === 0) return [];
-  if (o.runs < 2) throw new UserError(`--random-runs: at least 2 are needed for a test, got ${o.runs}`);
+  if (o.runs < 2)
+    throw new UserError(`--random-runs: at least 2 are needed for a test, got ${o.runs}`);
   for (const l of o.layers) lens.classifier.layer(l); // fails early, listing the valid layers
-
-  const targetExcerpts = o.targets.map((t) => lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]));
-  const randomExcerpts = lens.index.sample((o.runs + 1) * o.setSize, `${o.seed}/random`, lens.targets());
-  if (randomExcerpts.length < (o.runs + 1) * o.setSize) {
-    throw new UserError(
-      `the corpus has ${randomExcerpts.length} windows; ${o.runs + 1} random sets of ${o.setSize} need ${(o.runs + 1) * o.setSize} (lower --random-runs or --set-size)`,
-    );
-  }
-  const targetItems = targetExcerpts.map((x) => lens.corpusItems(x));
-  const randomItems = lens.corpusItems(randomExcerpts);
 
   const cells: TcavEntry[] = [];
   for (const layer of o.layers) {
-    const acts = async (items: LensItem[], stage: string): Promise<ActivationSet> => {
-      const a = await lens.activations(items, [layer], stage);
-      return { acts: a.layers[layer], n: a.n };
-    };
-    const targets: TargetSet[] = [];
-    for (const [i, t] of o.targets.entries()) {
-      targets.push({ name: t, classIndex: lens.labels.indexOf(t), ...(await acts(targetItems[i], `${layer}: ${t} excerpts`)) });
-    }
-    const random = await acts(randomItems, `${layer}: random sets`);
-    const head = await lens.head(layer);
-    try {
-      const tcav = await TcavLayer.prepare(head, targets, random, { runs: o.runs, setSize: o.setSize, seed: `${o.seed}/${layer}` });
-      lens.progress.start(`${layer}: CAVs and derivatives`, concepts.length);
-      for (const concept of concepts) {
-        const examples = await acts(concept.examples, `${layer}: ${concept.name} examples`);
-        const counter = concept.counterexamples ? await acts(concept.counterexamples, `${layer}: ${concept.name} counterexamples`) : undefined;
-        const result = await tcav.testConcept(concept.name, examples, counter);
-        const accuracy = meanStd(result.accuracies).mean;
-        result.targets.forEach((t, i) => {
-          const s = meanStd(t.scores);
-          const m = meanStd(t.magnitudes);
-          const r = meanStd(tcav.baseline[i].scores);
-          cells.push({
-            concept: concept.name,
-            ...(concept.description ? { description: concept.description } : {}),
-            layer,
-            target: t.target,
-            score: s.mean,
-            std: s.std,
-            magnitude: m.mean,
-            magnitudeStd: m.std,
-            pValue: t.test.p,
-            pValueCorrected: NaN,
-            significant: false,
-            cavAccuracy: accuracy,
-            cavReliable: accuracy >= o.minCavAccuracy,
-            runs: o.runs,
-            randomScore: r.mean,
-            randomStd: r.std,
-            scores: t.scores,
-          });
+    const { tcav, acts } = await prepareTcavLayer(lens, layer, o);
+    lens.progress.start(`${layer}: CAVs and derivatives`, concepts.length);
+    for (const concept of concepts) {
+      const examples = await acts(concept.examples, `${layer}: ${concept.name} examples`);
+      const counter = concept.counterexamples
+        ? await acts(concept.counterexamples, `${layer}: ${concept.name} counterexamples`)
+        : undefined;
+      const result = await tcav.testConcept(concept.name, examples, counter);
+      const accuracy = meanStd(result.accuracies).mean;
+      result.targets.forEach((t, i) => {
+        const s = meanStd(t.scores);
+        const m = meanStd(t.magnitudes);
+        const r = meanStd(tcav.baseline[i].scores);
+        cells.push({
+          concept: concept.name,
+          ...(concept.description ? { description: concept.description } : {}),
+          layer,
+          target: t.target,
+          score: s.mean,
+          std: s.std,
+          magnitude: m.mean,
+          magnitudeStd: m.std,
+          pValue: t.test.p,
+          pValueCorrected: NaN,
+          significant: false,
+          cavAccuracy: accuracy,
+          cavReliable: accuracy >= o.minCavAccuracy,
+          runs: o.runs,
+          randomScore: r.mean,
+          randomStd: r.std,
+          scores: t.scores,
         });
-        lens.progress.tick();
-      }
-      lens.progress.stop();
-    } finally {
-      await head.release();
+      });
+      lens.progress.tick();
     }
+    lens.progress.stop();
   }
   return correct(cells, o.alpha);
+}
+
+/**
+ * Everything TCAV needs at one layer except the concepts: target excerpts and random sets sampled
+ * (seeded) from the corpus, their activations, the head, and the random-vs-random baseline.
+ * Discovery reuses it to test its clusters like any concept.
+ */
+export async function prepareTcavLayer(
+  lens: ConceptLens,
+  layer: string,
+  options: Pick<TcavOptions, 'targets' | 'seed'> & Partial<TcavOptions>,
+): Promise<{
+  tcav: TcavLayer;
+  acts: (items: LensItem[], stage: string) => Promise<ActivationSet>;
+}> {
+  const o = { ...TCAV_DEFAULTS, ...options };
+  lens.classifier.layer(layer); // fails early, listing the valid layers
+  const targetExcerpts = o.targets.map((t) =>
+    lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]),
+  );
+  // Each random set is drawn independently from the whole corpus (sets may share excerpts, as in TCAV).
+  const randomExcerpts = [...Array(o.runs + 1).keys()].flatMap((j) => {
+    const set = lens.index.sample(o.setSize, `${o.seed}/random/${j}`, lens.targets());
+    if (set.length < o.setSize) {
+      throw new UserError(
+        `the corpus has ${set.length} windows; a random set needs ${o.setSize} (lower --set-size)`,
+      );
+    }
+    return set;
+  });
+  const acts = async (items: LensItem[], stage: string): Promise<ActivationSet> => {
+    const a = await lens.activations(items, [layer], stage);
+    return { acts: a.layers[layer], n: a.n };
+  };
+  const targets: TargetSet[] = [];
+  for (const [i, t] of o.targets.entries()) {
+    targets.push({
+      name: t,
+      classIndex: lens.labels.indexOf(t),
+      ...(await acts(lens.corpusItems(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
+    });
+  }
+  const random = await acts(lens.corpusItems(randomExcerpts), `${layer}: random sets`);
+  // The head belongs to the classifier (built once per layer, released with it).
+  const head = await lens.head(layer);
+  const tcav = await TcavLayer.prepare(head, targets, random, {
+    runs: o.runs,
+    setSize: o.setSize,
+    seed: `${o.seed}/${layer}`,
+  });
+  return { tcav, acts };
 }
 
 /** Holm's correction over all cells; a cell is significant when its corrected p-value is below alpha. */
 export function correct(cells: TcavEntry[], alpha: number): TcavEntry[] {
   const adjusted = holm(cells.map((c) => c.pValue));
-  return cells.map((c, i) => ({ ...c, pValueCorrected: adjusted[i], significant: adjusted[i] < alpha }));
+  return cells.map((c, i) => ({
+    ...c,
+    pValueCorrected: adjusted[i],
+    significant: adjusted[i] < alpha,
+  }));
 }

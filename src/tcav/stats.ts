@@ -16,12 +16,18 @@ export interface TTest {
 }
 
 export function welchTTest(a: readonly number[], b: readonly number[]): TTest {
-  if (a.length < 2 || b.length < 2) throw new Error('welchTTest: each sample needs at least 2 values');
+  if (a.length < 2 || b.length < 2)
+    throw new Error('welchTTest: each sample needs at least 2 values');
   const va = sampleStandardDeviation(a as number[]) ** 2 / a.length;
   const vb = sampleStandardDeviation(b as number[]) ** 2 / b.length;
   const diff = mean(a as number[]) - mean(b as number[]);
   const se = Math.sqrt(va + vb);
-  if (se === 0) return { t: diff === 0 ? 0 : Math.sign(diff) * Infinity, df: a.length + b.length - 2, p: diff === 0 ? 1 : 0 };
+  if (se === 0)
+    return {
+      t: diff === 0 ? 0 : Math.sign(diff) * Infinity,
+      df: a.length + b.length - 2,
+      p: diff === 0 ? 1 : 0,
+    };
   const t = diff / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
   const p = Math.min(1, 2 * (1 - jStat.studentt.cdf(Math.abs(t), df)));
@@ -43,5 +49,8 @@ export function holm(pValues: readonly number[]): number[] {
 
 export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   if (xs.length === 0) return { mean: NaN, std: NaN };
-  return { mean: mean(xs as number[]), std: xs.length > 1 ? sampleStandardDeviation(xs as number[]) : 0 };
+  return {
+    mean: mean(xs as number[]),
+    std: xs.length > 1 ? sampleStandardDeviation(xs as number[]) : 0,
+  };
 }

@@ -26,10 +26,25 @@ const validate: CommandModule<object, ValidateArgs> = {
   describe: 'Check concept YAML files and count the examples each yields',
   builder: (y) =>
     y
-      .positional('path', { type: 'string', array: true, demandOption: true, describe: 'Concept files or folders' })
-      .option('corpus', { type: 'string', describe: 'Corpus that corpus: examples refer to (folder or manifest)' })
-      .option('root', { type: 'string', describe: "Corpus root folder (overrides the manifest's root)" })
-      .option('window-seconds', { type: 'number', default: 20, describe: "Length of the model's window" })
+      .positional('path', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'Concept files or folders',
+      })
+      .option('corpus', {
+        type: 'string',
+        describe: 'Corpus that corpus: examples refer to (folder or manifest)',
+      })
+      .option('root', {
+        type: 'string',
+        describe: "Corpus root folder (overrides the manifest's root)",
+      })
+      .option('window-seconds', {
+        type: 'number',
+        default: 20,
+        describe: "Length of the model's window",
+      })
       .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
     const { concepts, errors } = loadConcepts(args.path);
@@ -57,7 +72,9 @@ const validate: CommandModule<object, ValidateArgs> = {
     printResult(args.json, { concepts: reports, errors }, () =>
       reports
         .map((r) => {
-          const against = r.relativeTo ? `against concept ${r.relativeTo}` : `against ${r.counterexamples}`;
+          const against = r.relativeTo
+            ? `against concept ${r.relativeTo}`
+            : `against ${r.counterexamples}`;
           return `ok  ${r.name.padEnd(24)} ${String(r.examples).padStart(4)} examples, ${against}`;
         })
         .join('\n'),

@@ -16,16 +16,29 @@ interface CorpusArgs {
 /** Options every command that reads a corpus shares. */
 export function corpusOptions<T>(y: Argv<T>) {
   return y
-    .option('root', { type: 'string', describe: "Corpus root folder (overrides the manifest's root)" })
+    .option('root', {
+      type: 'string',
+      describe: "Corpus root folder (overrides the manifest's root)",
+    })
     .option('composers', { type: 'string', array: true, describe: 'Only these composers' })
-    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output on stdout' });
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'Machine-readable output on stdout',
+    });
 }
 
 const info: CommandModule<object, CorpusArgs> = {
   command: 'info <corpus>',
   describe: 'Read every file of a corpus and report files, pieces, composers and skipped files',
   builder: (y) =>
-    corpusOptions(y.positional('corpus', { type: 'string', demandOption: true, describe: 'Folder or manifest (.yaml)' })),
+    corpusOptions(
+      y.positional('corpus', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Folder or manifest (.yaml)',
+      }),
+    ),
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
     const summary = await summarizeCorpus(corpus, stderrProgress());
@@ -42,13 +55,27 @@ interface ExportArgs extends CorpusArgs {
 
 const exportCmd: CommandModule<object, ExportArgs> = {
   command: 'export <corpus>',
-  describe: 'Export piece-level train/validation/test splits as piano-roll windows (.npy) for training/',
+  describe:
+    'Export piece-level train/validation/test splits as piano-roll windows (.npy) for training/',
   builder: (y) =>
-    corpusOptions(y.positional('corpus', { type: 'string', demandOption: true, describe: 'Folder or manifest (.yaml)' }))
+    corpusOptions(
+      y.positional('corpus', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Folder or manifest (.yaml)',
+      }),
+    )
       .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
       .option('seed', { type: 'number', default: 1, describe: 'Seed of the piece-level split' })
-      .option('min-pieces', { type: 'number', default: 1, describe: 'Keep composers with at least this many pieces' })
-      .option('hop', { type: 'number', describe: 'Hop between training windows, frames (default: half a window)' }),
+      .option('min-pieces', {
+        type: 'number',
+        default: 1,
+        describe: 'Keep composers with at least this many pieces',
+      })
+      .option('hop', {
+        type: 'number',
+        describe: 'Hop between training windows, frames (default: half a window)',
+      }),
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
     const summary = await exportWindows(
@@ -60,10 +87,15 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       [
         `wrote ${args.out}: ${summary.labels.length} composers (${summary.labels.join(', ')})`,
         ...(['train', 'validation', 'test'] as const).map(
-          (s) => `  ${s.padEnd(10)} ${String(summary.pieces[s]).padStart(4)} pieces ${String(summary.windows[s]).padStart(6)} windows`,
+          (s) =>
+            `  ${s.padEnd(10)} ${String(summary.pieces[s]).padStart(4)} pieces ${String(summary.windows[s]).padStart(6)} windows`,
         ),
-        ...(summary.dropped.length ? [`  dropped (too few pieces): ${summary.dropped.join(', ')}`] : []),
-        ...(summary.skipped.length ? [`  skipped ${summary.skipped.length} unreadable file(s)`] : []),
+        ...(summary.dropped.length
+          ? [`  dropped (too few pieces): ${summary.dropped.join(', ')}`]
+          : []),
+        ...(summary.skipped.length
+          ? [`  skipped ${summary.skipped.length} unreadable file(s)`]
+          : []),
       ].join('\n'),
     );
   },

@@ -3,6 +3,15 @@ import { conceptsCommand } from './concepts.ts';
 import { corpusCommand } from './corpus.ts';
 import { modelCommand } from './model.ts';
 import { tcavCommand } from './tcav.ts';
+import { discoverCommand } from './discover.ts';
+import { explainCommand } from './explain.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [corpusCommand, conceptsCommand, modelCommand, tcavCommand];
+export const commands: CommandModule<any, any>[] = [
+  corpusCommand,
+  conceptsCommand,
+  modelCommand,
+  tcavCommand,
+  discoverCommand,
+  explainCommand,
+];

@@ -3,6 +3,10 @@ import { ComposerClassifier } from '../../model/classifier.ts';
 import type { LayerInfo } from '../../model/graph.ts';
 import type { Dim } from '../../model/onnx.ts';
 import type { InputSpec, ModelOverrides } from '../../model/spec.ts';
+import { ConceptLens } from '../../lens/lens.ts';
+import { evaluateOnCorpus, readModelCard, type CorpusEvaluation } from '../../lens/evaluate.ts';
+import { DEFAULT_CACHE_DIR } from '../../model/cache.ts';
+import { stderrProgress } from '../../util/progress.ts';
 import { printResult } from '../output.ts';
 
 /** Flags describing a model that lacks concept-lens metadata; every command loading a model shares them. */
@@ -20,15 +24,38 @@ export interface ModelFlags {
 
 export function modelOptions<T>(y: Argv<T>) {
   return y
-    .option('labels', { type: 'string', array: true, describe: 'Class names, in output order (overrides the model metadata)' })
-    .option('sidecar', { type: 'string', describe: 'YAML with labels and input spec (default <model>.concept-lens.yaml)' })
+    .option('labels', {
+      type: 'string',
+      array: true,
+      describe: 'Class names, in output order (overrides the model metadata)',
+    })
+    .option('sidecar', {
+      type: 'string',
+      describe: 'YAML with labels and input spec (default <model>.concept-lens.yaml)',
+    })
     .option('fps', { type: 'number', describe: 'Input spec: piano-roll frames per second' })
     .option('window-frames', { type: 'number', describe: 'Input spec: frames per input' })
     .option('low-pitch', { type: 'number', describe: 'Input spec: lowest MIDI pitch' })
-    .option('high-pitch', { type: 'number', describe: 'Input spec: highest MIDI pitch (inclusive)' })
-    .option('channels', { type: 'string', array: true, choices: ['frame', 'onset'], describe: 'Input spec: channels, in order' })
-    .option('values', { type: 'string', choices: ['binary', 'velocity'], describe: 'Input spec: roll values' })
-    .option('layout', { type: 'string', choices: ['NCTP', 'NCPT'], describe: 'Input spec: tensor layout' });
+    .option('high-pitch', {
+      type: 'number',
+      describe: 'Input spec: highest MIDI pitch (inclusive)',
+    })
+    .option('channels', {
+      type: 'string',
+      array: true,
+      choices: ['frame', 'onset'],
+      describe: 'Input spec: channels, in order',
+    })
+    .option('values', {
+      type: 'string',
+      choices: ['binary', 'velocity'],
+      describe: 'Input spec: roll values',
+    })
+    .option('layout', {
+      type: 'string',
+      choices: ['NCTP', 'NCPT'],
+      describe: 'Input spec: tensor layout',
+    });
 }
 
 export function overridesFromFlags(f: ModelFlags): ModelOverrides {
@@ -54,10 +81,21 @@ export interface ModelInspection {
   layers: LayerInfo[];
 }
 
-export async function inspectModel(path: string, overrides: ModelOverrides = {}): Promise<ModelInspection> {
+export async function inspectModel(
+  path: string,
+  overrides: ModelOverrides = {},
+): Promise<ModelInspection> {
   const c = await ComposerClassifier.load(path, overrides);
   try {
-    return { model: path, sha256: c.sha256, inputs: c.inputs(), outputs: c.outputs(), labels: c.labels, input: c.input, layers: c.layers() };
+    return {
+      model: path,
+      sha256: c.sha256,
+      inputs: c.inputs(),
+      outputs: c.outputs(),
+      labels: c.labels,
+      input: c.input,
+      layers: c.layers(),
+    };
   } finally {
     await c.release();
   }
@@ -75,7 +113,8 @@ export function formatInspection(m: ModelInspection): string {
     `input spec: ${s.layout}, ${s.channels.join('+')} (${s.values}), ${s.windowFrames} frames at ${s.fps} fps, pitches ${s.lowPitch}..${s.highPitch}`,
     'layers:',
     ...m.layers.map(
-      (l) => `  ${l.name.padEnd(width)}  [${l.shape.join(', ')}]${l.aliases.length ? `  (also ${l.aliases.join(', ')})` : ''}`,
+      (l) =>
+        `  ${l.name.padEnd(width)}  [${l.shape.join(', ')}]${l.aliases.length ? `  (also ${l.aliases.join(', ')})` : ''}`,
     ),
   ].join('\n');
 }
@@ -87,9 +126,12 @@ interface InspectArgs extends ModelFlags {
 
 const inspect: CommandModule<object, InspectArgs> = {
   command: 'inspect <model>',
-  describe: 'Show a model: inputs, outputs, labels, input spec, and the layers it can be explained at',
+  describe:
+    'Show a model: inputs, outputs, labels, input spec, and the layers it can be explained at',
   builder: (y) =>
-    modelOptions(y.positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' })).option('json', {
+    modelOptions(
+      y.positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' }),
+    ).option('json', {
       type: 'boolean',
       default: false,
       describe: 'Machine-readable output on stdout',
@@ -103,6 +145,86 @@ const inspect: CommandModule<object, InspectArgs> = {
 export const modelCommand: CommandModule = {
   command: 'model <command>',
   describe: 'Inspect composer classifiers (ONNX)',
-  builder: (y) => y.command(inspect).demandCommand(1, 'Name a model command; see --help.'),
+  builder: (y) =>
+    y.command(inspect).command(evaluateCmd).demandCommand(1, 'Name a model command; see --help.'),
   handler: () => {},
 };
+
+interface EvaluateArgs extends ModelFlags {
+  model: string;
+  corpus: string;
+  root?: string;
+  split: 'train' | 'validation' | 'test' | 'all';
+  seed?: number;
+  'cache-dir': string;
+  cache: boolean;
+  json: boolean;
+}
+
+const evaluateCmd: CommandModule<object, EvaluateArgs> = {
+  command: 'evaluate <model>',
+  describe:
+    "Accuracy, balanced accuracy and confusion matrix on a corpus split (the model card's split seed by default)",
+  builder: (y) =>
+    modelOptions(
+      y.positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' }),
+    )
+      .option('corpus', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Corpus: folder, manifest YAML, or `synthetic`',
+      })
+      .option('root', { type: 'string', describe: "Corpus root folder (overrides the manifest's)" })
+      .option('split', {
+        choices: ['train', 'validation', 'test', 'all'] as const,
+        default: 'test' as const,
+        describe: 'Which pieces',
+      })
+      .option('seed', {
+        type: 'number',
+        describe: 'Split seed (default: from the model card, else 1)',
+      })
+      .option('cache-dir', {
+        type: 'string',
+        default: DEFAULT_CACHE_DIR,
+        describe: 'Activation cache folder',
+      })
+      .option('cache', { type: 'boolean', default: true, describe: 'Use the activation cache' })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Machine-readable output on stdout',
+      }) as unknown as Argv<EvaluateArgs>,
+  handler: async (args) => {
+    const card = readModelCard(args.model);
+    const cardSeed = (card?.split as { seed?: unknown } | undefined)?.seed;
+    const seed = args.seed ?? (typeof cardSeed === 'number' ? cardSeed : 1);
+    const lens = await ConceptLens.open({
+      model: args.model,
+      corpus: args.corpus,
+      root: args.root,
+      overrides: overridesFromFlags(args),
+      cacheDir: args.cache ? args['cache-dir'] : false,
+      progress: stderrProgress(!args.json || process.stderr.isTTY),
+    });
+    try {
+      const r = await evaluateOnCorpus(lens, args.split, seed);
+      printResult(args.json, r, () => formatEvaluation(r));
+    } finally {
+      await lens.close();
+    }
+  },
+};
+
+export function formatEvaluation(r: CorpusEvaluation): string {
+  const w = Math.max(8, ...r.labels.map((l) => l.length));
+  return [
+    `${r.split} split (seed ${r.seed}): ${r.excerpts} windows of ${r.pieces} pieces`,
+    `accuracy ${r.accuracy.toFixed(3)}, balanced accuracy ${r.balancedAccuracy.toFixed(3)}`,
+    `confusion (rows: true composer, columns: predicted)`,
+    `${''.padEnd(w)} ${r.labels.map((l) => l.slice(0, 6).padStart(6)).join(' ')}`,
+    ...r.confusion.map(
+      (row, i) => `${r.labels[i].padEnd(w)} ${row.map((v) => String(v).padStart(6)).join(' ')}`,
+    ),
+  ].join('\n');
+}

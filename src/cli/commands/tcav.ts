@@ -34,12 +34,28 @@ export function loadRunConcepts(paths: string[]) {
   const { concepts, errors } = loadConcepts(paths);
   for (const e of errors) log(`skipping ${e.reason}`);
   if (concepts.length === 0) {
-    throw new UserError(`${paths.join(', ')}: no valid concept files${errors.length ? ` (${errors.length} with errors)` : ''}`);
+    throw new UserError(
+      `${paths.join(', ')}: no valid concept files${errors.length ? ` (${errors.length} with errors)` : ''}`,
+    );
   }
   return { concepts, errors };
 }
 
-export async function tcavStage(lens: ConceptLens, args: Pick<TcavArgs, 'concepts' | 'layers' | 'targets' | 'random-runs' | 'set-size' | 'target-excerpts' | 'seed' | 'alpha'>, results: RunResults) {
+export async function tcavStage(
+  lens: ConceptLens,
+  args: Pick<
+    TcavArgs,
+    | 'concepts'
+    | 'layers'
+    | 'targets'
+    | 'random-runs'
+    | 'set-size'
+    | 'target-excerpts'
+    | 'seed'
+    | 'alpha'
+  >,
+  results: RunResults,
+) {
   const { concepts, errors } = loadRunConcepts(args.concepts);
   results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
   const prepared = await prepareConcepts(lens, concepts);
@@ -69,26 +85,67 @@ export function tcavSummary(entries: TcavEntry[]): string[] {
       .filter((e) => e.target === target && e.significant && e.score > e.randomScore)
       .sort((a, b) => b.score - a.score)
       .map((e) => `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}`);
-    lines.push(`  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}`);
+    lines.push(
+      `  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}`,
+    );
   }
   return lines;
 }
 
 export const tcavCommand: CommandModule<object, TcavArgs> = {
   command: 'tcav',
-  describe: 'Test concepts (YAML) with TCAV: scores per composer against random counterexamples, with statistics',
+  describe:
+    'Test concepts (YAML) with TCAV: scores per composer against random counterexamples, with statistics',
   builder: (y) =>
     lensOptions(y)
-      .option('concepts', { type: 'string', array: true, demandOption: true, describe: 'Concept YAML files or folders' })
-      .option('layers', { type: 'string', array: true, default: [], describe: 'Layers to test at (default layer3)' })
-      .option('targets', { type: 'string', array: true, describe: 'Composers to explain (default: all model labels in the corpus)' })
-      .option('random-runs', { type: 'number', default: TCAV_DEFAULTS.runs, describe: 'Random counterexample sets (CAVs per concept)' })
-      .option('set-size', { type: 'number', default: TCAV_DEFAULTS.setSize, describe: 'Excerpts per random set' })
-      .option('target-excerpts', { type: 'number', default: TCAV_DEFAULTS.targetExcerpts, describe: 'Excerpts per composer for derivatives' })
+      .option('concepts', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'Concept YAML files or folders',
+      })
+      .option('layers', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Layers to test at (default layer3)',
+      })
+      .option('targets', {
+        type: 'string',
+        array: true,
+        describe: 'Composers to explain (default: all model labels in the corpus)',
+      })
+      .option('random-runs', {
+        type: 'number',
+        default: TCAV_DEFAULTS.runs,
+        describe: 'Random counterexample sets (CAVs per concept)',
+      })
+      .option('set-size', {
+        type: 'number',
+        default: TCAV_DEFAULTS.setSize,
+        describe: 'Excerpts per random set',
+      })
+      .option('target-excerpts', {
+        type: 'number',
+        default: TCAV_DEFAULTS.targetExcerpts,
+        describe: 'Excerpts per composer for derivatives',
+      })
       .option('seed', { type: 'number', default: 1 })
-      .option('alpha', { type: 'number', default: TCAV_DEFAULTS.alpha, describe: 'Significance level after Holm correction' })
-      .option('out', { type: 'string', demandOption: true, describe: 'Output folder (results.json)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print results.json on stdout' }) as unknown as Argv<TcavArgs>,
+      .option('alpha', {
+        type: 'number',
+        default: TCAV_DEFAULTS.alpha,
+        describe: 'Significance level after Holm correction',
+      })
+      .option('out', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Output folder (results.json)',
+      })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print results.json on stdout',
+      }) as unknown as Argv<TcavArgs>,
   handler: async (args) => {
     const started = Date.now();
     const output = new RunOutput(args.out);
@@ -108,7 +165,11 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
       output.writeResults(results);
       output.commit();
       printResult(args.json, results, () =>
-        [`wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`, 'significant concepts per composer:', ...tcavSummary(results.tcav)].join('\n'),
+        [
+          `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
+          'significant concepts per composer:',
+          ...tcavSummary(results.tcav),
+        ].join('\n'),
       );
     } catch (err) {
       output.abandon();

@@ -1,0 +1,192 @@
+import type { Argv, CommandModule } from 'yargs';
+import { exportConcepts } from '../../discovery/export.ts';
+import { discover, DISCOVERY_DEFAULTS } from '../../discovery/run.ts';
+import type { ConceptLens } from '../../lens/lens.ts';
+import { emptyResults } from '../../report/identity.ts';
+import { RunOutput } from '../../report/output.ts';
+import type { DiscoveredConcept, RunResults } from '../../report/results.ts';
+import { TCAV_DEFAULTS } from '../../tcav/run.ts';
+import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
+import { printResult } from '../output.ts';
+
+export interface DiscoverFlags {
+  method: 'kmeans' | 'nmf';
+  'concepts-count': number;
+  'discovery-excerpts': number;
+  'min-pieces': number;
+  'random-runs': number;
+  'set-size': number;
+  'target-excerpts': number;
+  seed: number;
+  alpha: number;
+}
+
+interface DiscoverArgs extends LensFlags, DiscoverFlags {
+  layers: string[];
+  targets?: string[];
+  out: string;
+  json: boolean;
+}
+
+/** The layer discovery works at by default: NMF wants the last non-negative feature map (layer4), k-means layer3. */
+export function defaultDiscoveryLayer(lens: ConceptLens, method: 'kmeans' | 'nmf'): string {
+  const names = lens.classifier.layers().map((l) => l.name);
+  const preferred = method === 'nmf' ? 'layer4' : 'layer3';
+  if (names.includes(preferred)) return preferred;
+  const maps = lens.classifier.layers().filter((l) => l.shape.length === 3);
+  return (maps[maps.length - 1] ?? lens.classifier.layers()[0]).name;
+}
+
+export function discoveryOptions<T>(y: Argv<T>) {
+  return y
+    .option('method', {
+      choices: ['kmeans', 'nmf'] as const,
+      default: 'nmf' as const,
+      describe: 'k-means clusters (ACE) or NMF components (ICE)',
+    })
+    .option('concepts-count', {
+      type: 'number',
+      default: DISCOVERY_DEFAULTS.conceptsCount,
+      describe: 'Clusters or components to find',
+    })
+    .option('discovery-excerpts', {
+      type: 'number',
+      default: DISCOVERY_DEFAULTS.excerptsPerTarget,
+      describe: 'Windows sampled per target composer',
+    })
+    .option('min-pieces', {
+      type: 'number',
+      default: DISCOVERY_DEFAULTS.minPieces,
+      describe: 'k-means: keep clusters spanning at least this many pieces',
+    });
+}
+
+export async function discoverStage(
+  lens: ConceptLens,
+  args: DiscoverFlags & { layers: string[]; targets: string[] },
+  results: RunResults,
+  output: RunOutput,
+): Promise<void> {
+  const concepts: DiscoveredConcept[] = [];
+  const info: Record<string, unknown>[] = [];
+  for (const layer of args.layers) {
+    const found = await discover(lens, {
+      method: args.method,
+      layer,
+      targets: args.targets,
+      conceptsCount: args['concepts-count'],
+      excerptsPerTarget: args['discovery-excerpts'],
+      minPieces: args['min-pieces'],
+      seed: args.seed,
+      alpha: args.alpha,
+      runs: args['random-runs'],
+      setSize: args['set-size'],
+      targetExcerpts: args['target-excerpts'],
+    });
+    concepts.push(...exportConcepts(lens, found.concepts, (rel) => output.path(rel)));
+    info.push(found.info);
+  }
+  results.concepts = concepts;
+  results.discovery = {
+    ...(info[0] as { method: 'kmeans' | 'nmf'; layer: string }),
+    ...(info.length > 1 ? { layers: info } : {}),
+  };
+}
+
+/** Per target: the discovered concepts that raise its logit most. */
+export function discoverySummary(concepts: DiscoveredConcept[], targets: string[]): string[] {
+  return targets.map((t) => {
+    const top = concepts
+      .filter(
+        (c) =>
+          c.importance[t] && c.importance[t].value > 0 && c.importance[t].significant !== false,
+      )
+      .sort((a, b) => b.importance[t].value - a.importance[t].value)
+      .slice(0, 3)
+      .map((c) => `${c.id} (${c.excerpts[0] ? `e.g. ${c.excerpts[0].piece}` : 'no excerpt'})`);
+    return `  ${t.padEnd(14)} ${top.length ? top.join(', ') : '(none)'}`;
+  });
+}
+
+export const discoverCommand: CommandModule<object, DiscoverArgs> = {
+  command: 'discover',
+  describe:
+    'Discover concepts in the corpus (k-means or NMF in activation space) and export their typical excerpts as MIDI',
+  builder: (y) =>
+    discoveryOptions(lensOptions(y))
+      .option('layers', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Layers (default: layer4 for nmf, layer3 for kmeans)',
+      })
+      .option('targets', {
+        type: 'string',
+        array: true,
+        describe: 'Composers whose excerpts are explored (default: all)',
+      })
+      .option('random-runs', {
+        type: 'number',
+        default: TCAV_DEFAULTS.runs,
+        describe: 'k-means: random sets for the TCAV test of clusters',
+      })
+      .option('set-size', {
+        type: 'number',
+        default: TCAV_DEFAULTS.setSize,
+        describe: 'Excerpts per random set',
+      })
+      .option('target-excerpts', {
+        type: 'number',
+        default: TCAV_DEFAULTS.targetExcerpts,
+        describe: 'Excerpts per composer for derivatives',
+      })
+      .option('seed', { type: 'number', default: 1 })
+      .option('alpha', { type: 'number', default: TCAV_DEFAULTS.alpha })
+      .option('out', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Output folder (results.json, excerpts/)',
+      })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print results.json on stdout',
+      }) as unknown as Argv<DiscoverArgs>,
+  handler: async (args) => {
+    const started = Date.now();
+    const output = new RunOutput(args.out);
+    const lens = await openLens(args);
+    try {
+      const layers = args.layers.length ? args.layers : [defaultDiscoveryLayer(lens, args.method)];
+      const targets = lens.targets(args.targets);
+      const results = emptyResults(lens, args.model, {
+        command: 'discover',
+        startedAt: new Date(started).toISOString(),
+        seed: args.seed,
+        layers,
+        targets,
+        parameters: {
+          method: args.method,
+          conceptsCount: args['concepts-count'],
+          excerptsPerTarget: args['discovery-excerpts'],
+        },
+      });
+      await discoverStage(lens, { ...args, layers, targets }, results, output);
+      results.run.seconds = (Date.now() - started) / 1000;
+      output.writeResults(results);
+      output.commit();
+      printResult(args.json, results, () =>
+        [
+          `wrote ${args.out}/results.json and ${results.concepts.reduce((a, c) => a + c.excerpts.length + c.leastTypical.length, 0)} excerpts (${results.run.seconds.toFixed(1)} s)`,
+          'concepts raising each composer most:',
+          ...discoverySummary(results.concepts, targets),
+        ].join('\n'),
+      );
+    } catch (err) {
+      output.abandon();
+      throw err;
+    } finally {
+      await lens.close();
+    }
+  },
+};

@@ -1,0 +1,273 @@
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { z } from 'zod';
+import { emptyResults } from '../../report/identity.ts';
+import { renderReport } from '../../report/html.ts';
+import { RunOutput } from '../../report/output.ts';
+import { TCAV_DEFAULTS } from '../../tcav/run.ts';
+import { UserError } from '../../util/errors.ts';
+import { parseYamlFile } from '../../util/yaml.ts';
+import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
+import { log, printResult } from '../output.ts';
+import {
+  defaultDiscoveryLayer,
+  discoverStage,
+  discoveryOptions,
+  discoverySummary,
+  type DiscoverFlags,
+} from './discover.ts';
+import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
+
+/**
+ * `concept-lens explain`: TCAV over the given concepts and discovery over the target composers in
+ * one run, sharing the model session and the activation cache, writing results.json, report.html
+ * and excerpts/. With no arguments it explains the embedded default: the synthetic-style model and
+ * corpus with the shipped texture concepts, offline.
+ */
+const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const EMBEDDED_DEFAULT = {
+  model: resolve(PROJECT, 'models', 'synthetic.onnx'),
+  corpus: 'synthetic',
+  concepts: [resolve(PROJECT, 'concepts', 'textures')],
+  out: 'out/explain',
+};
+
+/** The config file: every key is optional and the same as the flag of that name. */
+const configSchema = z
+  .object({
+    model: z.string(),
+    corpus: z.string(),
+    root: z.string(),
+    concepts: z.union([z.string(), z.array(z.string())]),
+    layers: z.array(z.string()),
+    targets: z.array(z.string()),
+    seed: z.number().int(),
+    out: z.string(),
+    randomRuns: z.number().int().min(2),
+    setSize: z.number().int().min(4),
+    targetExcerpts: z.number().int().min(2),
+    alpha: z.number().gt(0).lt(1),
+    discovery: z
+      .object({
+        method: z.enum(['kmeans', 'nmf']),
+        layers: z.array(z.string()),
+        targets: z.array(z.string()),
+        conceptsCount: z.number().int().min(2),
+        excerpts: z.number().int().min(2),
+        minPieces: z.number().int().min(1),
+        skip: z.boolean(),
+      })
+      .partial()
+      .strict(),
+    tcav: z.object({ skip: z.boolean() }).partial().strict(),
+  })
+  .partial()
+  .strict();
+export type ExplainConfig = z.infer<typeof configSchema>;
+
+interface ExplainArgs extends LensFlags, DiscoverFlags {
+  concepts: string[];
+  layers: string[];
+  'discovery-layers': string[];
+  targets?: string[];
+  'discovery-targets'?: string[];
+  'skip-tcav': boolean;
+  'skip-discovery': boolean;
+  out: string;
+  json: boolean;
+}
+
+export const explainCommand: CommandModule<object, ExplainArgs> = {
+  command: 'explain',
+  describe:
+    'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
+  builder: (y) =>
+    discoveryOptions(
+      lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+    )
+      .config(
+        'config',
+        'YAML naming model, corpus, concepts, layers, targets, seeds (flags override it)',
+        configFlags,
+      )
+      .option('concepts', {
+        type: 'string',
+        array: true,
+        default: EMBEDDED_DEFAULT.concepts,
+        describe: 'Concept YAML files or folders',
+      })
+      .option('layers', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'TCAV layers (default layer3)',
+      })
+      .option('discovery-layers', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Discovery layers (default layer4 for nmf)',
+      })
+      .option('targets', {
+        type: 'string',
+        array: true,
+        describe: 'Composers to explain (default: all model labels in the corpus)',
+      })
+      .option('discovery-targets', {
+        type: 'string',
+        array: true,
+        describe: 'Composers whose excerpts discovery explores (default: --targets)',
+      })
+      .option('random-runs', {
+        type: 'number',
+        default: TCAV_DEFAULTS.runs,
+        describe: 'Random counterexample sets',
+      })
+      .option('set-size', {
+        type: 'number',
+        default: TCAV_DEFAULTS.setSize,
+        describe: 'Excerpts per random set',
+      })
+      .option('target-excerpts', {
+        type: 'number',
+        default: TCAV_DEFAULTS.targetExcerpts,
+        describe: 'Excerpts per composer for derivatives',
+      })
+      .option('seed', { type: 'number', default: 1 })
+      .option('alpha', { type: 'number', default: TCAV_DEFAULTS.alpha })
+      .option('skip-tcav', { type: 'boolean', default: false })
+      .option('skip-discovery', { type: 'boolean', default: false })
+      .option('out', { type: 'string', default: EMBEDDED_DEFAULT.out, describe: 'Output folder' })
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'Print results.json on stdout',
+      }) as unknown as Argv<ExplainArgs>,
+  handler: async (args) => {
+    if (args.model === EMBEDDED_DEFAULT.model && !existsSync(args.model)) {
+      throw new UserError(
+        `${args.model}: the embedded default model is missing (see training/README.md to rebuild it)`,
+      );
+    }
+    const started = Date.now();
+    const output = new RunOutput(args.out);
+    const interrupted = () => {
+      output.abandon();
+      log(
+        'interrupted: nothing was written to the output folder; cached activations are kept for the next run',
+      );
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+    const lens = await openLens(args);
+    try {
+      const layers = args.layers.length ? args.layers : defaultLayers(lens);
+      const targets = lens.targets(args.targets);
+      const discoveryLayers = args['discovery-layers'].length
+        ? args['discovery-layers']
+        : [defaultDiscoveryLayer(lens, args.method)];
+      const discoveryTargets = lens.targets(args['discovery-targets'] ?? args.targets);
+      const results = emptyResults(lens, args.model, {
+        command: 'explain',
+        startedAt: new Date(started).toISOString(),
+        seed: args.seed,
+        layers: [
+          ...new Set([
+            ...(args['skip-tcav'] ? [] : layers),
+            ...(args['skip-discovery'] ? [] : discoveryLayers),
+          ]),
+        ],
+        targets,
+        parameters: {
+          corpus: args.corpus,
+          concepts: args['skip-tcav'] ? [] : args.concepts,
+          tcavLayers: layers,
+          discovery: args['skip-discovery']
+            ? 'skipped'
+            : {
+                method: args.method,
+                layers: discoveryLayers,
+                targets: discoveryTargets,
+                conceptsCount: args['concepts-count'],
+                excerptsPerTarget: args['discovery-excerpts'],
+              },
+        },
+      });
+      if (!args['skip-tcav']) await tcavStage(lens, { ...args, layers }, results);
+      if (!args['skip-discovery'])
+        await discoverStage(
+          lens,
+          { ...args, layers: discoveryLayers, targets: discoveryTargets },
+          results,
+          output,
+        );
+      results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
+      output.writeResults(results);
+      output.writeText('report.html', renderReport(results, { outDir: output.staging }));
+      output.commit();
+      printResult(args.json, results, () =>
+        [
+          `report: ${resolve(args.out, 'report.html')}  (${results.run.seconds.toFixed(1)} s)`,
+          ...(results.tcav.length
+            ? ['TCAV, significant concepts per composer (score):', ...tcavSummary(results.tcav)]
+            : []),
+          ...(results.concepts.length
+            ? [
+                'discovered concepts raising each composer most:',
+                ...discoverySummary(results.concepts, discoveryTargets),
+              ]
+            : []),
+          ...(results.skipped.length
+            ? [`skipped ${results.skipped.length} bad input(s); see results.json`]
+            : []),
+        ].join('\n'),
+      );
+    } catch (err) {
+      output.abandon();
+      throw err;
+    } finally {
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
+      await lens.close();
+    }
+  },
+};
+
+/**
+ * The config file as flags (yargs applies them below whatever the command line gives); paths are
+ * relative to the config file.
+ */
+export function configFlags(path: string): Record<string, unknown> {
+  const config = parseYamlFile(path, configSchema);
+  const base = dirname(resolve(path));
+  const rel = (p: string) => (isAbsolute(p) || p === 'synthetic' ? p : resolve(base, p));
+  const flags: Record<string, unknown> = {
+    model: config.model === undefined ? undefined : rel(config.model),
+    corpus: config.corpus === undefined ? undefined : rel(config.corpus),
+    root: config.root === undefined ? undefined : rel(config.root),
+    concepts:
+      config.concepts === undefined
+        ? undefined
+        : (Array.isArray(config.concepts) ? config.concepts : [config.concepts]).map(rel),
+    layers: config.layers,
+    targets: config.targets,
+    seed: config.seed,
+    out: config.out === undefined ? undefined : rel(config.out),
+    'random-runs': config.randomRuns,
+    'set-size': config.setSize,
+    'target-excerpts': config.targetExcerpts,
+    alpha: config.alpha,
+    method: config.discovery?.method,
+    'discovery-layers': config.discovery?.layers,
+    'discovery-targets': config.discovery?.targets,
+    'concepts-count': config.discovery?.conceptsCount,
+    'discovery-excerpts': config.discovery?.excerpts,
+    'min-pieces': config.discovery?.minPieces,
+    'skip-discovery': config.discovery?.skip,
+    'skip-tcav': config.tcav?.skip,
+  };
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+}

@@ -1,0 +1,439 @@
+import type { Excerpt } from '../corpus/types.ts';
+import type { ConceptLens, LensItem } from '../lens/lens.ts';
+import type { ComposerImportance } from '../report/results.ts';
+import { prepareTcavLayer, TCAV_DEFAULTS } from '../tcav/run.ts';
+import { holm, meanStd } from '../tcav/stats.ts';
+import { UserError } from '../util/errors.ts';
+import { clusterFeatures, clusterRows } from './kmeans.ts';
+import { nmf } from './nmf.ts';
+import {
+  activeShare,
+  maskRoll,
+  SEGMENTS,
+  segmentBox,
+  type SegmentBox,
+  type SegmentName,
+} from './segments.ts';
+import jstatModule from 'jstat';
+
+const { jStat } = jstatModule;
+
+/**
+ * Unsupervised concept discovery over the excerpts of the target composers.
+ *  - kmeans (ACE, Ghorbani et al. 2019): windows and their parts (halves, bass, treble) are
+ *    clustered in activation space; clusters whose members come from few pieces are dropped (a
+ *    pattern of one piece is not a concept); each kept cluster is tested with TCAV like a concept.
+ *  - nmf (ICE, Zhang et al. 2021): the layer's non-negative feature maps are factorised; each
+ *    component is a non-negative CAV with a map of where it is active; its weight for a composer
+ *    is the derivative of that composer's logit along it; fidelity says how often the
+ *    reconstructed activations still give the model's prediction.
+ */
+export interface DiscoveryOptions {
+  method: 'kmeans' | 'nmf';
+  layer: string;
+  targets: string[];
+  /** Clusters or components (default 10). */
+  conceptsCount?: number;
+  /** Windows sampled per target composer (default 40). */
+  excerptsPerTarget?: number;
+  seed: number;
+  /** Typical excerpts exported per concept (default 5) and least typical (default 2). */
+  top?: number;
+  least?: number;
+  /** ACE's recurrence rule: a cluster must span at least this many pieces (default 4). */
+  minPieces?: number;
+  alpha?: number;
+  /** TCAV of clusters: random runs and set size (defaults of the tcav command). */
+  runs?: number;
+  setSize?: number;
+  targetExcerpts?: number;
+}
+
+export const DISCOVERY_DEFAULTS = {
+  conceptsCount: 10,
+  excerptsPerTarget: 40,
+  top: 5,
+  least: 2,
+  minPieces: 4,
+  alpha: 0.05,
+};
+
+/** An excerpt (or part of one) standing for a discovered concept. */
+export interface FoundExcerpt {
+  excerpt: Excerpt;
+  segment: SegmentName;
+  box: SegmentBox;
+  typicality: number;
+  /** Where the concept is active: rows (time) x cols (pitch) grid over the window, 0..1. */
+  localization?: { rows: number; cols: number; values: number[] };
+}
+
+export interface FoundConcept {
+  id: string;
+  layer: string;
+  method: 'kmeans' | 'nmf';
+  importance: Record<string, ComposerImportance>;
+  pieces: number;
+  members: number;
+  typical: FoundExcerpt[];
+  least: FoundExcerpt[];
+}
+
+export interface DiscoveryResult {
+  concepts: FoundConcept[];
+  info: { method: 'kmeans' | 'nmf'; layer: string; excerpts: number; [key: string]: unknown };
+}
+
+interface Part {
+  excerpt: Excerpt;
+  segment: SegmentName;
+  box: SegmentBox;
+}
+
+export async function discover(
+  lens: ConceptLens,
+  options: DiscoveryOptions,
+): Promise<DiscoveryResult> {
+  const o = { ...DISCOVERY_DEFAULTS, ...options };
+  const layer = lens.classifier.layer(o.layer);
+  const windows = o.targets.flatMap((t) =>
+    lens.index.sample(o.excerptsPerTarget, `${o.seed}/discovery/${t}`, [t]),
+  );
+  if (windows.length === 0)
+    throw new UserError(`discovery: no excerpts of ${o.targets.join(', ')} in the corpus`);
+  return o.method === 'kmeans'
+    ? discoverKmeans(lens, windows, layer.shape, o)
+    : discoverNmf(lens, windows, layer.shape, o);
+}
+
+type Resolved = DiscoveryOptions & typeof DISCOVERY_DEFAULTS;
+
+async function discoverKmeans(
+  lens: ConceptLens,
+  windows: Excerpt[],
+  shape: number[],
+  o: Resolved,
+): Promise<DiscoveryResult> {
+  const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
+  const rolls = lens.index.rolls(windows);
+  const parts: Part[] = [];
+  const items: LensItem[] = [];
+  windows.forEach((excerpt, w) => {
+    for (const segment of SEGMENTS) {
+      const box = segmentBox(segment, windowFrames, lowPitch, highPitch);
+      // A part with (almost) no notes says nothing about a concept.
+      if (segment !== 'whole' && activeShare(rolls[w], box) < 0.002) continue;
+      parts.push({ excerpt, segment, box });
+      items.push({
+        id: `${excerpt.id}@${segment}`,
+        roll: segment === 'whole' ? rolls[w] : maskRoll(rolls[w], box),
+      });
+    }
+  });
+  const acts = await lens.activations(items, [o.layer], `${o.layer}: excerpts and parts`);
+  const size = acts.sizes[o.layer];
+  const k = Math.min(o.conceptsCount, parts.length);
+  lens.progress.start('k-means', 1);
+  const clustering = clusterRows(
+    clusterFeatures(acts.layers[o.layer], parts.length, shape),
+    k,
+    o.seed,
+  );
+  lens.progress.tick();
+  lens.progress.stop();
+
+  const clusters = [...Array(k).keys()].map((c) => {
+    const members = parts.map((_, i) => i).filter((i) => clustering.assignment[i] === c);
+    members.sort((a, b) => clustering.distances[a] - clustering.distances[b]);
+    return { members, pieces: new Set(members.map((i) => parts[i].excerpt.piece)).size };
+  });
+  const kept = clusters.filter((c) => c.pieces >= o.minPieces && c.members.length >= 6);
+
+  // TCAV per kept cluster: its members (closest to the centre first) are the concept's examples.
+  const { tcav } = await prepareTcavLayer(lens, o.layer, {
+    targets: o.targets,
+    seed: o.seed,
+    runs: o.runs ?? TCAV_DEFAULTS.runs,
+    setSize: o.setSize ?? TCAV_DEFAULTS.setSize,
+    targetExcerpts: o.targetExcerpts ?? TCAV_DEFAULTS.targetExcerpts,
+  });
+  const tested: {
+    cluster: (typeof kept)[number];
+    importance: Record<string, ComposerImportance>;
+    pValues: number[];
+  }[] = [];
+  lens.progress.start(`${o.layer}: TCAV of clusters`, kept.length);
+  for (const [ci, cluster] of kept.entries()) {
+    const chosen = cluster.members.slice(0, 60);
+    const conceptActs = new Float32Array(chosen.length * size);
+    chosen.forEach((i, r) =>
+      conceptActs.set(acts.layers[o.layer].subarray(i * size, (i + 1) * size), r * size),
+    );
+    const result = await tcav.testConcept(`cluster-${ci}`, {
+      acts: conceptActs,
+      n: chosen.length,
+    });
+    const importance: Record<string, ComposerImportance> = {};
+    result.targets.forEach((t) => {
+      const s = meanStd(t.scores);
+      importance[t.target] = { value: s.mean, std: s.std, pValue: t.test.p };
+    });
+    tested.push({ cluster, importance, pValues: result.targets.map((t) => t.test.p) });
+    lens.progress.tick();
+  }
+  lens.progress.stop();
+  const adjusted = holm(tested.flatMap((t) => t.pValues));
+  let at = 0;
+  for (const t of tested) {
+    for (const target of o.targets) t.importance[target].significant = adjusted[at++] < o.alpha;
+  }
+  // Rank: the strongest significant positive influence on any target first.
+  const strength = (imp: Record<string, ComposerImportance>) =>
+    Math.max(...Object.values(imp).map((v) => (v.significant ? v.value : v.value - 1)));
+  tested.sort((a, b) => strength(b.importance) - strength(a.importance));
+
+  const concepts = tested.map((t, rank) => {
+    const typical = distinctPieces(t.cluster.members, parts, o.top);
+    const least = distinctPieces(t.cluster.members.slice().reverse(), parts, o.least);
+    const found = (i: number): FoundExcerpt => ({
+      ...parts[i],
+      typicality: 1 / (1 + Math.sqrt(clustering.distances[i])),
+      localization: boxGrid(parts[i].box, windowFrames, lowPitch, highPitch),
+    });
+    return {
+      id: `kmeans-${o.layer}-${String(rank + 1).padStart(2, '0')}`,
+      layer: o.layer,
+      method: 'kmeans' as const,
+      importance: t.importance,
+      pieces: t.cluster.pieces,
+      members: t.cluster.members.length,
+      typical: typical.map(found),
+      least: least.map(found),
+    };
+  });
+  return {
+    concepts,
+    info: {
+      method: 'kmeans',
+      layer: o.layer,
+      excerpts: windows.length,
+      parts: parts.length,
+      clusters: k,
+      kept: kept.length,
+      minPieces: o.minPieces,
+      inertia: clustering.inertia,
+    },
+  };
+}
+
+async function discoverNmf(
+  lens: ConceptLens,
+  windows: Excerpt[],
+  shape: number[],
+  o: Resolved,
+): Promise<DiscoveryResult> {
+  if (shape.length !== 3)
+    throw new UserError(
+      `layer ${o.layer} has shape [${shape.join(', ')}]; NMF needs a [channels, time, pitch] feature map`,
+    );
+  const [C, T, P] = shape;
+  const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
+  const items = lens.corpusItems(windows);
+  const acts = await lens.activations(items, [o.layer], `${o.layer}: excerpts`);
+  const A = acts.layers[o.layer];
+  const n = windows.length;
+  const positions = T * P;
+  // V: one row per (excerpt, time, pitch) position, one column per channel.
+  const V = new Float32Array(n * positions * C);
+  let negative = 0;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < C; c++) {
+      for (let q = 0; q < positions; q++) {
+        const v = A[i * C * positions + c * positions + q];
+        if (v < 0) negative++;
+        V[(i * positions + q) * C + c] = Math.max(0, v);
+      }
+    }
+  }
+  if (negative > A.length * 0.01) {
+    throw new UserError(
+      `layer ${o.layer}: ${((100 * negative) / A.length).toFixed(0)}% of its activations are negative; NMF needs a layer after a ReLU`,
+    );
+  }
+  const K = Math.min(o.conceptsCount, C);
+  lens.progress.start(`${o.layer}: NMF`, 1);
+  const f = nmf(V, n * positions, C, K, { seed: o.seed, maxIterations: 300 });
+  lens.progress.tick();
+  lens.progress.stop();
+
+  // Presence of each component in each excerpt: its mean coefficient over positions.
+  const presence = new Float64Array(n * K);
+  for (let i = 0; i < n; i++) {
+    for (let q = 0; q < positions; q++)
+      for (let k = 0; k < K; k++)
+        presence[i * K + k] += f.W[(i * positions + q) * K + k] / positions;
+  }
+
+  // Weights: derivative of each target's logit along each component, broadcast over positions.
+  const directions = [...Array(K).keys()].map((k) => {
+    const v = new Float32Array(C * positions);
+    for (let c = 0; c < C; c++) v.fill(f.H[k * C + c], c * positions, (c + 1) * positions);
+    return v;
+  });
+  const usable = directions.map((d) => d.some((x) => x > 0));
+  const classes = o.targets.map((t) => lens.labels.indexOf(t));
+  const head = await lens.head(o.layer);
+  let derivs: Float32Array;
+  let fidelity: number;
+  try {
+    lens.progress.start(`${o.layer}: component weights`, 2);
+    derivs = await head.directionalDerivatives(
+      A,
+      n,
+      directions.map((d, k) => (usable[k] ? d : Float32Array.from(d, (_, e) => (e === 0 ? 1 : 0)))),
+      classes,
+    );
+    lens.progress.tick();
+    // Fidelity: predictions from the reconstructed activations W H against the original ones.
+    const recon = new Float32Array(A.length);
+    for (let i = 0; i < n; i++) {
+      for (let q = 0; q < positions; q++) {
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += f.W[(i * positions + q) * K + k] * f.H[k * C + c];
+          recon[i * C * positions + c * positions + q] = s;
+        }
+      }
+    }
+    const logits = await head.logits(recon, n);
+    const L = lens.labels.length;
+    let same = 0;
+    for (let i = 0; i < n; i++)
+      if (argmax(logits, i * L, L) === argmax(acts.logits, i * L, L)) same++;
+    fidelity = same / n;
+    lens.progress.tick();
+    lens.progress.stop();
+  } finally {
+    lens.progress.stop();
+  }
+
+  const pValues: number[] = [];
+  const importances: Record<string, ComposerImportance>[] = [];
+  for (let k = 0; k < K; k++) {
+    const importance: Record<string, ComposerImportance> = {};
+    o.targets.forEach((target, t) => {
+      const values: number[] = [];
+      windows.forEach((w, i) => {
+        if (w.composer === target) values.push(derivs[(i * K + k) * o.targets.length + t]);
+      });
+      const s = meanStd(values);
+      const entry: ComposerImportance = { value: usable[k] ? s.mean : 0, std: s.std };
+      // One-sample t-test of the weight against 0 (skipped when the head is linear: no spread).
+      if (usable[k] && values.length > 2 && s.std > 1e-9 * Math.abs(s.mean)) {
+        const tStat = s.mean / (s.std / Math.sqrt(values.length));
+        entry.pValue = Math.min(
+          1,
+          2 * (1 - jStat.studentt.cdf(Math.abs(tStat), values.length - 1)),
+        );
+        pValues.push(entry.pValue);
+      }
+      importance[target] = entry;
+    });
+    importances.push(importance);
+  }
+  const adjusted = holm(pValues);
+  let at = 0;
+  for (const imp of importances) {
+    for (const target of o.targets)
+      if (imp[target].pValue !== undefined) imp[target].significant = adjusted[at++] < o.alpha;
+  }
+
+  const dominant = [...Array(n).keys()].map((i) => argmax(presence, i * K, K));
+  const order = [...Array(K).keys()].sort(
+    (a, b) =>
+      Math.max(...o.targets.map((t) => importances[b][t].value)) -
+      Math.max(...o.targets.map((t) => importances[a][t].value)),
+  );
+  const whole = segmentBox('whole', windowFrames, lowPitch, highPitch);
+  const concepts: FoundConcept[] = order.map((k, rank) => {
+    const byPresence = [...Array(n).keys()].sort(
+      (a, b) => presence[b * K + k] - presence[a * K + k],
+    );
+    const parts: Part[] = windows.map((excerpt) => ({ excerpt, segment: 'whole', box: whole }));
+    const top = Math.max(...byPresence.map((i) => presence[i * K + k])) || 1;
+    const found = (i: number): FoundExcerpt => {
+      const values: number[] = [];
+      let max = 0;
+      for (let q = 0; q < positions; q++) max = Math.max(max, f.W[(i * positions + q) * K + k]);
+      for (let q = 0; q < positions; q++)
+        values.push(max > 0 ? f.W[(i * positions + q) * K + k] / max : 0);
+      return {
+        ...parts[i],
+        typicality: presence[i * K + k] / top,
+        localization: { rows: T, cols: P, values },
+      };
+    };
+    const members = [...Array(n).keys()].filter((i) => dominant[i] === k);
+    return {
+      id: `nmf-${o.layer}-${String(rank + 1).padStart(2, '0')}`,
+      layer: o.layer,
+      method: 'nmf' as const,
+      importance: importances[k],
+      pieces: new Set(members.map((i) => windows[i].piece)).size,
+      members: members.length,
+      typical: distinctPieces(byPresence, parts, o.top).map(found),
+      least: distinctPieces(byPresence.slice().reverse(), parts, o.least).map(found),
+    };
+  });
+  return {
+    concepts,
+    info: {
+      method: 'nmf',
+      layer: o.layer,
+      excerpts: n,
+      components: K,
+      fidelity,
+      relativeError: f.relativeError,
+      iterations: f.iterations,
+    },
+  };
+}
+
+/** The first `count` of `order` whose pieces have not been taken yet. */
+function distinctPieces(order: number[], parts: Part[], count: number): number[] {
+  const seen = new Set<string>();
+  const out: number[] = [];
+  for (const i of order) {
+    if (out.length >= count) break;
+    const piece = parts[i].excerpt.piece;
+    if (seen.has(piece)) continue;
+    seen.add(piece);
+    out.push(i);
+  }
+  return out;
+}
+
+/** A segment's box as a localisation grid (time rows x pitch columns) over the window. */
+function boxGrid(box: SegmentBox, frames: number, low: number, high: number) {
+  const rows = 20;
+  const cols = 22;
+  const values: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const t = ((r + 0.5) / rows) * frames;
+    for (let c = 0; c < cols; c++) {
+      const p = low + ((c + 0.5) / cols) * (high - low + 1);
+      values.push(
+        t >= box.frames[0] && t < box.frames[1] && p >= box.pitches[0] && p <= box.pitches[1] + 1
+          ? 1
+          : 0,
+      );
+    }
+  }
+  return { rows, cols, values };
+}
+
+function argmax(x: ArrayLike<number>, start: number, count: number): number {
+  let best = 0;
+  for (let j = 1; j < count; j++) if (x[start + j] > x[start + best]) best = j;
+  return best;
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""Train a piano-roll composer classifier on a `concept-lens corpus export` folder and export it to ONNX.
+
+    /usr/bin/python3 training/train.py --data /tmp/exp-synth --out models/synthetic.onnx --seed 1
+
+Early stopping on validation balanced accuracy; the best checkpoint is evaluated on the test split,
+exported (opset 17, input `pianoroll` [N, C, T, P], output `logits`) with the labels and input spec
+as metadata_props, and described by `<name>.card.json` next to the model. See training/README.md.
+"""
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import onnx
+import torch
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
+from torch import nn
+from torch.utils.data import DataLoader
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import RollAugment, WindowDataset, load_index, split_counts  # noqa: E402
+from model import PianoRollResNet, parameter_count  # noqa: E402
+
+LABELS_KEY = "concept_lens.labels"
+INPUT_KEY = "concept_lens.input"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="folder written by `concept-lens corpus export`")
+    p.add_argument("--out", required=True, help="ONNX file to write, e.g. models/asap.onnx")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--patience", type=int, default=5, help="epochs without a better validation balanced accuracy")
+    p.add_argument("--max-train-windows", type=int, help="seeded random subset of the training windows per run")
+    p.add_argument("--max-steps", type=int, help="stop each epoch after this many batches (smoke tests)")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-augment", action="store_true", help="no pitch or time shifts")
+    p.add_argument("--name", help="model name in the card (default: the ONNX file name)")
+    return p.parse_args(argv)
+
+
+def seed_everything(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def class_weights(labels, classes):
+    """Inverse-frequency loss weights, normalised to mean 1, so that every composer counts alike."""
+    counts = np.bincount(labels, minlength=classes).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / classes, 0.0)
+    return torch.tensor(w / w[counts > 0].mean(), dtype=torch.float32)
+
+
+@torch.no_grad()
+def predict(model, dataset, batch_size=64, max_steps=None):
+    model.eval()
+    preds, truth = [], []
+    for step, (x, y) in enumerate(DataLoader(dataset, batch_size=batch_size, shuffle=False)):
+        if max_steps is not None and step >= max_steps:
+            break
+        preds.append(model(x).argmax(1).numpy())
+        truth.append(y.numpy())
+    return np.concatenate(preds), np.concatenate(truth)
+
+
+def metrics(preds, truth, labels):
+    return {
+        "windows": int(len(truth)),
+        "accuracy": float(accuracy_score(truth, preds)),
+        "balancedAccuracy": float(balanced_accuracy_score(truth, preds)),
+        "confusion": {
+            "labels": labels,
+            "rowsAreTrue": True,
+            "matrix": confusion_matrix(truth, preds, labels=list(range(len(labels)))).tolist(),
+        },
+    }
+
+
+def train_epoch(model, loader, loss_fn, optimizer, scheduler, max_steps=None):
+    model.train()
+    total, n = 0.0, 0
+    for step, (x, y) in enumerate(loader):
+        if max_steps is not None and step >= max_steps:
+            break
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        total += float(loss) * len(y)
+        n += len(y)
+    return total / max(n, 1)
+
+
+def export_onnx(model, path, input_spec, labels):
+    """Opset 17, dynamic batch, then the concept_lens.* metadata_props that make the model self-describing."""
+    model.eval()
+    c, t = len(input_spec["channels"]), input_spec["windowFrames"]
+    p = input_spec["highPitch"] - input_spec["lowPitch"] + 1
+    dummy = torch.zeros(1, c, t, p)
+    tmp = path + ".tmp"
+    torch.onnx.export(
+        model,
+        dummy,
+        tmp,
+        opset_version=17,
+        input_names=["pianoroll"],
+        output_names=["logits"],
+        dynamic_axes={"pianoroll": {0: "batch"}, "logits": {0: "batch"}},
+        do_constant_folding=True,
+    )
+    proto = onnx.load(tmp)
+    for key, value in ((LABELS_KEY, labels), (INPUT_KEY, input_spec)):
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = key, json.dumps(value)
+    onnx.checker.check_model(proto)
+    onnx.save(proto, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    index = load_index(args.data)
+    labels, spec = index["labels"], index["input"]
+    name = args.name or os.path.splitext(os.path.basename(args.out))[0]
+
+    augment = None if args.no_augment else RollAugment(args.seed)
+    train = WindowDataset(args.data, index, "train", augment, args.max_train_windows, args.seed)
+    val = WindowDataset(args.data, index, "validation")
+    test = WindowDataset(args.data, index, "test")
+    print(f"windows: train {len(train)}, validation {len(val)}, test {len(test)}; labels {labels}", flush=True)
+
+    model = PianoRollResNet(len(labels), in_channels=len(spec["channels"]))
+    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(args.seed))
+    steps_per_epoch = len(loader) if args.max_steps is None else min(len(loader), args.max_steps)
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train.labels, len(labels)))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    # Short warm-up then cosine decay over the planned epochs; early stopping may end it sooner.
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=max(1, args.epochs * steps_per_epoch),
+                                                    pct_start=0.15)
+
+    start = time.time()
+    best, best_state, best_epoch, epochs_run, history = -1.0, None, 0, 0, []
+    for epoch in range(1, args.epochs + 1):
+        t0 = time.time()
+        loss = train_epoch(model, loader, loss_fn, optimizer, scheduler, args.max_steps)
+        v = metrics(*predict(model, val), labels)
+        epochs_run = epoch
+        history.append({"epoch": epoch, "loss": loss, "valAccuracy": v["accuracy"],
+                        "valBalancedAccuracy": v["balancedAccuracy"], "seconds": round(time.time() - t0, 1)})
+        print(f"epoch {epoch}: loss {loss:.4f}, validation accuracy {v['accuracy']:.4f}, "
+              f"balanced {v['balancedAccuracy']:.4f} ({time.time() - t0:.0f} s)", flush=True)
+        if v["balancedAccuracy"] > best:
+            best, best_state, best_epoch = v["balancedAccuracy"], copy.deepcopy(model.state_dict()), epoch
+        elif epoch - best_epoch >= args.patience:
+            print(f"early stop: no better validation balanced accuracy since epoch {best_epoch}", flush=True)
+            break
+    train_seconds = time.time() - start
+
+    model.load_state_dict(best_state)
+    val_metrics = metrics(*predict(model, val), labels)
+    test_metrics = metrics(*predict(model, test), labels)
+    print(f"best epoch {best_epoch}: test accuracy {test_metrics['accuracy']:.4f}, "
+          f"balanced {test_metrics['balancedAccuracy']:.4f}", flush=True)
+
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    export_onnx(model, args.out, spec, labels)
+    corpus = index["corpus"]
+    card = {
+        "name": name,
+        "model": os.path.basename(args.out),
+        "architecture": "ResNet, BasicBlocks, widths 16-32-64-128, one block per stage (training/model.py)",
+        "labels": labels,
+        "input": spec,
+        "testAccuracy": test_metrics["accuracy"],
+        "testBalancedAccuracy": test_metrics["balancedAccuracy"],
+        "data": f"{corpus.get('name')} ({corpus.get('license')}), {corpus.get('source')}",
+        "corpus": corpus,
+        "split": {
+            "seed": index["split"]["seed"],
+            "method": "per piece, per composer 70/15/15 (src/corpus/split.ts); train windows hop "
+            f"{index['split']['trainHopFrames']} frames, validation/test hop {index['split']['evalHopFrames']} "
+            "with the last window shifted to the file end",
+            "counts": split_counts(index, labels),
+        },
+        "metrics": {"validation": val_metrics, "test": test_metrics},
+        "training": {
+            "epochsRun": epochs_run,
+            "bestEpoch": best_epoch,
+            "seconds": round(train_seconds, 1),
+            "trainWindowsUsed": len(train),
+            "maxStepsPerEpoch": args.max_steps,
+            "history": history,
+            "hyperparameters": {k: getattr(args, k) for k in
+                                ("seed", "epochs", "batch_size", "lr", "weight_decay", "patience",
+                                 "max_train_windows", "threads", "no_augment")},
+            "augmentation": None if args.no_augment else "pitch shift +-3 semitones, time shift +-50 frames, zero fill",
+            "classBalancing": "inverse-frequency cross-entropy weights",
+        },
+        "parameters": parameter_count(model),
+        "torchVersion": torch.__version__,
+        "command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]) if argv is None else " ".join(argv),
+    }
+    card_path = os.path.splitext(args.out)[0] + ".card.json"
+    with open(card_path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+    os.replace(card_path + ".tmp", card_path)
+    print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.2f} MB) and {card_path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
