@@ -46,6 +46,7 @@ export function exportConcepts(
       file: x.excerpt.file,
       start: round(start),
       end: round(end),
+      window: { start: round(x.excerpt.start), end: round(x.excerpt.end) },
       midi: `${base}.mid`,
       typicality: round(x.typicality),
       segment: x.segment,

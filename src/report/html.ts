@@ -100,7 +100,9 @@ function runSection(r: RunResults): string {
     ['Layers', run.layers.map((l) => `<code>${esc(l)}</code>`).join(', ') || '–'],
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
-    ...Object.entries(run.parameters).map(([k, v]) => [esc(k), esc(typeof v === 'string' ? v : JSON.stringify(v))] as [string, string]),
+    ...Object.entries(run.parameters).map(
+      ([k, v]) => [esc(k), esc(plainValue(v))] as [string, string],
+    ),
   ];
   if (r.discovery) {
     const { method, layer, fidelity } = r.discovery;
@@ -153,7 +155,9 @@ ${tcavTable(rows)}
 /** The concept descriptions from the YAML files, once each. */
 function descriptions(entries: readonly TcavEntry[]): string {
   const seen = new Map<string, string | undefined>();
-  for (const e of entries) if (!seen.has(e.concept) || (!seen.get(e.concept) && e.description)) seen.set(e.concept, e.description);
+  for (const e of entries)
+    if (!seen.has(e.concept) || (!seen.get(e.concept) && e.description))
+      seen.set(e.concept, e.description);
   return `<dl class="concepts">${[...seen].map(([name, d]) => `<dt>${esc(name)}</dt><dd>${d ? esc(d) : '<span class="muted">no description</span>'}</dd>`).join('')}</dl>`;
 }
 
@@ -169,7 +173,8 @@ function tcavTable(rows: readonly TcavEntry[]): string {
 
 function conceptsSection(r: RunResults, ctx: Context): string {
   const head = '<section id="concepts"><h2>Discovered concepts</h2>';
-  if (r.concepts.length === 0) return `${head}<p class="notrun">Concept discovery was not run in this run.</p></section>`;
+  if (r.concepts.length === 0)
+    return `${head}<p class="notrun">Concept discovery was not run in this run.</p></section>`;
   const d = r.discovery;
   const intro = d
     ? `<p>${r.concepts.length} concept${r.concepts.length === 1 ? '' : 's'} found by ${d.method === 'nmf' ? 'non-negative matrix factorisation (ICE-style)' : 'k-means clustering (ACE-style)'} of the activations at layer <code>${esc(d.layer)}</code>${d.fidelity !== undefined ? `; the concepts reconstruct the activations with fidelity ${fmt(d.fidelity)}` : ''}.</p>`
@@ -180,7 +185,11 @@ function conceptsSection(r: RunResults, ctx: Context): string {
 function conceptArticle(c: DiscoveredConcept, index: number, ctx: Context): string {
   const nmf = c.method === 'nmf';
   const label = nmf ? 'logit derivative' : 'TCAV score';
-  const chart = importanceChart(c.importance, ctx.colors, { idPrefix: `imp${index}`, scale: nmf ? 'signed' : 'unit', label });
+  const chart = importanceChart(c.importance, ctx.colors, {
+    idPrefix: `imp${index}`,
+    scale: nmf ? 'signed' : 'unit',
+    label,
+  });
   const caption = nmf
     ? 'How much each composer’s logit rises (right) or falls (left) when this concept is strengthened in the music.'
     : 'TCAV score of the concept for each composer: the share of that composer’s excerpts the concept pushes towards it.';
@@ -195,12 +204,22 @@ ${least ? `<h4>Least typical excerpts, for contrast</h4><div class="excerpts sma
 </article>`;
 }
 
-function excerptCard(x: ExcerptRef, c: DiscoveredConcept, ctx: Context, size: 'large' | 'small'): string {
+function excerptCard(
+  x: ExcerptRef,
+  c: DiscoveredConcept,
+  ctx: Context,
+  size: 'large' | 'small',
+): string {
   const id = `x${ctx.nextId++}`;
   const input = ctx.results.model.input;
-  const where = x.bars ? `bars ${x.bars.start}–${x.bars.end}` : `${fmtClock(x.start)}–${fmtClock(x.end)}`;
+  const where = x.bars
+    ? `bars ${x.bars.start}–${x.bars.end}`
+    : `${fmtClock(x.start)}–${fmtClock(x.end)}`;
   const links = [`<a href="${esc(relativeHref(x.midi))}" download>MIDI</a>`];
-  if (x.midiLocalized) links.push(`<a href="${esc(relativeHref(x.midiLocalized))}" download>MIDI, concept notes only</a>`);
+  if (x.midiLocalized)
+    links.push(
+      `<a href="${esc(relativeHref(x.midiLocalized))}" download>MIDI, concept notes only</a>`,
+    );
   const caption = `<div class="what"><strong>${esc(x.piece)}</strong><br><span style="color:${ctx.colors(x.composer)}">●</span> ${esc(x.composer)} · ${esc(where)}${x.segment && x.segment !== 'whole' ? ` · ${esc(x.segment)}` : ''}</div>
 <div class="how">typicality ${fmt(x.typicality, 3)} · <span class="file" title="${esc(x.file)}">${esc(x.file)}</span></div>`;
   let picture: string;
@@ -216,7 +235,10 @@ function excerptCard(x: ExcerptRef, c: DiscoveredConcept, ctx: Context, size: 'l
       maxHeight: size === 'large' ? 200 : 110,
       color: ctx.colors(x.composer),
       localization: x.localization,
-      gridPitches: [num(input.lowPitch) ? input.lowPitch : 21, num(input.highPitch) ? input.highPitch : 108],
+      gridPitches: [
+        num(input.lowPitch) ? input.lowPitch : 21,
+        num(input.highPitch) ? input.highPitch : 108,
+      ],
       excerptId: id,
       label: `Piano roll of ${c.id}: ${x.composer}, ${x.piece}, ${where}`,
     });
@@ -225,8 +247,14 @@ function excerptCard(x: ExcerptRef, c: DiscoveredConcept, ctx: Context, size: 'l
     if (!(err instanceof UserError)) throw err;
     picture = `<p class="missing">Cannot show this excerpt: ${esc(err.message)}</p>`;
   }
-  const play = notes.length > 0 ? `<button type="button" class="play" data-excerpt="${id}" aria-pressed="false">▶ Play</button>` : '';
-  const legend = x.localization && size === 'large' ? '<span class="loc-key">yellow shading: where the concept is active</span>' : '';
+  const play =
+    notes.length > 0
+      ? `<button type="button" class="play" data-excerpt="${id}" aria-pressed="false">▶ Play</button>`
+      : '';
+  const legend =
+    x.localization && size === 'large'
+      ? '<span class="loc-key">yellow shading: where the concept is active</span>'
+      : '';
   return `<div class="excerpt ${size}">${picture}<div class="controls">${play}${links.join(' ')}${legend}</div>${caption}</div>`;
 }
 
@@ -239,8 +267,21 @@ function excerptPlayNotes(path: string): PlayNote[] {
 function skippedSection(skipped: RunResults['skipped']): string {
   const head = '<section id="skipped"><h2>Skipped files</h2>';
   if (skipped.length === 0) return `${head}<p>No files were skipped.</p></section>`;
-  const rows = skipped.map((s) => `<tr><td><code>${esc(s.file)}</code></td><td>${esc(s.reason)}</td></tr>`).join('');
+  const rows = skipped
+    .map((s) => `<tr><td><code>${esc(s.file)}</code></td><td>${esc(s.reason)}</td></tr>`)
+    .join('');
   return `${head}<p>${skipped.length} file${skipped.length === 1 ? ' was' : 's were'} left out of the analysis:</p><table><thead><tr><th>File</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
+/** A run parameter as readable text: lists joined by commas, objects as "key: value; ...". */
+function plainValue(v: unknown): string {
+  if (Array.isArray(v)) return v.map(plainValue).join(', ');
+  if (v && typeof v === 'object') {
+    return Object.entries(v)
+      .map(([k, x]) => `${k}: ${plainValue(x)}`)
+      .join('; ');
+  }
+  return String(v);
 }
 
 function num(v: unknown): v is number {
@@ -265,13 +306,20 @@ function baseName(path: string): string {
 
 function fmtDate(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 }
 
 function fmtDuration(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
   const m = Math.floor(seconds / 60);
-  return m < 60 ? `${m} min ${Math.round(seconds % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  return m < 60
+    ? `${m} min ${Math.round(seconds % 60)} s`
+    : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 /** Seconds as m:ss.s, the way a recording's position is read. */

@@ -57,10 +57,18 @@ export function pianoRollSvg(notes: readonly PlayNote[], o: PianoRollOptions): s
     `<rect x="${left}" y="1" width="${plotW}" height="${H - 2}" fill="#fcfbf8" stroke="#ccc"/>`,
   ];
   for (let p = lo; p <= hi; p++) {
-    if (BLACK_KEYS.has(p % 12)) out.push(`<rect x="${left}" y="${y(p + 1)}" width="${plotW}" height="${rowH}" fill="#efece4"/>`);
+    if (BLACK_KEYS.has(p % 12))
+      out.push(
+        `<rect x="${left}" y="${y(p + 1)}" width="${plotW}" height="${rowH}" fill="#efece4"/>`,
+      );
     if (p % 12 === 0) {
-      out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(p)}" y2="${y(p)}" stroke="#d8d3c6"/>`);
-      if (rowH * 12 >= 14) out.push(`<text x="${left - 3}" y="${y(p) + 0}" text-anchor="end" font-size="9" fill="#777">${pitchName(p)}</text>`);
+      out.push(
+        `<line x1="${left}" x2="${left + plotW}" y1="${y(p)}" y2="${y(p)}" stroke="#d8d3c6"/>`,
+      );
+      if (rowH * 12 >= 14)
+        out.push(
+          `<text x="${left - 3}" y="${y(p) + 0}" text-anchor="end" font-size="9" fill="#777">${pitchName(p)}</text>`,
+        );
     }
   }
   // The localisation goes under the notes, so they stay legible where the concept is active.
@@ -79,7 +87,7 @@ export function pianoRollSvg(notes: readonly PlayNote[], o: PianoRollOptions): s
         const x0 = x((r / loc.rows) * duration);
         const x1 = x(((r + 1) / loc.rows) * duration);
         out.push(
-          `<rect class="loc" x="${x0.toFixed(1)}" y="${y(pTop).toFixed(1)}" width="${(x1 - x0).toFixed(1)}" height="${((pTop - pBottom) * rowH).toFixed(1)}" fill="#f2c200" fill-opacity="${(0.15 + 0.45 * Math.min(1, v)).toFixed(2)}"/>`,
+          `<rect class="loc" x="${x0.toFixed(1)}" y="${y(pTop).toFixed(1)}" width="${(x1 - x0).toFixed(1)}" height="${((pTop - pBottom) * rowH).toFixed(1)}" fill="#f2c200" fill-opacity="${(0.1 + 0.4 * Math.min(1, v)).toFixed(2)}"/>`,
         );
       }
     }
@@ -89,9 +97,13 @@ export function pianoRollSvg(notes: readonly PlayNote[], o: PianoRollOptions): s
     const x0 = x(on);
     const w = Math.max(1, x(off) - x0 - 0.5);
     const opacity = (0.45 + (0.55 * vel) / 127).toFixed(2);
-    out.push(`<rect x="${x0.toFixed(1)}" y="${y(pitch + 1).toFixed(1)}" width="${w.toFixed(1)}" height="${Math.max(rowH - 0.5, 1)}" fill="${o.color}" fill-opacity="${opacity}"/>`);
+    out.push(
+      `<rect x="${x0.toFixed(1)}" y="${y(pitch + 1).toFixed(1)}" width="${w.toFixed(1)}" height="${Math.max(rowH - 0.5, 1)}" fill="${o.color}" fill-opacity="${opacity}"/>`,
+    );
   }
-  out.push(`<line class="playhead" x1="${left}" x2="${left}" y1="1" y2="${H - 1}" stroke="#c00" stroke-width="1.5" visibility="hidden"/>`);
+  out.push(
+    `<line class="playhead" x1="${left}" x2="${left}" y1="1" y2="${H - 1}" stroke="#c00" stroke-width="1.5" visibility="hidden"/>`,
+  );
   out.push('</svg>');
   return out.join('');
 }

@@ -70,6 +70,8 @@ export interface ExcerptRef {
   start: number;
   end: number;
   bars?: { start: number; end: number };
+  /** The model window the excerpt (or part) was taken from, seconds within the file; the MIDI file holds this window. */
+  window?: { start: number; end: number };
   /** The whole excerpt as MIDI, relative to the output folder. */
   midi: string;
   /** Only the notes where the concept is active, when a localisation exists. */

@@ -21,12 +21,12 @@ nav a:hover { text-decoration: underline; }
 section { scroll-margin-top: 48px; }
 code { font: 0.85em ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace; background: #f3efe6; padding: 0 3px; border-radius: 3px; word-break: break-all; }
 .hash { font-size: 0.72em; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 14px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); gap: 14px; align-items: start; }
 .card { background: #fff; border: 1px solid var(--rule); border-radius: 6px; padding: 4px 14px 10px; }
 .card h3 { margin-top: 8px; }
 .card dl { margin: 0; font: 0.86rem/1.45 var(--sans); }
 .card dt { color: var(--muted); margin-top: 6px; }
-.card dd { margin: 0; }
+.card dd { margin: 0; overflow-wrap: anywhere; }
 dl.concepts { font-size: 0.95rem; }
 dl.concepts dt { font-weight: 600; }
 dl.concepts dd { margin: 0 0 6px 18px; }

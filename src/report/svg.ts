@@ -7,7 +7,8 @@ import type { ComposerColors } from './colors.ts';
 import { esc } from './escape.ts';
 import type { ComposerImportance, TcavEntry } from './results.ts';
 
-export const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
+export const FONT =
+  "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";
 
 export function fmt(x: number, digits = 2): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '–';
@@ -44,9 +45,11 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
   const span = hi - lo || 1;
   const raw = span / target;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= target + 0.5) ?? 10 * mag;
+  const step =
+    [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= target + 0.5) ?? 10 * mag;
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step) ticks.push(Math.round(t / step) * step);
+  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + 1e-9; t += step)
+    ticks.push(Math.round(t / step) * step || 0); // || 0: no -0
   return ticks;
 }
 
@@ -72,7 +75,8 @@ interface Frame {
   hi: number;
 }
 
-const xOf = (f: Frame, v: number) => f.x0 + ((Math.min(f.hi, Math.max(f.lo, v)) - f.lo) / (f.hi - f.lo)) * (f.x1 - f.x0);
+const xOf = (f: Frame, v: number) =>
+  f.x0 + ((Math.min(f.hi, Math.max(f.lo, v)) - f.lo) / (f.hi - f.lo)) * (f.x1 - f.x0);
 
 /** One horizontal bar with its whisker, run ticks, baseline and marker, centred on `y`. */
 function barRow(row: BarRow, f: Frame, y: number, hatchId: string, rowHeight: number): string {
@@ -83,25 +87,41 @@ function barRow(row: BarRow, f: Frame, y: number, hatchId: string, rowHeight: nu
   const bh = Math.round(rowHeight * 0.6);
   const top = y - bh / 2;
   const solid = row.significant !== false;
-  const parts: string[] = [`<g${row.faded ? ' opacity="0.45"' : ''}><title>${esc(row.tooltip)}</title>`];
+  const parts: string[] = [
+    `<g${row.faded ? ' opacity="0.45"' : ''}><title>${esc(row.tooltip)}</title>`,
+  ];
   // An invisible full-width rect so the tooltip shows anywhere on the row.
-  parts.push(`<rect x="0" y="${y - rowHeight / 2}" width="${f.x1 + 80}" height="${rowHeight}" fill="transparent"/>`);
-  parts.push(`<text x="${f.x0 - 8}" y="${y + 4}" text-anchor="end" class="lbl">${esc(clip(row.label, 24))}</text>`);
+  parts.push(
+    `<rect x="0" y="${y - rowHeight / 2}" width="${f.x1 + 80}" height="${rowHeight}" fill="transparent"/>`,
+  );
+  parts.push(
+    `<text x="${f.x0 - 8}" y="${y + 4}" text-anchor="end" class="lbl">${esc(clip(row.label, 24))}</text>`,
+  );
   if (row.baseline) {
     const b = row.baseline;
     const bl = xOf(f, b.value - b.std);
     const br = xOf(f, b.value + b.std);
-    parts.push(`<rect x="${bl}" y="${y - rowHeight / 2 + 1}" width="${Math.max(br - bl, 0)}" height="${rowHeight - 2}" fill="#000" opacity="0.07"/>`);
+    parts.push(
+      `<rect x="${bl}" y="${y - rowHeight / 2 + 1}" width="${Math.max(br - bl, 0)}" height="${rowHeight - 2}" fill="#000" opacity="0.07"/>`,
+    );
   }
   if (solid) {
-    parts.push(`<rect x="${left}" y="${top}" width="${width}" height="${bh}" fill="${row.color}"/>`);
+    parts.push(
+      `<rect x="${left}" y="${top}" width="${width}" height="${bh}" fill="${row.color}"/>`,
+    );
   } else {
-    parts.push(`<rect x="${left}" y="${top}" width="${width}" height="${bh}" fill="${row.color}" fill-opacity="0.18" stroke="${row.color}" stroke-opacity="0.6"/>`);
-    parts.push(`<rect x="${left}" y="${top}" width="${width}" height="${bh}" fill="url(#${hatchId})"/>`);
+    parts.push(
+      `<rect x="${left}" y="${top}" width="${width}" height="${bh}" fill="${row.color}" fill-opacity="0.18" stroke="${row.color}" stroke-opacity="0.6"/>`,
+    );
+    parts.push(
+      `<rect x="${left}" y="${top}" width="${width}" height="${bh}" fill="url(#${hatchId})"/>`,
+    );
   }
   for (const r of row.runs ?? []) {
     const x = xOf(f, r);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${top - 2}" y2="${top + 3}" stroke="#222" stroke-opacity="0.35"/>`);
+    parts.push(
+      `<line x1="${x}" x2="${x}" y1="${top - 2}" y2="${top + 3}" stroke="#222" stroke-opacity="0.35"/>`,
+    );
   }
   if (row.std !== undefined && row.std > 0) {
     const a = xOf(f, row.value - row.std);
@@ -112,7 +132,9 @@ function barRow(row: BarRow, f: Frame, y: number, hatchId: string, rowHeight: nu
   }
   if (row.baseline) {
     const x = xOf(f, row.baseline.value);
-    parts.push(`<line x1="${x}" x2="${x}" y1="${y - rowHeight / 2}" y2="${y + rowHeight / 2}" stroke="#333" stroke-dasharray="3 2"/>`);
+    parts.push(
+      `<line x1="${x}" x2="${x}" y1="${y - rowHeight / 2}" y2="${y + rowHeight / 2}" stroke="#333" stroke-dasharray="3 2"/>`,
+    );
   }
   const marker = row.significant === false ? ' n.s.' : row.significant ? ' ✱' : '';
   parts.push(
@@ -145,7 +167,11 @@ function svgOpen(width: number, height: number, label: string, cls: string): str
  * grey band (its ±1 std), not-significant cells hatched and marked "n.s.", concepts whose CAV is
  * unreliable faded and flagged.
  */
-export function tcavLayerChart(entries: readonly TcavEntry[], colors: ComposerColors, idPrefix: string): string {
+export function tcavLayerChart(
+  entries: readonly TcavEntry[],
+  colors: ComposerColors,
+  idPrefix: string,
+): string {
   const concepts = [...new Set(entries.map((e) => e.concept))];
   const W = 760;
   const rowH = 22;
@@ -154,7 +180,8 @@ export function tcavLayerChart(entries: readonly TcavEntry[], colors: ComposerCo
   const top = 22;
   const f: Frame = { x0: 170, x1: W - 90, lo: 0, hi: 1 };
   let height = top;
-  for (const c of concepts) height += headH + rowH * entries.filter((e) => e.concept === c).length + gap;
+  for (const c of concepts)
+    height += headH + rowH * entries.filter((e) => e.concept === c).length + gap;
   const hatch = `${idPrefix}-hatch`;
   const body: string[] = [];
   let y = top;
@@ -163,7 +190,9 @@ export function tcavLayerChart(entries: readonly TcavEntry[], colors: ComposerCo
     const reliable = rows.every((r) => r.cavReliable);
     const acc = rows.reduce((s, r) => s + r.cavAccuracy, 0) / rows.length;
     body.push(`<rect x="0" y="${y}" width="${W}" height="${headH - 2}" fill="#f4f1ea"/>`);
-    body.push(`<text x="8" y="${y + 15}" class="hd">${esc(clip(concept, 70))}<title>${esc(concept)}</title></text>`);
+    body.push(
+      `<text x="8" y="${y + 15}" class="hd">${esc(clip(concept, 70))}<title>${esc(concept)}</title></text>`,
+    );
     body.push(
       reliable
         ? `<text x="${W - 8}" y="${y + 15}" text-anchor="end" class="note">CAV accuracy ${fmt(acc)}</text>`
@@ -223,7 +252,10 @@ export function importanceChart(
   let lo = 0;
   let hi = 1;
   if (options.scale === 'signed') {
-    const m = Math.max(1e-12, ...names.map((n) => Math.abs(importance[n].value) + (importance[n].std ?? 0)));
+    const m = Math.max(
+      1e-12,
+      ...names.map((n) => Math.abs(importance[n].value) + (importance[n].std ?? 0)),
+    );
     const ticks = niceTicks(-m, m, 4);
     hi = Math.max(m, ticks[ticks.length - 1]);
     lo = -hi;
@@ -234,9 +266,9 @@ export function importanceChart(
   const hatch = `${options.idPrefix}-hatch`;
   const rows = names.map((name, i) => {
     const imp = importance[name];
-    const stat =
-      imp.pValue !== undefined ? `; p = ${fmtP(imp.pValue)}` : '';
-    const sig = imp.significant === undefined ? '' : imp.significant ? '; significant' : '; not significant';
+    const stat = imp.pValue !== undefined ? `; p = ${fmtP(imp.pValue)}` : '';
+    const sig =
+      imp.significant === undefined ? '' : imp.significant ? '; significant' : '; not significant';
     return barRow(
       {
         label: name,

@@ -34,7 +34,13 @@ describe('report.html in Chromium', () => {
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
       viewport: { width: 1100, height: 900 },
     });
     page = browser.pages()[0] ?? (await browser.newPage());
@@ -67,7 +73,11 @@ describe('report.html in Chromium', () => {
     expect(await charts.count()).toBe(2);
     const rolls = page.locator('svg.roll');
     expect(await rolls.count()).toBe(3);
-    for (const l of [...(await charts.all()), ...(await rolls.all()), page.locator('svg.importance-chart')]) {
+    for (const l of [
+      ...(await charts.all()),
+      ...(await rolls.all()),
+      page.locator('svg.importance-chart'),
+    ]) {
       const box = await l.boundingBox();
       expect(box!.width).toBeGreaterThan(100);
       expect(box!.height).toBeGreaterThan(20);
@@ -75,6 +85,11 @@ describe('report.html in Chromium', () => {
     // Note rectangles inside the first roll: one per note of the Alberti excerpt (50 notes).
     expect(await rolls.first().locator('rect[fill-opacity]:not(.loc)').count()).toBe(50);
     expect(await rolls.first().locator('rect.loc').count()).toBeGreaterThan(0);
+  });
+
+  it('fits the window width (long names and parameters wrap)', async () => {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(1100);
   });
 
   it('shows hostile names as text and runs none of them', async () => {
@@ -92,7 +107,9 @@ describe('report.html in Chromium', () => {
     await button.click();
     await expect.poll(() => button.getAttribute('aria-pressed')).toBe('true');
     await page.waitForTimeout(300);
-    expect(await page.locator('svg.roll').first().locator('.playhead').getAttribute('visibility')).toBe('visible');
+    expect(
+      await page.locator('svg.roll').first().locator('.playhead').getAttribute('visibility'),
+    ).toBe('visible');
     await button.click();
     expect(await button.getAttribute('aria-pressed')).toBe('false');
     expect(pageErrors).toEqual([]);

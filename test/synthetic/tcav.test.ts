@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConcepts } from '../../src/concepts/load.ts';
+import { ConceptLens } from '../../src/lens/lens.ts';
+import type { TcavEntry } from '../../src/report/results.ts';
+import { prepareConcepts, runTcav } from '../../src/tcav/run.ts';
+import { signatures, spec, SYNTHETIC_MODEL } from './helpers.ts';
+
+// The must-show of TCAV: on the synthetic corpus, whose composers are defined by their signature
+// textures, every signature is significant with a high score for its composer, and the negative
+// controls (textures nobody uses) are significant for no composer.
+describe('TCAV on the synthetic model', () => {
+  let lens: ConceptLens;
+  let entries: TcavEntry[];
+  beforeAll(async () => {
+    lens = await ConceptLens.open({ model: SYNTHETIC_MODEL, corpus: 'synthetic' });
+    const { concepts, errors } = loadConcepts(join(import.meta.dirname, '..', '..', 'concepts', 'textures'));
+    expect(errors).toEqual([]);
+    entries = await runTcav(lens, await prepareConcepts(lens, concepts), {
+      layers: ['layer3'],
+      targets: lens.targets(),
+      runs: 20,
+      setSize: 30,
+      targetExcerpts: 40,
+      seed: 1,
+    });
+  }, 600_000);
+  afterAll(() => lens?.close());
+
+  it('has one tested cell per concept and composer, each with its statistics', () => {
+    expect(entries).toHaveLength(10 * spec.composers.length);
+    for (const e of entries) {
+      expect(e.scores).toHaveLength(20);
+      expect(e.pValue).toBeGreaterThanOrEqual(0);
+      expect(e.pValueCorrected).toBeGreaterThanOrEqual(e.pValue);
+    }
+  });
+
+  it("finds every composer's signature texture significant, with a high score", () => {
+    for (const [composer, texture] of Object.entries(signatures)) {
+      const e = entries.find((x) => x.concept === texture && x.target === composer)!;
+      expect({ composer, texture, significant: e.significant, reliable: e.cavReliable }).toEqual({ composer, texture, significant: true, reliable: true });
+      expect(e.score, `${texture} for ${composer}`).toBeGreaterThan(0.8);
+      expect(e.score).toBeGreaterThan(e.randomScore);
+    }
+  });
+
+  it('finds the negative controls significant for no composer', () => {
+    for (const texture of spec.negativeControls) {
+      const significant = entries.filter((x) => x.concept === texture && x.significant).map((x) => `${x.target} ${x.score.toFixed(2)}`);
+      expect(significant, texture).toEqual([]);
+    }
+  });
+});

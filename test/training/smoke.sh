@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Trainer smoke test, run by CI from the repository root (about 30 s):
+# synthetic MIDI -> corpus export (TypeScript) -> a few PyTorch training steps -> ONNX with metadata ->
+# read back by the TypeScript model layer (labels, input spec, explainable layers) -> evaluated by
+# `concept-lens model evaluate`, whose test-split confusion matrix must equal the one PyTorch wrote
+# into the model card (same windows, same weights, two implementations).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-/usr/bin/python3}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+./bin/concept-lens corpus synth --pieces 3 --out "$TMP/synth" >/dev/null
+./bin/concept-lens corpus export "$TMP/synth" --out "$TMP/export" --seed 1 >/dev/null
+"$PY" training/train.py --data "$TMP/export" --out "$TMP/models/smoke.onnx" --seed 1 \
+  --epochs 2 --max-steps 3 --batch-size 8 --threads 2
+
+test -s "$TMP/models/smoke.onnx" || { echo "smoke: no ONNX written" >&2; exit 1; }
+test -s "$TMP/models/smoke.card.json" || { echo "smoke: no model card written" >&2; exit 1; }
+
+./bin/concept-lens model inspect "$TMP/models/smoke.onnx" --json >"$TMP/inspect.json"
+./bin/concept-lens model evaluate "$TMP/models/smoke.onnx" --corpus "$TMP/synth" --split test \
+  --no-cache --json >"$TMP/evaluate.json"
+
+node --input-type=module - "$TMP" <<'EOF'
+import { readFileSync } from 'node:fs';
+const dir = process.argv[2];
+const read = (f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'));
+const inspect = read('inspect.json');
+const card = read('models/smoke.card.json');
+const evaluation = read('evaluate.json');
+const index = read('export/index.json');
+const fail = (msg) => { console.error(`smoke: ${msg}`); process.exit(1); };
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+const layers = inspect.layers.map((l) => l.name);
+if (!same(inspect.labels, index.labels)) fail(`labels ${JSON.stringify(inspect.labels)} != export ${JSON.stringify(index.labels)}`);
+for (const layer of ['conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'avgpool']) {
+  if (!layers.includes(layer)) fail(`layer ${layer} missing from model inspect --json (${layers.join(', ')})`);
+}
+if (!same(card.metrics.test.confusion.labels, index.labels)) fail('card confusion labels differ from the export');
+if (evaluation.excerpts !== card.metrics.test.windows) fail(`evaluate saw ${evaluation.excerpts} test windows, the trainer ${card.metrics.test.windows}`);
+if (!same(evaluation.confusion, card.metrics.test.confusion.matrix)) {
+  fail(`confusion matrices differ: ONNX ${JSON.stringify(evaluation.confusion)} vs PyTorch ${JSON.stringify(card.metrics.test.confusion.matrix)}`);
+}
+console.log(`smoke: ok (${inspect.labels.length} labels, test accuracy ${card.testAccuracy.toFixed(3)} in PyTorch and ONNX)`);
+EOF
