@@ -19,7 +19,9 @@ const excerpts = flag('excerpts', 512);
 const directionCount = flag('directions', 10);
 const [modelPath, layerArg] = args;
 if (!modelPath) {
-  console.error('usage: npx tsx bench/model.ts <model.onnx> [layer] [--excerpts N] [--directions D]');
+  console.error(
+    'usage: npx tsx bench/model.ts <model.onnx> [layer] [--excerpts N] [--directions D]',
+  );
   process.exit(2);
 }
 
@@ -27,7 +29,9 @@ const classifier = await ComposerClassifier.load(modelPath);
 const layers = classifier.layers();
 const layer = classifier.layer(layerArg ?? layers[Math.floor(layers.length / 2)].name);
 const size = layer.shape.reduce((a, b) => a * b, 1);
-console.log(`${modelPath}: input ${classifier.input.windowFrames}x${classifier.input.highPitch - classifier.input.lowPitch + 1}, layer ${layer.name} [${layer.shape}]`);
+console.log(
+  `${modelPath}: input ${classifier.input.windowFrames}x${classifier.input.highPitch - classifier.input.lowPitch + 1}, layer ${layer.name} [${layer.shape}]`,
+);
 
 const rng = new Rng(1);
 const pool = Array.from({ length: 64 }, () => {
@@ -40,14 +44,20 @@ const pool = Array.from({ length: 64 }, () => {
 for await (const _ of activations(classifier, 32, (i) => pool[i % 64], [layer.name])) break;
 let t0 = performance.now();
 let acts = new Float32Array(0);
-for await (const batch of activations(classifier, excerpts, (i) => pool[i % 64], [layer.name], { batchSize: 32 })) {
+for await (const batch of activations(classifier, excerpts, (i) => pool[i % 64], [layer.name], {
+  batchSize: 32,
+})) {
   if (acts.length === 0) acts = batch.activations[layer.name].slice(0, 32 * size);
 }
 const actSeconds = (performance.now() - t0) / 1000;
-console.log(`activations at ${layer.name}: ${(excerpts / actSeconds).toFixed(0)} excerpts/s (${excerpts} in ${actSeconds.toFixed(2)} s, batches of 32)`);
+console.log(
+  `activations at ${layer.name}: ${(excerpts / actSeconds).toFixed(0)} excerpts/s (${excerpts} in ${actSeconds.toFixed(2)} s, batches of 32)`,
+);
 
 const head = await classifier.head(layer.name);
-const directions = Array.from({ length: directionCount }, () => Float32Array.from({ length: size }, () => rng.normal()));
+const directions = Array.from({ length: directionCount }, () =>
+  Float32Array.from({ length: size }, () => rng.normal()),
+);
 await head.directionalDerivatives(acts.subarray(0, size), 1, directions.slice(0, 1));
 t0 = performance.now();
 await head.directionalDerivatives(acts, 32, directions);

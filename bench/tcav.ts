@@ -28,13 +28,23 @@ const tOpen = performance.now();
 const { concepts } = loadConcepts(opt('concepts', 'concepts/asap'));
 const prepared = await prepareConcepts(lens, concepts);
 const tConcepts = performance.now();
-const entries = await runTcav(lens, prepared, { layers: [layer], targets: lens.targets(), runs, targetExcerpts: excerpts, seed: 1 });
+const entries = await runTcav(lens, prepared, {
+  layers: [layer],
+  targets: lens.targets(),
+  runs,
+  targetExcerpts: excerpts,
+  seed: 1,
+});
 const tEnd = performance.now();
 await lens.close();
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 console.log(`model ${model}, corpus ${corpus}, layer ${layer}`);
-console.log(`${concepts.length} concepts x ${runs} random runs x ${lens.targets().length} composers x ${excerpts} excerpts = ${entries.length} cells`);
-console.log(`reading the corpus: ${s(tOpen - t0)}; concept examples: ${s(tConcepts - tOpen)}; TCAV (activations, CAVs, derivatives, tests): ${s(tEnd - tConcepts)}`);
+console.log(
+  `${concepts.length} concepts x ${runs} random runs x ${lens.targets().length} composers x ${excerpts} excerpts = ${entries.length} cells`,
+);
+console.log(
+  `reading the corpus: ${s(tOpen - t0)}; concept examples: ${s(tConcepts - tOpen)}; TCAV (activations, CAVs, derivatives, tests): ${s(tEnd - tConcepts)}`,
+);
 console.log(`total: ${s(tEnd - t0)}`);
 console.log(`significant cells: ${entries.filter((e) => e.significant).length}/${entries.length}`);

@@ -1,7 +1,7 @@
 """A small ResNet composer classifier over piano rolls, in the spirit of Kim et al. 2020.
 
 Module names matter: the ONNX export keeps them as scopes (`/layer3/...`), and concept-lens offers
-the outputs of `conv1` (stem), `layer1`..`layer4`, `avgpool` and `fc` as explainable layers.
+the outputs of `conv1` (stem), `maxpool`, `layer1`..`layer4`, `avgpool` and `fc` as explainable layers.
 """
 import torch
 from torch import nn
@@ -36,6 +36,9 @@ class PianoRollResNet(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
+        # As in torchvision's ResNet stem: quarters the positions every later layer computes on
+        # (about 3x faster training on this CPU), leaving layer4 at [128, 13, 3] for a 400x88 input.
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
         cin = widths[0]
         stages = []
         for i, (width, count) in enumerate(zip(widths, blocks)):
@@ -51,7 +54,7 @@ class PianoRollResNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = torch.flatten(self.avgpool(x), 1)
         return self.fc(self.dropout(x))

@@ -9,6 +9,7 @@ as metadata_props, and described by `<name>.card.json` next to the model. See tr
 """
 import argparse
 import copy
+import hashlib
 import json
 import os
 import sys
@@ -44,7 +45,13 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-augment", action="store_true", help="no pitch or time shifts")
     p.add_argument("--name", help="model name in the card (default: the ONNX file name)")
+    p.add_argument("--dump-test-logits", metavar="JSON", help="also write the test windows' logits (cross-checks of the ONNX)")
     return p.parse_args(argv)
+
+
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def seed_everything(seed):
@@ -60,15 +67,18 @@ def class_weights(labels, classes):
 
 
 @torch.no_grad()
-def predict(model, dataset, batch_size=64, max_steps=None):
+def predict_logits(model, dataset, batch_size=64):
     model.eval()
-    preds, truth = [], []
-    for step, (x, y) in enumerate(DataLoader(dataset, batch_size=batch_size, shuffle=False)):
-        if max_steps is not None and step >= max_steps:
-            break
-        preds.append(model(x).argmax(1).numpy())
+    logits, truth = [], []
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        logits.append(model(x).numpy())
         truth.append(y.numpy())
-    return np.concatenate(preds), np.concatenate(truth)
+    return np.concatenate(logits), np.concatenate(truth)
+
+
+def predict(model, dataset):
+    logits, truth = predict_logits(model, dataset)
+    return logits.argmax(1), truth
 
 
 def metrics(preds, truth, labels):
@@ -170,12 +180,17 @@ def main(argv=None):
 
     model.load_state_dict(best_state)
     val_metrics = metrics(*predict(model, val), labels)
-    test_metrics = metrics(*predict(model, test), labels)
+    test_logits, test_truth = predict_logits(model, test)
+    test_metrics = metrics(test_logits.argmax(1), test_truth, labels)
     print(f"best epoch {best_epoch}: test accuracy {test_metrics['accuracy']:.4f}, "
           f"balanced {test_metrics['balancedAccuracy']:.4f}", flush=True)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export_onnx(model, args.out, spec, labels)
+    if args.dump_test_logits:
+        rows = [{"shard": it["shard"], "row": it["row"]} for it in test.items]
+        with open(args.dump_test_logits, "w", encoding="utf-8") as f:
+            json.dump({"windows": rows, "logits": test_logits.tolist()}, f)
     corpus = index["corpus"]
     card = {
         "name": name,
@@ -187,6 +202,8 @@ def main(argv=None):
         "testBalancedAccuracy": test_metrics["balancedAccuracy"],
         "data": f"{corpus.get('name')} ({corpus.get('license')}), {corpus.get('source')}",
         "corpus": corpus,
+        # Identifies the exact windows trained on: a regenerated or edited corpus exports differently.
+        "exportIndexSha256": file_sha256(os.path.join(args.data, "index.json")),
         "split": {
             "seed": index["split"]["seed"],
             "method": "per piece, per composer 70/15/15 (src/corpus/split.ts); train windows hop "

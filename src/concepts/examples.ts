@@ -47,14 +47,28 @@ export async function resolveExamples(
       out.push(...patternExamples(spec, ctx, `${concept.spec.name}/${which}[${i}]`, where));
     } else {
       for (const path of await filesOf(spec, concept, ctx, where)) {
-        out.push(...fileExamples(spec, path, ctx, concept.spec.fill ?? 'loop', `${concept.spec.name}/${which}[${i}]`, where));
+        out.push(
+          ...fileExamples(
+            spec,
+            path,
+            ctx,
+            concept.spec.fill ?? 'loop',
+            `${concept.spec.name}/${which}[${i}]`,
+            where,
+          ),
+        );
       }
     }
   }
   return out;
 }
 
-function patternExamples(spec: ExampleSpec, ctx: ResolveContext, id: string, where: string): ConceptExample[] {
+function patternExamples(
+  spec: ExampleSpec,
+  ctx: ResolveContext,
+  id: string,
+  where: string,
+): ConceptExample[] {
   const count = spec.count ?? 20;
   const base = spec.seed ?? 1;
   const out: ConceptExample[] = [];
@@ -67,16 +81,29 @@ function patternExamples(spec: ExampleSpec, ctx: ResolveContext, id: string, whe
       if (err instanceof UserError) throw new UserError(`${where}: ${err.message}`);
       throw err;
     }
-    out.push({ id: `${id}#${base + k}`, source: `${where}: pattern ${spec.pattern} seed ${base + k}`, notes });
+    out.push({
+      id: `${id}#${base + k}`,
+      source: `${where}: pattern ${spec.pattern} seed ${base + k}`,
+      notes,
+    });
   }
   return out;
 }
 
-async function filesOf(spec: ExampleSpec, concept: ConceptFile, ctx: ResolveContext, where: string): Promise<string[]> {
+async function filesOf(
+  spec: ExampleSpec,
+  concept: ConceptFile,
+  ctx: ResolveContext,
+  where: string,
+): Promise<string[]> {
   if (spec.corpus !== undefined) {
-    if (!ctx.corpusRoot) throw new UserError(`${where}: a corpus excerpt needs a corpus (give --corpus)`);
+    if (!ctx.corpusRoot)
+      throw new UserError(`${where}: a corpus excerpt needs a corpus (give --corpus)`);
     const path = join(ctx.corpusRoot, spec.corpus);
-    if (!existsSync(path)) throw new UserError(`${where}: ${spec.corpus}: no such file in the corpus at ${ctx.corpusRoot}`);
+    if (!existsSync(path))
+      throw new UserError(
+        `${where}: ${spec.corpus}: no such file in the corpus at ${ctx.corpusRoot}`,
+      );
     return [path];
   }
   const pattern = spec.midi!;
@@ -118,9 +145,13 @@ function fileExamples(
     label = `${start}-${end} s`;
   }
   end = Math.min(end, content.durationSeconds);
-  if (!(end > start)) throw new UserError(`${where}: ${label} lies outside ${path} (${content.durationSeconds.toFixed(1)} s long)`);
+  if (!(end > start))
+    throw new UserError(
+      `${where}: ${label} lies outside ${path} (${content.durationSeconds.toFixed(1)} s long)`,
+    );
   let notes = excerptNotes(content.notes, start, end);
-  if (spec.pitch) notes = notes.filter((n) => n.pitch >= spec.pitch![0] && n.pitch <= spec.pitch![1]);
+  if (spec.pitch)
+    notes = notes.filter((n) => n.pitch >= spec.pitch![0] && n.pitch <= spec.pitch![1]);
   if (notes.length === 0) throw new UserError(`${where}: ${label} of ${path} holds no notes`);
 
   const W = ctx.windowSeconds;

@@ -29,7 +29,10 @@ export function loadConcepts(paths: string | string[]): LoadedConcepts {
   const errors: { file: string; reason: string }[] = [];
   for (const file of files) {
     try {
-      concepts.push({ path: resolve(file), spec: parseYamlFile(file, conceptSchema, checkPatterns) });
+      concepts.push({
+        path: resolve(file),
+        spec: parseYamlFile(file, conceptSchema, checkPatterns),
+      });
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       errors.push({ file, reason: err.message });
@@ -38,12 +41,19 @@ export function loadConcepts(paths: string | string[]): LoadedConcepts {
   const byName = new Map<string, string>();
   for (const c of concepts) {
     const other = byName.get(c.spec.name);
-    if (other) errors.push({ file: c.path, reason: `${c.path}: concept '${c.spec.name}' is also defined in ${other}` });
+    if (other)
+      errors.push({
+        file: c.path,
+        reason: `${c.path}: concept '${c.spec.name}' is also defined in ${other}`,
+      });
     byName.set(c.spec.name, c.path);
   }
   for (const c of concepts) {
     if (c.spec.relativeTo && !byName.has(c.spec.relativeTo)) {
-      errors.push({ file: c.path, reason: `${c.path}: relativeTo names '${c.spec.relativeTo}', which no concept file defines` });
+      errors.push({
+        file: c.path,
+        reason: `${c.path}: relativeTo names '${c.spec.relativeTo}', which no concept file defines`,
+      });
     }
   }
   return { concepts, errors };
@@ -51,11 +61,14 @@ export function loadConcepts(paths: string | string[]): LoadedConcepts {
 
 function yamlFilesUnder(path: string): string[] {
   if (!isDirectory(path)) {
-    if (!/\.ya?ml$/i.test(path)) throw new UserError(`${path}: expected a concept .yaml file or a folder of them`);
+    if (!/\.ya?ml$/i.test(path))
+      throw new UserError(`${path}: expected a concept .yaml file or a folder of them`);
     return [path];
   }
   const out: string[] = [];
-  for (const item of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const item of readdirSync(path, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const p = join(path, item.name);
     if (item.isDirectory()) out.push(...yamlFilesUnder(p));
     else if (/\.ya?ml$/i.test(item.name)) out.push(p);

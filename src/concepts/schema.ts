@@ -44,15 +44,25 @@ export const exampleSchema = z
       });
       return;
     }
-    if (ex.bars && ex.seconds) ctx.addIssue({ code: 'custom', message: 'give bars or seconds, not both' });
+    if (ex.bars && ex.seconds)
+      ctx.addIssue({ code: 'custom', message: 'give bars or seconds, not both' });
     if (ex.pattern !== undefined) {
       for (const key of ['bars', 'seconds', 'pitch'] as const) {
-        if (ex[key]) ctx.addIssue({ code: 'custom', path: [key], message: `${key} does not apply to pattern examples` });
+        if (ex[key])
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} does not apply to pattern examples`,
+          });
       }
     } else {
       for (const key of ['count', 'seed', 'params'] as const) {
         if (ex[key] !== undefined) {
-          ctx.addIssue({ code: 'custom', path: [key], message: `${key} applies only to pattern examples` });
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `${key} applies only to pattern examples`,
+          });
         }
       }
     }

@@ -55,25 +55,36 @@ export function composersWithPieces(entries: readonly CorpusEntry[], minPieces: 
     if (!pieces.has(e.composer)) pieces.set(e.composer, new Set());
     pieces.get(e.composer)!.add(e.piece);
   }
-  const kept = [...pieces].filter(([, s]) => s.size >= minPieces).map(([c]) => c).sort();
+  const kept = [...pieces]
+    .filter(([, s]) => s.size >= minPieces)
+    .map(([c]) => c)
+    .sort();
   const dropped = [...pieces.keys()].filter((c) => !kept.includes(c)).sort();
   return { kept, dropped };
 }
 
-export async function exportWindows(corpus: Corpus, options: ExportOptions, progress?: Progress): Promise<ExportSummary> {
+export async function exportWindows(
+  corpus: Corpus,
+  options: ExportOptions,
+  progress?: Progress,
+): Promise<ExportSummary> {
   const layout = options.layout ?? DEFAULT_LAYOUT;
   const T = options.windowFrames ?? 400;
   const trainHop = options.trainHopFrames ?? Math.floor(T / 2);
   const shardSize = options.shardSize ?? 1024;
   const { kept: labels, dropped } = composersWithPieces(corpus.entries, options.minPieces ?? 1);
-  if (labels.length < 2) throw new UserError(`${corpus.root}: fewer than two composers with enough pieces to train on`);
+  if (labels.length < 2)
+    throw new UserError(`${corpus.root}: fewer than two composers with enough pieces to train on`);
   const entries = corpus.entries.filter((e) => labels.includes(e.composer));
   const split = splitPieces(entries, { seed: options.seed });
 
   const C = layout.channels.length;
   const P = pitchCount(layout);
   const windowSize = C * T * P;
-  const buffers = Object.fromEntries(SPLITS.map((s) => [s, [] as Uint8Array[]])) as Record<SplitName, Uint8Array[]>;
+  const buffers = Object.fromEntries(SPLITS.map((s) => [s, [] as Uint8Array[]])) as Record<
+    SplitName,
+    Uint8Array[]
+  >;
   const shardCount: Record<SplitName, number> = { train: 0, validation: 0, test: 0 };
   const windows: Record<SplitName, number> = { train: 0, validation: 0, test: 0 };
   const shards: { file: string; split: SplitName; count: number }[] = [];
@@ -115,19 +126,44 @@ export async function exportWindows(corpus: Corpus, options: ExportOptions, prog
   );
   for (const s of SPLITS) flush(s);
 
-  const piecesOf = (s: SplitName) => [...split].filter(([, v]) => v === s).map(([p]) => p).sort();
+  const piecesOf = (s: SplitName) =>
+    [...split]
+      .filter(([, v]) => v === s)
+      .map(([p]) => p)
+      .sort();
   const index = {
     format: 'concept-lens-windows/1',
     labels,
-    input: { fps: layout.fps, windowFrames: T, lowPitch: layout.lowPitch, highPitch: layout.highPitch, channels: layout.channels, values: layout.values, layout: 'NCTP' },
-    corpus: { name: corpus.name, license: corpus.license, source: corpus.source, droppedComposers: dropped },
-    split: { seed: options.seed, trainHopFrames: trainHop, evalHopFrames: T, pieces: Object.fromEntries(SPLITS.map((s) => [s, piecesOf(s)])) },
+    input: {
+      fps: layout.fps,
+      windowFrames: T,
+      lowPitch: layout.lowPitch,
+      highPitch: layout.highPitch,
+      channels: layout.channels,
+      values: layout.values,
+      layout: 'NCTP',
+    },
+    corpus: {
+      name: corpus.name,
+      license: corpus.license,
+      source: corpus.source,
+      droppedComposers: dropped,
+    },
+    split: {
+      seed: options.seed,
+      trainHopFrames: trainHop,
+      evalHopFrames: T,
+      pieces: Object.fromEntries(SPLITS.map((s) => [s, piecesOf(s)])),
+    },
     shards,
     items,
     skipped,
   };
   writeFileAtomic(join(options.out, 'index.json'), JSON.stringify(index));
-  const pieces = Object.fromEntries(SPLITS.map((s) => [s, piecesOf(s).length])) as Record<SplitName, number>;
+  const pieces = Object.fromEntries(SPLITS.map((s) => [s, piecesOf(s).length])) as Record<
+    SplitName,
+    number
+  >;
   return { out: options.out, labels, windows, pieces, dropped, skipped };
 }
 

@@ -67,7 +67,11 @@ export function formatSummary(s: CorpusSummary): string {
     ),
   ];
   if (s.skipped.length > 0) {
-    lines.push('', `skipped ${s.skipped.length} file(s):`, ...s.skipped.map((k) => `  ${k.file}: ${k.reason}`));
+    lines.push(
+      '',
+      `skipped ${s.skipped.length} file(s):`,
+      ...s.skipped.map((k) => `  ${k.file}: ${k.reason}`),
+    );
   }
   return lines.join('\n');
 }

@@ -15,7 +15,10 @@ import type { Corpus, CorpusEntry } from './types.ts';
  *  - `folders`: one sub-folder per composer, each MIDI file its own piece unless a `piece` regex groups them;
  *  - `list`: the manifest lists its files (what `corpus synth` writes).
  */
-const fileColumn = z.object({ column: z.string(), kind: z.enum(['score', 'performance']).optional() });
+const fileColumn = z.object({
+  column: z.string(),
+  kind: z.enum(['score', 'performance']).optional(),
+});
 
 export const corpusManifestSchema = z
   .object({
@@ -99,7 +102,8 @@ export function loadCorpus(path: string, options: LoadCorpusOptions = {}): Corpu
 
 export function fromManifest(manifestPath: string, rootOverride?: string): Corpus {
   const manifest = parseYamlFile(manifestPath, corpusManifestSchema);
-  const rootSpec = rootOverride ?? (manifest.root ? resolve(dirname(manifestPath), manifest.root) : undefined);
+  const rootSpec =
+    rootOverride ?? (manifest.root ? resolve(dirname(manifestPath), manifest.root) : undefined);
   if (!rootSpec) {
     throw new UserError(
       `${manifestPath}: the manifest names no root folder; pass --root <folder>` +
@@ -125,7 +129,10 @@ export function fromManifest(manifestPath: string, rootOverride?: string): Corpu
       break;
     case 'list':
       entries = (manifest.files ?? []).map((f) => {
-        if (!('file' in f)) throw new UserError(`${manifestPath}: layout 'list' needs files with 'file' and 'composer'`);
+        if (!('file' in f))
+          throw new UserError(
+            `${manifestPath}: layout 'list' needs files with 'file' and 'composer'`,
+          );
         return entry(root, f.file, f.composer, f.piece ?? stripExtension(f.file), f.title, f.kind);
       });
       break;
@@ -134,23 +141,34 @@ export function fromManifest(manifestPath: string, rootOverride?: string): Corpu
   return { ...base, entries };
 }
 
-function entriesFromCsv(manifestPath: string, manifest: CorpusManifest, root: string): CorpusEntry[] {
+function entriesFromCsv(
+  manifestPath: string,
+  manifest: CorpusManifest,
+  root: string,
+): CorpusEntry[] {
   const columns = manifest.columns;
-  const files = (manifest.files ?? []).filter((f): f is z.infer<typeof fileColumn> => 'column' in f);
+  const files = (manifest.files ?? []).filter(
+    (f): f is z.infer<typeof fileColumn> => 'column' in f,
+  );
   if (!columns || files.length === 0) {
-    throw new UserError(`${manifestPath}: layout 'metadata-csv' needs 'columns' and 'files' with a 'column'`);
+    throw new UserError(
+      `${manifestPath}: layout 'metadata-csv' needs 'columns' and 'files' with a 'column'`,
+    );
   }
   const csvPath = join(root, manifest.metadata ?? 'metadata.csv');
   let rows: Record<string, string>[];
   try {
     rows = parseCsv(readFileSync(csvPath), { columns: true, skip_empty_lines: true });
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ? describeFsError(err) : (err as Error).message;
+    const reason = (err as NodeJS.ErrnoException).code
+      ? describeFsError(err)
+      : (err as Error).message;
     throw new UserError(`${csvPath}: ${reason}`);
   }
   const header = Object.keys(rows[0] ?? {});
   for (const column of [columns.composer, columns.piece, ...files.map((f) => f.column)]) {
-    if (!header.includes(column)) throw new UserError(`${csvPath}: no column '${column}' (manifest ${manifestPath})`);
+    if (!header.includes(column))
+      throw new UserError(`${csvPath}: no column '${column}' (manifest ${manifestPath})`);
   }
   const seen = new Set<string>();
   const entries: CorpusEntry[] = [];
@@ -159,7 +177,16 @@ function entriesFromCsv(manifestPath: string, manifest: CorpusManifest, root: st
       const file = row[column]?.trim();
       if (!file || seen.has(file)) continue;
       seen.add(file);
-      entries.push(entry(root, file, row[columns.composer], row[columns.piece], columns.title && row[columns.title], kind));
+      entries.push(
+        entry(
+          root,
+          file,
+          row[columns.composer],
+          row[columns.piece],
+          columns.title && row[columns.title],
+          kind,
+        ),
+      );
     }
   }
   return entries;
@@ -175,7 +202,9 @@ function fromComposerFolders(root: string, name: string): Corpus {
     }
   }
   if (entries.length === 0) {
-    throw new UserError(`${root}: found no corpus.yaml, no metadata.csv and no composer folders with MIDI files`);
+    throw new UserError(
+      `${root}: found no corpus.yaml, no metadata.csv and no composer folders with MIDI files`,
+    );
   }
   return { name, root: resolve(root), entries };
 }
@@ -183,7 +212,9 @@ function fromComposerFolders(root: string, name: string): Corpus {
 /** MIDI files below a folder, recursively, in a stable order. */
 export function listMidiFiles(folder: string): string[] {
   const out: string[] = [];
-  for (const item of readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const item of readdirSync(folder, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const path = join(folder, item.name);
     if (item.isDirectory()) out.push(...listMidiFiles(path));
     else if (/\.(mid|midi)$/i.test(item.name)) out.push(path);

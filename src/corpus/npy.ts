@@ -7,7 +7,8 @@ import { writeFileAtomic } from '../util/files.ts';
  */
 export function writeNpyU8(path: string, shape: number[], data: Uint8Array): void {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size !== data.length) throw new Error(`npy: shape ${shape} needs ${size} values, got ${data.length}`);
+  if (size !== data.length)
+    throw new Error(`npy: shape ${shape} needs ${size} values, got ${data.length}`);
   const header = npyHeader('|u1', shape);
   const out = new Uint8Array(header.length + data.length);
   out.set(header, 0);

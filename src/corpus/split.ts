@@ -17,7 +17,10 @@ export interface SplitOptions {
  * Pieces are sorted before shuffling and each composer draws from its own seeded stream, so the
  * split depends only on the seed and the set of pieces, not on file order.
  */
-export function splitPieces(entries: readonly CorpusEntry[], options: SplitOptions): Map<string, SplitName> {
+export function splitPieces(
+  entries: readonly CorpusEntry[],
+  options: SplitOptions,
+): Map<string, SplitName> {
   const fractions = options.fractions ?? { train: 0.7, validation: 0.15, test: 0.15 };
   const byComposer = new Map<string, Set<string>>();
   for (const e of entries) {

@@ -26,7 +26,9 @@ import { parseYamlFile } from '../util/yaml.ts';
  * discovery can be checked.
  */
 
-const textureName = z.string().refine(isTextureName, { message: `expected one of ${TEXTURE_NAMES.join(', ')}` });
+const textureName = z
+  .string()
+  .refine(isTextureName, { message: `expected one of ${TEXTURE_NAMES.join(', ')}` });
 const pitch = z.number().int().min(21).max(108);
 const register = z.object({ low: pitch, high: pitch }).strict();
 const interval = z
@@ -87,7 +89,11 @@ export const syntheticSpecSchema = z
     });
     spec.composers.forEach((c, i) => {
       if (spec.composers.findIndex((d) => d.name === c.name) !== i) {
-        ctx.addIssue({ code: 'custom', path: ['composers', i, 'name'], message: `duplicate composer ${c.name}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['composers', i, 'name'],
+          message: `duplicate composer ${c.name}`,
+        });
       }
       for (const t of [c.signature, ...Object.keys(c.others)]) {
         if ((spec.negativeControls as string[]).includes(t)) {
@@ -186,7 +192,12 @@ interface Section {
   layers: { texture: TextureName; hand: Hand }[];
 }
 
-function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: number, rng: Rng): SyntheticPiece {
+function generatePiece(
+  spec: SyntheticSpec,
+  composer: ComposerSpec,
+  index: number,
+  rng: Rng,
+): SyntheticPiece {
   const tempo = rng.int(Math.ceil(composer.tempo[0]), Math.floor(composer.tempo[1]));
   const beatsPerBar = rng.pick(composer.meters);
   const key: Key = { tonic: rng.int(0, 11), mode: rng.chance(composer.minor) ? 'minor' : 'major' };
@@ -200,7 +211,10 @@ function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: numbe
     // The last section is shortened (to whole bars) so the piece stays within pieceSeconds.
     const room = Math.floor((spec.pieceSeconds[1] - time) / barSeconds + 1e-9);
     if (room < 1) break;
-    const bars = Math.max(1, Math.min(room, Math.round(uniform(rng, spec.sectionSeconds) / barSeconds)));
+    const bars = Math.max(
+      1,
+      Math.min(room, Math.round(uniform(rng, spec.sectionSeconds) / barSeconds)),
+    );
     sections.push({ start: time, bars, end: time + bars * barSeconds, layers: [] });
     time += bars * barSeconds;
   }
@@ -218,7 +232,8 @@ function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: numbe
   const otherHand: Hand = composer.signatureHand === 'bass' ? 'treble' : 'bass';
   sections.forEach((section, i) => {
     if (!signature.has(i)) {
-      if (others.length > 0) section.layers.push({ texture: weightedPick(rng, others), hand: 'full' });
+      if (others.length > 0)
+        section.layers.push({ texture: weightedPick(rng, others), hand: 'full' });
       else section.layers.push({ texture: composer.signature, hand: 'full' });
     } else if (others.length > 0 && rng.chance(composer.layerChance)) {
       section.layers.push({ texture: composer.signature, hand: composer.signatureHand });
@@ -251,7 +266,11 @@ function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: numbe
       let low = 127;
       let high = 0;
       for (const n of generated) {
-        notes.push({ ...n, onset: round(n.onset + section.start), offset: round(n.offset + section.start) });
+        notes.push({
+          ...n,
+          onset: round(n.onset + section.start),
+          offset: round(n.offset + section.start),
+        });
         low = Math.min(low, n.pitch);
         high = Math.max(high, n.pitch);
       }
@@ -286,7 +305,9 @@ function generatePiece(spec: SyntheticSpec, composer: ComposerSpec, index: numbe
  * cannot hold overlapping notes of one pitch unambiguously, so this also makes files round-trip.)
  */
 function onePerKey(notes: Note[]): Note[] {
-  const sorted = notes.slice().sort((a, b) => a.pitch - b.pitch || a.onset - b.onset || b.velocity - a.velocity);
+  const sorted = notes
+    .slice()
+    .sort((a, b) => a.pitch - b.pitch || a.onset - b.onset || b.velocity - a.velocity);
   const out: Note[] = [];
   for (const n of sorted) {
     const prev = out[out.length - 1];
@@ -364,7 +385,9 @@ export function groundTruthAt(
 
 /** Share of the whole piece during which `texture` sounds. */
 export function textureShare(piece: SyntheticPiece, texture: TextureName): number {
-  return groundTruthAt(piece, 0, piece.durationSeconds).find((c) => c.texture === texture)?.fraction ?? 0;
+  return (
+    groundTruthAt(piece, 0, piece.durationSeconds).find((c) => c.texture === texture)?.fraction ?? 0
+  );
 }
 
 function unionLength(intervals: [number, number][]): number {
@@ -409,7 +432,10 @@ export function writeSyntheticCorpus(
   }));
   pieces.forEach((p, i) => {
     // Written at the piece's own tempo so that beats in the file are the music's beats.
-    writeFileAtomic(join(out, files[i].file), notesToMidiBytes(p.notes, { name: p.title, bpm: p.tempo }));
+    writeFileAtomic(
+      join(out, files[i].file),
+      notesToMidiBytes(p.notes, { name: p.title, bpm: p.tempo }),
+    );
   });
   const manifest = {
     name: s.name,
@@ -450,7 +476,13 @@ export function writeSyntheticCorpus(
 }
 
 /** The shipped spec; `--corpus synthetic` names it. */
-export const SYNTHETIC_SPEC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'corpora', 'synthetic.yaml');
+export const SYNTHETIC_SPEC = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'corpora',
+  'synthetic.yaml',
+);
 /** Bump when the generators change what a spec produces, so materialised copies are regenerated. */
 const GENERATOR_VERSION = 1;
 

@@ -1,7 +1,9 @@
 import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { ComposerImportance } from '../report/results.ts';
-import { prepareTcavLayer, TCAV_DEFAULTS } from '../tcav/run.ts';
+import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
+import { TCAV_DEFAULTS } from '../tcav/run.ts';
+import { Rng } from '../util/random.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { clusterFeatures, clusterRows } from './kmeans.ts';
@@ -32,7 +34,7 @@ export interface DiscoveryOptions {
   method: 'kmeans' | 'nmf';
   layer: string;
   targets: string[];
-  /** Clusters or components (default 10). */
+  /** Clusters or components (default: 10 components; 3 clusters per target composer + 1). */
   conceptsCount?: number;
   /** Windows sampled per target composer (default 40). */
   excerptsPerTarget?: number;
@@ -50,7 +52,6 @@ export interface DiscoveryOptions {
 }
 
 export const DISCOVERY_DEFAULTS = {
-  conceptsCount: 10,
   excerptsPerTarget: 40,
   top: 5,
   least: 2,
@@ -94,7 +95,13 @@ export async function discover(
   lens: ConceptLens,
   options: DiscoveryOptions,
 ): Promise<DiscoveryResult> {
-  const o = { ...DISCOVERY_DEFAULTS, ...options };
+  const o = {
+    ...DISCOVERY_DEFAULTS,
+    ...options,
+    // k-means clusters parts of windows too, so it needs more clusters than NMF needs components.
+    conceptsCount:
+      options.conceptsCount ?? (options.method === 'kmeans' ? 3 * options.targets.length + 1 : 10),
+  };
   const layer = lens.classifier.layer(o.layer);
   const windows = o.targets.flatMap((t) =>
     lens.index.sample(o.excerptsPerTarget, `${o.seed}/discovery/${t}`, [t]),
@@ -106,7 +113,7 @@ export async function discover(
     : discoverNmf(lens, windows, layer.shape, o);
 }
 
-type Resolved = DiscoveryOptions & typeof DISCOVERY_DEFAULTS;
+type Resolved = DiscoveryOptions & typeof DISCOVERY_DEFAULTS & { conceptsCount: number };
 
 async function discoverKmeans(
   lens: ConceptLens,
@@ -150,13 +157,39 @@ async function discoverKmeans(
   const kept = clusters.filter((c) => c.pieces >= o.minPieces && c.members.length >= 6);
 
   // TCAV per kept cluster: its members (closest to the centre first) are the concept's examples.
-  const { tcav } = await prepareTcavLayer(lens, o.layer, {
-    targets: o.targets,
-    seed: o.seed,
-    runs: o.runs ?? TCAV_DEFAULTS.runs,
-    setSize: o.setSize ?? TCAV_DEFAULTS.setSize,
-    targetExcerpts: o.targetExcerpts ?? TCAV_DEFAULTS.targetExcerpts,
-  });
+  // Its counterexamples and the random concepts of the null are random sets of parts from the same
+  // pool (windows, halves, bass and treble bands), so that a cluster is not significant merely for
+  // being made of silenced-out parts while random sets are whole windows.
+  const runs = o.runs ?? TCAV_DEFAULTS.runs;
+  const setSize = Math.min(o.setSize ?? TCAV_DEFAULTS.setSize, parts.length);
+  const rng = new Rng(`${o.seed}/discovery/random-parts`);
+  const randomRows = [...Array(runs + 1).keys()].flatMap(() =>
+    rng.sample([...parts.keys()], setSize),
+  );
+  const random = new Float32Array(randomRows.length * size);
+  randomRows.forEach((i, r) =>
+    random.set(acts.layers[o.layer].subarray(i * size, (i + 1) * size), r * size),
+  );
+  const targets: TargetSet[] = [];
+  for (const t of o.targets) {
+    const excerpts = lens.index.sample(
+      o.targetExcerpts ?? TCAV_DEFAULTS.targetExcerpts,
+      `${o.seed}/targets/${t}`,
+      [t],
+    );
+    const a = await lens.activations(
+      lens.corpusItems(excerpts),
+      [o.layer],
+      `${o.layer}: ${t} excerpts`,
+    );
+    targets.push({ name: t, classIndex: lens.labels.indexOf(t), acts: a.layers[o.layer], n: a.n });
+  }
+  const tcav = await TcavLayer.prepare(
+    await lens.head(o.layer),
+    targets,
+    { acts: random, n: randomRows.length },
+    { runs, setSize, seed: `${o.seed}/${o.layer}/clusters` },
+  );
   const tested: {
     cluster: (typeof kept)[number];
     importance: Record<string, ComposerImportance>;
@@ -174,11 +207,18 @@ async function discoverKmeans(
       n: chosen.length,
     });
     const importance: Record<string, ComposerImportance> = {};
+    // Importance: the cluster's effect on the composer's logit (mean directional derivative along
+    // its CAV), tested against random CAVs' effects as TCAV does (src/tcav/run.ts).
     result.targets.forEach((t) => {
-      const s = meanStd(t.scores);
-      importance[t.target] = { value: s.mean, std: s.std, pValue: t.test.p };
+      const d = meanStd(t.derivatives);
+      importance[t.target] = {
+        value: d.mean,
+        std: d.std,
+        pValue: t.effectTest.p,
+        score: meanStd(t.scores).mean,
+      };
     });
-    tested.push({ cluster, importance, pValues: result.targets.map((t) => t.test.p) });
+    tested.push({ cluster, importance, pValues: result.targets.map((t) => t.effectTest.p) });
     lens.progress.tick();
   }
   lens.progress.stop();
@@ -189,7 +229,7 @@ async function discoverKmeans(
   }
   // Rank: the strongest significant positive influence on any target first.
   const strength = (imp: Record<string, ComposerImportance>) =>
-    Math.max(...Object.values(imp).map((v) => (v.significant ? v.value : v.value - 1)));
+    Math.max(...Object.values(imp).map((v) => (v.significant ? v.value : v.value - 1e6)));
   tested.sort((a, b) => strength(b.importance) - strength(a.importance));
 
   const concepts = tested.map((t, rank) => {

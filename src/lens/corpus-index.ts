@@ -36,11 +36,22 @@ export class CorpusIndex {
       corpus.entries,
       (entry, content) => {
         entries.set(entry.file, entry);
-        windows.set(entry.file, makeExcerpts(entry, content, layout, { windowFrames, last: 'shift' }));
+        windows.set(
+          entry.file,
+          makeExcerpts(entry, content, layout, { windowFrames, last: 'shift' }),
+        );
       },
       { sustain: options.sustain, progress: options.progress },
     );
-    return new CorpusIndex(corpus, layout, windowFrames, windows, entries, skipped, options.sustain ?? false);
+    return new CorpusIndex(
+      corpus,
+      layout,
+      windowFrames,
+      windows,
+      entries,
+      skipped,
+      options.sustain ?? false,
+    );
   }
 
   composers(): string[] {

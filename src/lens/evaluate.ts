@@ -15,7 +15,11 @@ export interface CorpusEvaluation extends Evaluation {
  * src/corpus/split.ts with the seed the model was trained with (from its model card when there is
  * one), so `test` means pieces no performance of which the model saw in training.
  */
-export async function evaluateOnCorpus(lens: ConceptLens, split: SplitName | 'all', seed: number): Promise<CorpusEvaluation> {
+export async function evaluateOnCorpus(
+  lens: ConceptLens,
+  split: SplitName | 'all',
+  seed: number,
+): Promise<CorpusEvaluation> {
   const all = lens.index.excerpts(lens.targets());
   const sides = splitPieces([...lens.index.entries.values()], { seed });
   const excerpts = split === 'all' ? all : all.filter((x) => sides.get(x.piece) === split);
@@ -26,7 +30,11 @@ export async function evaluateOnCorpus(lens: ConceptLens, split: SplitName | 'al
   const chunk = 512;
   for (let start = 0; start < excerpts.length; start += chunk) {
     const part = excerpts.slice(start, start + chunk);
-    const acts = await lens.activations(lens.corpusItems(part), [], `evaluating ${start + part.length}/${excerpts.length}`);
+    const acts = await lens.activations(
+      lens.corpusItems(part),
+      [],
+      `evaluating ${start + part.length}/${excerpts.length}`,
+    );
     const C = labels.length;
     for (let i = 0; i < part.length; i++) {
       let best = 0;

@@ -69,10 +69,15 @@ export class ConceptLens {
     }
     const layout = rollLayoutOf(classifier.input);
     const progress = options.progress ?? silentProgress;
-    const index = await CorpusIndex.build({ ...corpus, entries: usable }, layout, classifier.input.windowFrames, {
-      sustain: options.sustain,
-      progress,
-    });
+    const index = await CorpusIndex.build(
+      { ...corpus, entries: usable },
+      layout,
+      classifier.input.windowFrames,
+      {
+        sustain: options.sustain,
+        progress,
+      },
+    );
     const cache = options.cacheDir === false ? undefined : new ActivationCache(options.cacheDir);
     return new ConceptLens(classifier, index, layout, cache, progress, options.batchSize ?? 32);
   }
@@ -87,7 +92,9 @@ export class ConceptLens {
     if (!requested || requested.length === 0) return this.labels.filter((l) => present.includes(l));
     const bad = requested.filter((t) => !present.includes(t));
     if (bad.length > 0) {
-      throw new UserError(`--targets: ${bad.join(', ')} not among the model's labels present in the corpus (${present.join(', ')})`);
+      throw new UserError(
+        `--targets: ${bad.join(', ')} not among the model's labels present in the corpus (${present.join(', ')})`,
+      );
     }
     return requested;
   }
@@ -104,8 +111,14 @@ export class ConceptLens {
   }
 
   /** Logits and activations of items at the given layers, through the cache. */
-  async activations(items: readonly LensItem[], layers: string[], stage = 'activations'): Promise<ItemActivations> {
-    const sizes = Object.fromEntries(layers.map((l) => [l, this.classifier.layer(l).shape.reduce((a, b) => a * b, 1)]));
+  async activations(
+    items: readonly LensItem[],
+    layers: string[],
+    stage = 'activations',
+  ): Promise<ItemActivations> {
+    const sizes = Object.fromEntries(
+      layers.map((l) => [l, this.classifier.layer(l).shape.reduce((a, b) => a * b, 1)]),
+    );
     const out: ItemActivations = {
       n: items.length,
       logits: new Float32Array(items.length * this.classifier.classes),
@@ -113,12 +126,18 @@ export class ConceptLens {
       sizes,
     };
     const progress = stageProgress(this.progress, stage);
-    for await (const batch of activations(this.classifier, items.length, (i) => items[i].roll, layers, {
-      batchSize: this.batchSize,
-      cache: this.cache,
-      ids: (i) => items[i].id,
-      progress,
-    })) {
+    for await (const batch of activations(
+      this.classifier,
+      items.length,
+      (i) => items[i].roll,
+      layers,
+      {
+        batchSize: this.batchSize,
+        cache: this.cache,
+        ids: (i) => items[i].id,
+        progress,
+      },
+    )) {
       out.logits.set(batch.logits, batch.start * this.classifier.classes);
       for (const l of layers) out.layers[l].set(batch.activations[l], batch.start * sizes[l]);
     }
@@ -141,5 +160,9 @@ function item(id: string, roll: PianoRoll): LensItem {
 
 /** Name the progress stage (the generic one says "activations"). */
 function stageProgress(progress: Progress, stage: string): Progress {
-  return { start: (_s, total) => progress.start(stage, total), tick: (n) => progress.tick(n), stop: () => progress.stop() };
+  return {
+    start: (_s, total) => progress.start(stage, total),
+    tick: (n) => progress.tick(n),
+    stop: () => progress.stop(),
+  };
 }

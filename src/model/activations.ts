@@ -36,7 +36,10 @@ export async function* activations(
   { batchSize = 32, cache, ids, progress }: ActivationOptions = {},
 ): AsyncGenerator<ActivationBatch> {
   if (cache && !ids) throw new Error('activations: a cache needs excerpt ids');
-  const sizes = Object.fromEntries([[LOGITS, classifier.classes], ...layers.map((l) => [l, size(classifier, l)])]);
+  const sizes = Object.fromEntries([
+    [LOGITS, classifier.classes],
+    ...layers.map((l) => [l, size(classifier, l)]),
+  ]);
   const keys = [LOGITS, ...layers];
   const tensorOf = (key: string) => (key === LOGITS ? LOGITS : classifier.layer(key).tensor);
   const ns = cache?.namespace(classifier.sha256, classifier.input);
@@ -47,14 +50,24 @@ export async function* activations(
       const out = Object.fromEntries(keys.map((k) => [k, new Float32Array(n * sizes[k])]));
       const missing: number[] = [];
       for (let j = 0; j < n; j++) {
-        const cached = cache ? keys.map((k) => cache.get(ns!, tensorOf(k), ids!(start + j), sizes[k])) : [];
-        if (cache && cached.every((v) => v !== null)) keys.forEach((k, m) => out[k].set(cached[m]!, j * sizes[k]));
+        const cached = cache
+          ? keys.map((k) => cache.get(ns!, tensorOf(k), ids!(start + j), sizes[k]))
+          : [];
+        if (cache && cached.every((v) => v !== null))
+          keys.forEach((k, m) => out[k].set(cached[m]!, j * sizes[k]));
         else missing.push(j);
       }
       if (missing.length > 0) {
         const rolls = await Promise.all(missing.map((j) => getRoll(start + j)));
-        const result = await classifier.run(rollsToBatch(rolls, classifier.input), missing.length, layers);
-        const computed: Record<string, Float32Array> = { [LOGITS]: result.logits, ...result.activations };
+        const result = await classifier.run(
+          rollsToBatch(rolls, classifier.input),
+          missing.length,
+          layers,
+        );
+        const computed: Record<string, Float32Array> = {
+          [LOGITS]: result.logits,
+          ...result.activations,
+        };
         missing.forEach((j, m) => {
           for (const k of keys) {
             const values = computed[k].subarray(m * sizes[k], (m + 1) * sizes[k]);

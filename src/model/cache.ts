@@ -62,7 +62,12 @@ export class ActivationCache {
 
   path(namespace: string, layer: string, id: string): string {
     const readable = layer.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-40);
-    return join(this.dir, namespace, `${readable}-${sha256(layer).slice(0, 8)}`, `${sha256(id).slice(0, 32)}.f32`);
+    return join(
+      this.dir,
+      namespace,
+      `${readable}-${sha256(layer).slice(0, 8)}`,
+      `${sha256(id).slice(0, 32)}.f32`,
+    );
   }
 }
 

@@ -3,8 +3,21 @@ import { UserError } from '../util/errors.ts';
 import { readUserFile, sha256 } from '../util/files.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo } from './graph.ts';
 import { HeadModel } from './head.ts';
-import { declaredDims, decodeModel, graphInputs, metadata, type Dim, type ModelProto } from './onnx.ts';
-import { checkInputShape, inputItemDims, resolveDescription, type InputSpec, type ModelOverrides } from './spec.ts';
+import {
+  declaredDims,
+  decodeModel,
+  graphInputs,
+  metadata,
+  type Dim,
+  type ModelProto,
+} from './onnx.ts';
+import {
+  checkInputShape,
+  inputItemDims,
+  resolveDescription,
+  type InputSpec,
+  type ModelOverrides,
+} from './spec.ts';
 
 /**
  * A composer classifier loaded from ONNX: labels, input spec, the layers it can be cut at, and
@@ -48,10 +61,14 @@ export class ComposerClassifier {
     } catch {
       throw new UserError(`${path}: not an ONNX model (protobuf decoding failed)`);
     }
-    if (!model.graph || (model.graph.output ?? []).length === 0) throw new UserError(`${path}: not an ONNX model (no graph)`);
+    if (!model.graph || (model.graph.output ?? []).length === 0)
+      throw new UserError(`${path}: not an ONNX model (no graph)`);
     const { labels, input } = resolveDescription(path, metadata(model), overrides);
     const inputs = graphInputs(model);
-    if (inputs.length !== 1) throw new UserError(`${path}: model has ${inputs.length} inputs, expected one piano-roll input`);
+    if (inputs.length !== 1)
+      throw new UserError(
+        `${path}: model has ${inputs.length} inputs, expected one piano-roll input`,
+      );
     checkInputShape(path, input, declaredDims(inputs[0]));
     const graph = new ModelGraph(model);
     const shapes = await probeShapes(graph, input);
@@ -66,7 +83,14 @@ export class ComposerClassifier {
       .validCuts()
       .filter((t) => shapes.has(t) && [1, 3].includes(shapes.get(t)!.length))
       .map((t) => ({ tensor: t, shape: shapes.get(t)! }));
-    return new ComposerClassifier(path, labels, input, sha256(bytes), graph, nameLayers(graph, useful));
+    return new ComposerClassifier(
+      path,
+      labels,
+      input,
+      sha256(bytes),
+      graph,
+      nameLayers(graph, useful),
+    );
   }
 
   get classes(): number {
@@ -83,7 +107,10 @@ export class ComposerClassifier {
   }
 
   outputs(): ModelIo[] {
-    return (this.graph.model.graph!.output ?? []).map((o) => ({ name: o.name!, dims: declaredDims(o) }));
+    return (this.graph.model.graph!.output ?? []).map((o) => ({
+      name: o.name!,
+      dims: declaredDims(o),
+    }));
   }
 
   /** The layers worth cutting at, in topological order (module outputs, pooled vectors). */
@@ -99,7 +126,9 @@ export class ComposerClassifier {
   /** Logits and activations at `layers` of n inputs laid out as the model's input tensor. */
   async run(batch: Float32Array, n: number, layers: string[] = []): Promise<RunResult> {
     if (batch.length !== n * this.inputSize) {
-      throw new Error(`${this.path}: batch has ${batch.length} values, expected ${n} x ${this.inputSize}`);
+      throw new Error(
+        `${this.path}: batch has ${batch.length} values, expected ${n} x ${this.inputSize}`,
+      );
     }
     const infos = layers.map((l) => this.layer(l));
     const tensors = [...new Set(infos.map((l) => l.tensor))].sort();
@@ -146,11 +175,15 @@ async function probeShapes(graph: ModelGraph, spec: InputSpec): Promise<Map<stri
   const session = await ort.InferenceSession.create(graph.withOutputs(cuts));
   try {
     const dims = inputItemDims(spec);
-    const zero = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), [1, ...dims]);
+    const zero = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), [
+      1,
+      ...dims,
+    ]);
     const out = await session.run({ [graph.inputName]: zero });
     const shapes = new Map<string, number[]>();
     for (const [name, tensor] of Object.entries(out)) {
-      if (tensor.type === 'float32' && tensor.dims[0] === 1) shapes.set(name, tensor.dims.slice(1).map(Number));
+      if (tensor.type === 'float32' && tensor.dims[0] === 1)
+        shapes.set(name, tensor.dims.slice(1).map(Number));
     }
     return shapes;
   } finally {

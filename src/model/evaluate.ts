@@ -17,7 +17,8 @@ export function evaluate(predictions: number[], truth: number[], labels: string[
   let correct = 0;
   predictions.forEach((p, i) => {
     const t = truth[i];
-    if (!(t >= 0 && t < K && p >= 0 && p < K)) throw new Error(`evaluate: class index out of range at ${i}`);
+    if (!(t >= 0 && t < K && p >= 0 && p < K))
+      throw new Error(`evaluate: class index out of range at ${i}`);
     confusion[t][p]++;
     if (p === t) correct++;
   });
@@ -27,7 +28,8 @@ export function evaluate(predictions: number[], truth: number[], labels: string[
     .map((r) => r.hit / r.total);
   return {
     accuracy: truth.length > 0 ? correct / truth.length : NaN,
-    balancedAccuracy: recalls.length > 0 ? recalls.reduce((a, b) => a + b, 0) / recalls.length : NaN,
+    balancedAccuracy:
+      recalls.length > 0 ? recalls.reduce((a, b) => a + b, 0) / recalls.length : NaN,
     labels,
     confusion,
   };

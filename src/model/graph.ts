@@ -1,5 +1,11 @@
 import { UserError } from '../util/errors.ts';
-import { encodeModel, floatValueInfo, graphInputs, type ModelProto, type NodeProto } from './onnx.ts';
+import {
+  encodeModel,
+  floatValueInfo,
+  graphInputs,
+  type ModelProto,
+  type NodeProto,
+} from './onnx.ts';
 
 /**
  * The decoded computation graph of a classifier: who produces and consumes each tensor, where the
@@ -36,10 +42,16 @@ export class ModelGraph {
     const graph = model.graph!;
     this.initializers = new Set((graph.initializer ?? []).map((t) => t.name ?? ''));
     const inputs = graphInputs(model);
-    if (inputs.length !== 1) throw new UserError(`model has ${inputs.length} inputs; a composer classifier has one piano-roll input`);
+    if (inputs.length !== 1)
+      throw new UserError(
+        `model has ${inputs.length} inputs; a composer classifier has one piano-roll input`,
+      );
     this.inputName = inputs[0].name!;
     this.outputName = graph.output![0].name!;
-    this.nodes = topologicalOrder(graph.node ?? [], new Set([this.inputName, ...this.initializers]));
+    this.nodes = topologicalOrder(
+      graph.node ?? [],
+      new Set([this.inputName, ...this.initializers]),
+    );
     this.nodes.forEach((node, i) => {
       for (const out of node.output ?? []) this.producer.set(out, i);
       for (const inp of node.input ?? []) {
@@ -100,7 +112,10 @@ export class ModelGraph {
     const graph = this.model.graph!;
     const existing = new Set(graph.output!.map((o) => o.name));
     const extra = tensors.filter((t) => !existing.has(t)).map((t) => floatValueInfo(t));
-    return encodeModel({ ...this.model, graph: { ...graph, output: [...graph.output!, ...extra] } });
+    return encodeModel({
+      ...this.model,
+      graph: { ...graph, output: [...graph.output!, ...extra] },
+    });
   }
 
   /** The head from a valid cut to the logits as a model of its own: input `tensor` [batch, ...itemDims]. */
@@ -129,7 +144,10 @@ export class ModelGraph {
  * Cuts inside a module that are not its last (e.g. a block's Add before its final ReLU) are
  * `internal`: not listed, but still reachable by tensor name.
  */
-export function nameLayers(graph: ModelGraph, cuts: { tensor: string; shape: number[] }[]): (LayerInfo & { internal: boolean })[] {
+export function nameLayers(
+  graph: ModelGraph,
+  cuts: { tensor: string; shape: number[] }[],
+): (LayerInfo & { internal: boolean })[] {
   const lastCut = new Map<string, string>();
   for (const { tensor } of cuts) for (const m of graph.modulePaths(tensor)) lastCut.set(m, tensor);
   const taken = new Set<string>();
@@ -139,19 +157,36 @@ export function nameLayers(graph: ModelGraph, cuts: { tensor: string; shape: num
     let name = names[0];
     if (name === undefined) {
       const nodeName = (graph.nodes[graph.producer.get(tensor)!].name ?? '').replace(/^\//, '');
-      name = modules.length === 0 && nodeName && !taken.has(nodeName) && !nodeName.includes('/') ? nodeName : tensor;
+      name =
+        modules.length === 0 && nodeName && !taken.has(nodeName) && !nodeName.includes('/')
+          ? nodeName
+          : tensor;
     }
     taken.add(name);
-    return { name, aliases: names.slice(1), tensor, shape, internal: modules.length > 0 && names.length === 0 };
+    return {
+      name,
+      aliases: names.slice(1),
+      tensor,
+      shape,
+      internal: modules.length > 0 && names.length === 0,
+    };
   });
 }
 
 /** Find a layer by readable name, alias or tensor name; UserError listing the listed ones. */
-export function findLayer(layers: (LayerInfo & { internal: boolean })[], name: string, modelPath: string): LayerInfo {
-  const found = layers.find((l) => l.name === name || l.tensor === name || l.aliases.includes(name));
+export function findLayer(
+  layers: (LayerInfo & { internal: boolean })[],
+  name: string,
+  modelPath: string,
+): LayerInfo {
+  const found = layers.find(
+    (l) => l.name === name || l.tensor === name || l.aliases.includes(name),
+  );
   if (!found) {
     const valid = layers.filter((l) => !l.internal).map((l) => l.name);
-    throw new UserError(`${modelPath}: no layer "${name}" where the model can be cut; valid layers: ${valid.join(', ')}`);
+    throw new UserError(
+      `${modelPath}: no layer "${name}" where the model can be cut; valid layers: ${valid.join(', ')}`,
+    );
   }
   const { internal: _internal, ...info } = found;
   return info;
@@ -184,7 +219,7 @@ function topologicalOrder(nodes: NodeProto[], available: Set<string>): NodeProto
   const ordered: NodeProto[] = [];
   while (pending.length > 0) {
     const before = pending.length;
-    for (let i = 0; i < pending.length; ) {
+    for (let i = 0; i < pending.length;) {
       const node = pending[i];
       if ((node.input ?? []).every((t) => !t || ready.has(t))) {
         ordered.push(node);
@@ -192,7 +227,10 @@ function topologicalOrder(nodes: NodeProto[], available: Set<string>): NodeProto
         pending.splice(i, 1);
       } else i++;
     }
-    if (pending.length === before) throw new UserError(`model graph has a cycle or undefined tensors (at node ${pending[0].name})`);
+    if (pending.length === before)
+      throw new UserError(
+        `model graph has a cycle or undefined tensors (at node ${pending[0].name})`,
+      );
   }
   return ordered;
 }

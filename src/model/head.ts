@@ -49,7 +49,9 @@ export class HeadModel {
   /** Logits [n x classes] of n activations laid out one after another. */
   async logits(acts: Float32Array, n: number): Promise<Float32Array> {
     if (acts.length !== n * this.size) {
-      throw new Error(`head(${this.layer.name}): got ${acts.length} values for ${n} activations of ${this.size}`);
+      throw new Error(
+        `head(${this.layer.name}): got ${acts.length} values for ${n} activations of ${this.size}`,
+      );
     }
     this.runCount++;
     const input = new ort.Tensor('float32', acts, [n, ...this.layer.shape]);
@@ -69,7 +71,10 @@ export class HeadModel {
     options: DerivativeOptions = {},
   ): Promise<Float32Array> {
     const D = this.size;
-    if (acts.length !== n * D) throw new Error(`head(${this.layer.name}): got ${acts.length} values for ${n} activations of ${D}`);
+    if (acts.length !== n * D)
+      throw new Error(
+        `head(${this.layer.name}): got ${acts.length} values for ${n} activations of ${D}`,
+      );
     const units = directions.map((v, j) => {
       if (v.length !== D) throw new Error(`direction ${j} has ${v.length} values, the layer ${D}`);
       const norm = Math.sqrt(dot(v, v));

@@ -5,4 +5,10 @@ export { evaluate, type Evaluation } from './evaluate.ts';
 export { modulePaths, type LayerInfo } from './graph.ts';
 export { DEFAULT_RELATIVE_STEP, HeadModel, type DerivativeOptions } from './head.ts';
 export { checkRoll, rollLayoutOf, rollsToBatch } from './input.ts';
-export { inputSpecSchema, inputItemDims, type InputSpec, type ModelDescription, type ModelOverrides } from './spec.ts';
+export {
+  inputSpecSchema,
+  inputItemDims,
+  type InputSpec,
+  type ModelDescription,
+  type ModelOverrides,
+} from './spec.ts';

@@ -21,7 +21,8 @@ export function rollsToBatch(rolls: PianoRoll[], spec: InputSpec): Float32Array 
     }
     for (let c = 0; c < C; c++) {
       const base = c * T * P;
-      for (let t = 0; t < T; t++) for (let p = 0; p < P; p++) out[base + p * T + t] = roll.data[base + t * P + p];
+      for (let t = 0; t < T; t++)
+        for (let p = 0; p < P; p++) out[base + p * T + t] = roll.data[base + t * P + p];
     }
   });
   return batch;
@@ -33,17 +34,27 @@ export function checkRoll(roll: PianoRoll, spec: InputSpec): void {
   const problems: string[] = [];
   if (l.fps !== spec.fps) problems.push(`fps ${l.fps} (model: ${spec.fps})`);
   if (l.lowPitch !== spec.lowPitch || l.highPitch !== spec.highPitch) {
-    problems.push(`pitches ${l.lowPitch}..${l.highPitch} (model: ${spec.lowPitch}..${spec.highPitch})`);
+    problems.push(
+      `pitches ${l.lowPitch}..${l.highPitch} (model: ${spec.lowPitch}..${spec.highPitch})`,
+    );
   }
   if (l.channels.join(',') !== spec.channels.join(',')) {
     problems.push(`channels ${l.channels.join(',')} (model: ${spec.channels.join(',')})`);
   }
   if (l.values !== spec.values) problems.push(`values ${l.values} (model: ${spec.values})`);
-  if (roll.frames !== spec.windowFrames) problems.push(`${roll.frames} frames (model: ${spec.windowFrames})`);
-  if (problems.length > 0) throw new UserError(`piano roll does not match the model's input spec: ${problems.join('; ')}`);
+  if (roll.frames !== spec.windowFrames)
+    problems.push(`${roll.frames} frames (model: ${spec.windowFrames})`);
+  if (problems.length > 0)
+    throw new UserError(`piano roll does not match the model's input spec: ${problems.join('; ')}`);
 }
 
 /** The roll layout a model expects (to render excerpts for it). */
 export function rollLayoutOf(spec: InputSpec) {
-  return { fps: spec.fps, lowPitch: spec.lowPitch, highPitch: spec.highPitch, channels: [...spec.channels], values: spec.values };
+  return {
+    fps: spec.fps,
+    lowPitch: spec.lowPitch,
+    highPitch: spec.highPitch,
+    channels: [...spec.channels],
+    values: spec.values,
+  };
 }

@@ -38,8 +38,11 @@ export function graphInputs(model: ModelProto): ValueInfoProto[] {
 
 /** A float tensor value info with a dynamic batch dimension and the given per-item dims. */
 export function floatValueInfo(name: string, itemDims?: number[]): ValueInfoProto {
-  const tensorType: onnxProto.onnx.TypeProto.ITensor = { elemType: onnx.TensorProto.DataType.FLOAT };
-  if (itemDims) tensorType.shape = { dim: [{ dimParam: 'batch' }, ...itemDims.map((d) => ({ dimValue: d }))] };
+  const tensorType: onnxProto.onnx.TypeProto.ITensor = {
+    elemType: onnx.TensorProto.DataType.FLOAT,
+  };
+  if (itemDims)
+    tensorType.shape = { dim: [{ dimParam: 'batch' }, ...itemDims.map((d) => ({ dimValue: d }))] };
   return { name, type: { tensorType } };
 }
 

@@ -83,10 +83,16 @@ export function resolveDescription(
   const fromMeta = parseMetadata(modelPath, meta);
   const sidecarPath = overrides.sidecar ?? defaultSidecarPath(modelPath);
   const sidecar =
-    overrides.sidecar || existsSync(sidecarPath) ? parseYamlFile(sidecarPath, sidecarSchema) : { labels: undefined, input: undefined };
+    overrides.sidecar || existsSync(sidecarPath)
+      ? parseYamlFile(sidecarPath, sidecarSchema)
+      : { labels: undefined, input: undefined };
 
   const labels = overrides.labels ?? sidecar.labels ?? fromMeta.labels;
-  const merged: PartialSpec = { ...fromMeta.input, ...stripUndefined(sidecar.input ?? {}), ...stripUndefined(overrides.input ?? {}) };
+  const merged: PartialSpec = {
+    ...fromMeta.input,
+    ...stripUndefined(sidecar.input ?? {}),
+    ...stripUndefined(overrides.input ?? {}),
+  };
   const missing = (Object.keys(FLAGS) as (keyof typeof FLAGS)[]).filter((k) =>
     k === 'labels' ? !labels || labels.length === 0 : merged[k] === undefined,
   );
@@ -100,12 +106,20 @@ export function resolveDescription(
   const parsed = inputSpecSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UserError(`${modelPath}: input spec ${issue.path.join('.') || ''}: ${issue.message}`.replace(' : ', ': '));
+    throw new UserError(
+      `${modelPath}: input spec ${issue.path.join('.') || ''}: ${issue.message}`.replace(
+        ' : ',
+        ': ',
+      ),
+    );
   }
   return { labels: labels!, input: parsed.data };
 }
 
-function parseMetadata(modelPath: string, meta: Record<string, string>): { labels?: string[]; input: PartialSpec } {
+function parseMetadata(
+  modelPath: string,
+  meta: Record<string, string>,
+): { labels?: string[]; input: PartialSpec } {
   const parseJson = (key: string): unknown => {
     try {
       return JSON.parse(meta[key]);
@@ -116,7 +130,10 @@ function parseMetadata(modelPath: string, meta: Record<string, string>): { label
   let labels: string[] | undefined;
   if (meta[LABELS_KEY] !== undefined) {
     const r = z.array(z.string().min(1)).min(1).safeParse(parseJson(LABELS_KEY));
-    if (!r.success) throw new UserError(`${modelPath}: metadata_props ${LABELS_KEY} must be a JSON array of class names`);
+    if (!r.success)
+      throw new UserError(
+        `${modelPath}: metadata_props ${LABELS_KEY} must be a JSON array of class names`,
+      );
     labels = r.data;
   }
   let input: PartialSpec = {};
@@ -124,7 +141,9 @@ function parseMetadata(modelPath: string, meta: Record<string, string>): { label
     const r = sidecarSchema.shape.input.safeParse(parseJson(INPUT_KEY));
     if (!r.success) {
       const issue = r.error.issues[0];
-      throw new UserError(`${modelPath}: metadata_props ${INPUT_KEY}: ${issue.path.join('.')}: ${issue.message}`);
+      throw new UserError(
+        `${modelPath}: metadata_props ${INPUT_KEY}: ${issue.path.join('.')}: ${issue.message}`,
+      );
     }
     input = r.data ?? {};
   }
@@ -142,17 +161,24 @@ export function pitchCount(spec: InputSpec): number {
 /** Per-item input dims [C, T, P] or [C, P, T] following the spec's layout. */
 export function inputItemDims(spec: InputSpec): number[] {
   const c = spec.channels.length;
-  return spec.layout === 'NCTP' ? [c, spec.windowFrames, pitchCount(spec)] : [c, pitchCount(spec), spec.windowFrames];
+  return spec.layout === 'NCTP'
+    ? [c, spec.windowFrames, pitchCount(spec)]
+    : [c, pitchCount(spec), spec.windowFrames];
 }
 
 /** Check the spec against the model's declared input dims where those are static. */
 export function checkInputShape(modelPath: string, spec: InputSpec, declared: Dim[]): void {
   if (declared.length === 0) return; // the model declares no shape: nothing to check
   if (declared.length !== 4) {
-    throw new UserError(`${modelPath}: input has ${declared.length} dimensions, expected 4 (N, C, T, P or N, C, P, T)`);
+    throw new UserError(
+      `${modelPath}: input has ${declared.length} dimensions, expected 4 (N, C, T, P or N, C, P, T)`,
+    );
   }
   const expected = inputItemDims(spec);
-  const axes = spec.layout === 'NCTP' ? ['channels', 'windowFrames', 'pitches'] : ['channels', 'pitches', 'windowFrames'];
+  const axes =
+    spec.layout === 'NCTP'
+      ? ['channels', 'windowFrames', 'pitches']
+      : ['channels', 'pitches', 'windowFrames'];
   for (let i = 0; i < 3; i++) {
     const d = declared[i + 1];
     if (typeof d === 'number' && d !== expected[i]) {

@@ -12,7 +12,7 @@ import { esc, jsonForScript, relativeHref } from './escape.ts';
 import { pianoRollSvg, type PlayNote } from './pianoroll.ts';
 import { PLAYER_SCRIPT } from './player.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from './results.ts';
-import { fmt, fmtP, importanceChart, tcavLayerChart } from './svg.ts';
+import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
 
 export interface ReportOptions {
@@ -124,8 +124,9 @@ defined by examples (say, Alberti bass): the tool learns which direction inside 
 random music, then counts, over excerpts by one composer, how often nudging the music towards the concept would make
 the model more sure it hears that composer. A score of 0.8 means that for 80&nbsp;% of those excerpts it would. The
 experiment is repeated against many random sets of music; the dashed line shows what concepts made of random
-excerpts score, and only scores that differ clearly from it (a statistical test, corrected for the number of tests) are
-called significant. If the concept's examples cannot be told apart from random music inside the model (low CAV
+excerpts score. A concept is called significant for a composer when the strength of its pull on that composer (how
+far the model's score for the composer moves) lies clearly outside what random concepts produce, in either
+direction (a statistical test, corrected for the number of tests); the table gives that effect next to the score. If the concept's examples cannot be told apart from random music inside the model (low CAV
 accuracy), its scores mean nothing and are flagged. A <strong>discovered concept</strong> is a pattern the tool found
 without being told what to look for: a group of excerpts the model represents alike. Its importance says how much each
 composer's prediction leans on it; listen to its most typical excerpts to name it in musical terms, and compare with the
@@ -165,10 +166,10 @@ function tcavTable(rows: readonly TcavEntry[]): string {
   const body = rows
     .map(
       (e) =>
-        `<tr><td>${esc(e.concept)}</td><td>${esc(e.target)}</td><td>${fmt(e.score)} ± ${fmt(e.std)}</td><td>${fmt(e.magnitude)} ± ${fmt(e.magnitudeStd)}</td><td>${fmt(e.randomScore)} ± ${fmt(e.randomStd)}</td><td>${fmtP(e.pValue)}</td><td>${fmtP(e.pValueCorrected)}</td><td>${e.significant ? 'yes' : 'no'}</td><td>${fmt(e.cavAccuracy)}${e.cavReliable ? '' : ' ⚠'}</td></tr>`,
+        `<tr><td>${esc(e.concept)}</td><td>${esc(e.target)}</td><td>${fmt(e.score)} ± ${fmt(e.std)}</td><td>${fmt(e.magnitude)} ± ${fmt(e.magnitudeStd)}</td><td>${fmt(e.randomScore)} ± ${fmt(e.randomStd)}</td><td>${fmtSig(e.effect)} (random ${fmtSig(e.randomEffect)} ± ${fmtSig(e.randomEffectStd)})</td><td>${fmtP(e.pValue)}</td><td>${fmtP(e.pValueCorrected)}</td><td>${e.significant ? 'yes' : 'no'}</td><td>${fmt(e.cavAccuracy)}${e.cavReliable ? '' : ' ⚠'}</td></tr>`,
     )
     .join('');
-  return `<details><summary>The numbers</summary><table><thead><tr><th>Concept</th><th>Composer</th><th>TCAV score</th><th>Magnitude score</th><th>Random</th><th>p</th><th>p corrected</th><th>Significant</th><th>CAV accuracy</th></tr></thead><tbody>${body}</tbody></table></details>`;
+  return `<details><summary>The numbers</summary><table><thead><tr><th>Concept</th><th>Composer</th><th>TCAV score</th><th>Magnitude score</th><th>Random</th><th>Effect</th><th>p</th><th>p corrected</th><th>Significant</th><th>CAV accuracy</th></tr></thead><tbody>${body}</tbody></table></details>`;
 }
 
 function conceptsSection(r: RunResults, ctx: Context): string {
@@ -184,15 +185,15 @@ function conceptsSection(r: RunResults, ctx: Context): string {
 
 function conceptArticle(c: DiscoveredConcept, index: number, ctx: Context): string {
   const nmf = c.method === 'nmf';
-  const label = nmf ? 'logit derivative' : 'TCAV score';
+  const label = 'logit derivative';
   const chart = importanceChart(c.importance, ctx.colors, {
     idPrefix: `imp${index}`,
-    scale: nmf ? 'signed' : 'unit',
+    scale: 'signed',
     label,
   });
   const caption = nmf
     ? 'How much each composer’s logit rises (right) or falls (left) when this concept is strengthened in the music.'
-    : 'TCAV score of the concept for each composer: the share of that composer’s excerpts the concept pushes towards it.';
+    : 'How much each composer’s logit rises (right) or falls (left) when the music moves towards this cluster (its CAV), tested against random directions.';
   const tested = Object.values(c.importance).some((v) => v.significant !== undefined);
   const typical = c.excerpts.map((x) => excerptCard(x, c, ctx, 'large')).join('');
   const least = c.leastTypical.map((x) => excerptCard(x, c, ctx, 'small')).join('');

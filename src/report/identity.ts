@@ -6,18 +6,26 @@ import type { CorpusIdentity, ModelIdentity, RunInfo, RunResults } from './resul
 export function modelIdentity(lens: ConceptLens, path: string): ModelIdentity {
   const c = lens.classifier;
   const card = readModelCard(path);
-  const identity: ModelIdentity = { path, sha256: c.sha256, labels: c.labels, input: { ...c.input } };
+  const identity: ModelIdentity = {
+    path,
+    sha256: c.sha256,
+    labels: c.labels,
+    input: { ...c.input },
+  };
   if (card) {
     const data = card.data as Record<string, unknown> | string | undefined;
     identity.card = {
       name: typeof card.name === 'string' ? card.name : undefined,
       testAccuracy: typeof card.testAccuracy === 'number' ? card.testAccuracy : undefined,
-      testBalancedAccuracy: typeof card.testBalancedAccuracy === 'number' ? card.testBalancedAccuracy : undefined,
+      testBalancedAccuracy:
+        typeof card.testBalancedAccuracy === 'number' ? card.testBalancedAccuracy : undefined,
       data:
         typeof data === 'string'
           ? data
           : data
-            ? [data.corpus ?? data.name, data.license ? `license ${data.license}` : undefined].filter(Boolean).join(', ')
+            ? [data.corpus ?? data.name, data.license ? `license ${data.license}` : undefined]
+                .filter(Boolean)
+                .join(', ')
             : undefined,
     };
   }
@@ -37,7 +45,11 @@ export function corpusIdentity(lens: ConceptLens): CorpusIdentity {
 
 export const VERSION = '0.1.0';
 
-export function emptyResults(lens: ConceptLens, modelPath: string, run: Omit<RunInfo, 'tool' | 'version' | 'seconds'>): RunResults {
+export function emptyResults(
+  lens: ConceptLens,
+  modelPath: string,
+  run: Omit<RunInfo, 'tool' | 'version' | 'seconds'>,
+): RunResults {
   return {
     run: { tool: 'concept-lens', version: VERSION, seconds: 0, ...run },
     model: modelIdentity(lens, modelPath),

@@ -46,8 +46,22 @@ export interface TcavEntry {
   /** Mean magnitude TCAV score (share of positive derivative mass), and its spread. */
   magnitude: number;
   magnitudeStd: number;
-  /** Two-sided test of the concept's scores against random-vs-random scores. */
+  /**
+   * Mean directional derivative of the composer's logit along the (unit) CAV, averaged over the
+   * composer's excerpts and the runs: how much, and which way, the concept moves the composer.
+   */
+  effect: number;
+  effectStd: number;
+  /** The same for the random-vs-random CAVs: the null distribution of effects. */
+  randomEffect: number;
+  randomEffectStd: number;
+  /**
+   * Two-sided test that decides significance: is the concept's effect outside the distribution of
+   * random CAVs' effects (Student's t prediction test, df = runs - 1)? See src/tcav/run.ts.
+   */
   pValue: number;
+  /** Classic TCAV test, for reference: Welch's two-sided t-test of per-run sign-count scores against random ones. */
+  pValueScores: number;
   /** p-value after correction for the number of tests (concepts x targets x layers). */
   pValueCorrected: number;
   significant: boolean;
@@ -88,7 +102,10 @@ export interface ExcerptRef {
 }
 
 export interface ComposerImportance {
+  /** Mean derivative of the composer's logit along the concept (positive: the concept raises it). */
   value: number;
+  /** k-means clusters: their sign-count TCAV score for the composer. */
+  score?: number;
   std?: number;
   pValue?: number;
   significant?: boolean;
@@ -98,7 +115,7 @@ export interface DiscoveredConcept {
   id: string;
   layer: string;
   method: 'kmeans' | 'nmf';
-  /** Importance per composer (TCAV score for k-means clusters, logit derivative for NMF components). */
+  /** Importance per composer: the derivative of its logit along the concept, with its test where there is one. */
   importance: Record<string, ComposerImportance>;
   /** Number of distinct pieces among the concept's members. */
   pieces: number;
@@ -112,6 +129,11 @@ export interface RunResults {
   corpus: CorpusIdentity;
   tcav: TcavEntry[];
   concepts: DiscoveredConcept[];
-  discovery?: { method: 'kmeans' | 'nmf'; layer: string; fidelity?: number; [key: string]: unknown };
+  discovery?: {
+    method: 'kmeans' | 'nmf';
+    layer: string;
+    fidelity?: number;
+    [key: string]: unknown;
+  };
   skipped: { file: string; reason: string }[];
 }

@@ -2,7 +2,7 @@ import type { HeadModel } from '../model/head.ts';
 import { Rng } from '../util/random.ts';
 import { decision, fitLogistic } from './cav.ts';
 import { gram } from './linalg.ts';
-import { welchTTest, type TTest } from './stats.ts';
+import { meanStd, predictionTest, welchTTest, type TTest } from './stats.ts';
 
 /**
  * TCAV at one layer (Kim et al. 2018), given activations already computed:
@@ -40,12 +40,19 @@ export interface TargetScores {
   scores: number[];
   /** Magnitude TCAV score per run: positive derivative mass over total absolute mass. */
   magnitudes: number[];
+  /** Mean directional derivative of the target's logit along the unit CAV, per run. */
+  derivatives: number[];
 }
 
 export interface ConceptTest {
   /** Held-out accuracy of each run's CAV. */
   accuracies: number[];
-  targets: (TargetScores & { test: TTest; magnitudeTest: TTest })[];
+  /**
+   * Per target: `effectTest` compares the concept's effect (its mean directional derivative over
+   * the runs) with the distribution of random CAVs' effects; `test` is the classic comparison of
+   * per-run sign-count scores (Welch), kept for reference (see run.ts for why it does not decide).
+   */
+  targets: (TargetScores & { test: TTest; effectTest: TTest })[];
 }
 
 export class TcavLayer {
@@ -116,7 +123,7 @@ export class TcavLayer {
       targets: scores.map((s, i) => ({
         ...s,
         test: welchTTest(s.scores, this.baseline[i].scores),
-        magnitudeTest: welchTTest(s.magnitudes, this.baseline[i].magnitudes),
+        effectTest: predictionTest(meanStd(s.derivatives).mean, this.baseline[i].derivatives),
       })),
     };
   }
@@ -215,10 +222,12 @@ export class TcavLayer {
     this.targets.forEach((target, t) => {
       const scores: number[] = [];
       const magnitudes: number[] = [];
+      const derivatives: number[] = [];
       for (let r = 0; r < R; r++) {
         let positive = 0;
         let posMass = 0;
         let mass = 0;
+        let sum = 0;
         for (let i = first; i < first + target.n; i++) {
           const s = derivs[(i * R + r) * T + t];
           if (s > 0) {
@@ -226,13 +235,15 @@ export class TcavLayer {
             posMass += s;
           }
           mass += Math.abs(s);
+          sum += s;
         }
         // A zero CAV (degenerate fit) carries no concept: score it as chance.
         scores.push(usable[r] ? positive / target.n : 0.5);
         magnitudes.push(usable[r] && mass > 0 ? posMass / mass : 0.5);
+        derivatives.push(usable[r] ? sum / target.n : 0);
       }
       first += target.n;
-      out.push({ target: target.name, scores, magnitudes });
+      out.push({ target: target.name, scores, magnitudes, derivatives });
     });
     return out;
   }

@@ -34,6 +34,22 @@ export function welchTTest(a: readonly number[], b: readonly number[]): TTest {
   return { t, df, p };
 }
 
+/**
+ * Is one new value `x` drawn from the distribution that the sample `b` comes from? Student's t
+ * with the prediction-interval standard error s_b * sqrt(1 + 1/n), n - 1 degrees of freedom:
+ * the same as a pooled two-sample t-test of [x] against b (scipy's ttest_ind([x], b)).
+ */
+export function predictionTest(x: number, b: readonly number[]): TTest {
+  if (b.length < 2) throw new Error('predictionTest: the sample needs at least 2 values');
+  const sd = sampleStandardDeviation(b as number[]);
+  const diff = x - mean(b as number[]);
+  const df = b.length - 1;
+  if (sd === 0)
+    return { t: diff === 0 ? 0 : Math.sign(diff) * Infinity, df, p: diff === 0 ? 1 : 0 };
+  const t = diff / (sd * Math.sqrt(1 + 1 / b.length));
+  return { t, df, p: Math.min(1, 2 * (1 - jStat.studentt.cdf(Math.abs(t), df))) };
+}
+
 /** Holm-Bonferroni adjusted p-values (same order as the input); reject where adjusted < alpha. */
 export function holm(pValues: readonly number[]): number[] {
   const m = pValues.length;

@@ -45,7 +45,10 @@ export function stderrProgress(enabled = true): Progress {
     },
     tick() {},
     stop() {
-      if (label) process.stderr.write(`${label}: ${count} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+      if (label)
+        process.stderr.write(
+          `${label}: ${count} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+        );
       label = '';
     },
   };

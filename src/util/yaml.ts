@@ -7,7 +7,11 @@ import { readUserFile } from './files.ts';
  * Read a YAML file and validate it with a zod schema. Every error names the file, the line and
  * what is wrong, e.g. `concepts/alberti.yaml:12: examples[2].bars: expected a number`.
  */
-export function parseYamlFile<S extends z.ZodType>(path: string, schema: S, check?: Check<z.infer<S>>): z.infer<S> {
+export function parseYamlFile<S extends z.ZodType>(
+  path: string,
+  schema: S,
+  check?: Check<z.infer<S>>,
+): z.infer<S> {
   return parseYamlText(readUserFile(path).toString('utf8'), path, schema, check);
 }
 
@@ -31,12 +35,16 @@ export function parseYamlText<S extends z.ZodType>(
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue.path.length > 0 ? `${formatPath(issue.path)}: ` : '';
-    throw new UserError(`${path}:${lineOf(doc, issue.path, lineCounter)}: ${where}${issue.message}`);
+    throw new UserError(
+      `${path}:${lineOf(doc, issue.path, lineCounter)}: ${where}${issue.message}`,
+    );
   }
   const problem = check?.(result.data);
   if (problem) {
     const where = problem.path.length > 0 ? `${formatPath(problem.path)}: ` : '';
-    throw new UserError(`${path}:${lineOf(doc, problem.path, lineCounter)}: ${where}${problem.message}`);
+    throw new UserError(
+      `${path}:${lineOf(doc, problem.path, lineCounter)}: ${where}${problem.message}`,
+    );
   }
   return result.data;
 }

@@ -34,8 +34,12 @@ describe('splitPieces', () => {
     const split = splitPieces(corpus(), { seed: 3 });
     const count = (composer: string, side: string) =>
       [...split].filter(([p, s]) => p.startsWith(`${composer}/`) && s === side).length;
-    expect([count('Bach', 'train'), count('Bach', 'validation'), count('Bach', 'test')]).toEqual([14, 3, 3]);
-    expect([count('Haydn', 'train'), count('Haydn', 'validation'), count('Haydn', 'test')]).toEqual([1, 1, 1]);
+    expect([count('Bach', 'train'), count('Bach', 'validation'), count('Bach', 'test')]).toEqual([
+      14, 3, 3,
+    ]);
+    expect([count('Haydn', 'train'), count('Haydn', 'validation'), count('Haydn', 'test')]).toEqual(
+      [1, 1, 1],
+    );
     expect(count('Solo', 'train')).toBe(1);
   });
 

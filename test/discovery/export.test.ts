@@ -65,23 +65,34 @@ describe('discovery export', () => {
           expect(Object.keys(c.importance).sort()).toEqual(['Bach', 'Chopin', 'Mozart']);
           for (const ref of [...c.excerpts, ...c.leastTypical]) {
             const midi = new Midi(readFileSync(join(out, ref.midi)));
-            const written = midi.tracks.flatMap((t) => t.notes).map((n) => [n.midi, Math.round(n.time * 100)]);
+            const written = midi.tracks
+              .flatMap((t) => t.notes)
+              .map((n) => [n.midi, Math.round(n.time * 100)]);
             const source = readMidiFile(join(dir, ref.file)).notes;
-            const window = lens.index.windows.get(ref.file)!.find((w) => w.start <= ref.start + 1e-9 && ref.end <= w.end + 1e-9)!;
-            const expected = excerptNotes(source, window.start, window.end).map((n) => [n.pitch, Math.round(n.onset * 100)]);
+            const window = lens.index.windows
+              .get(ref.file)!
+              .find((w) => w.start <= ref.start + 1e-9 && ref.end <= w.end + 1e-9)!;
+            const expected = excerptNotes(source, window.start, window.end).map((n) => [
+              n.pitch,
+              Math.round(n.onset * 100),
+            ]);
             expect(written.sort(cmp)).toEqual(expected.sort(cmp));
             expect(ref.midi).toContain(c.id);
             expect(ref.midi).toContain(ref.composer);
             files++;
             if (ref.midiLocalized) {
-              const local = new Midi(readFileSync(join(out, ref.midiLocalized))).tracks.flatMap((t) => t.notes);
+              const local = new Midi(readFileSync(join(out, ref.midiLocalized))).tracks.flatMap(
+                (t) => t.notes,
+              );
               expect(local.length).toBeGreaterThan(0);
               expect(local.length).toBeLessThan(written.length);
               files++;
             }
           }
         }
-        const onDisk = readdirSync(join(out, 'excerpts'), { recursive: true }).filter((f) => String(f).endsWith('.mid'));
+        const onDisk = readdirSync(join(out, 'excerpts'), { recursive: true }).filter((f) =>
+          String(f).endsWith('.mid'),
+        );
         expect(onDisk.length).toBe(files);
       } finally {
         await lens.close();

@@ -5,7 +5,9 @@ import { nmf, nmfTransform } from '../../src/discovery/nmf.ts';
 import { Rng } from '../../src/util/random.ts';
 
 // Expected values: scikit-learn NMF(solver='mu'), from training/fixtures/make_discovery_fixtures.py.
-const f = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'discovery', 'nmf.json'), 'utf8'));
+const f = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'discovery', 'nmf.json'), 'utf8'),
+);
 
 describe('nmf', () => {
   it('follows scikit-learn multiplicative updates from the same start', () => {
@@ -27,7 +29,9 @@ describe('nmf', () => {
     const W0 = Float64Array.from({ length: n * k }, () => rng.next());
     const H0 = Float64Array.from({ length: k * m }, () => (rng.next() < 0.5 ? 0 : rng.next()));
     const V = new Float64Array(n * m);
-    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (let a = 0; a < k; a++) V[i * m + j] += W0[i * k + a] * H0[a * m + j];
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++)
+        for (let a = 0; a < k; a++) V[i * m + j] += W0[i * k + a] * H0[a * m + j];
     const r = nmf(V, n, m, k, { seed: 1, maxIterations: 2000, tolerance: 1e-9 });
     expect(r.relativeError).toBeLessThan(0.02);
     expect([...r.W, ...r.H].every((v) => v >= 0)).toBe(true);
@@ -35,12 +39,13 @@ describe('nmf', () => {
     const W = nmfTransform(V, n, r.H, k, m, 500);
     let err = 0;
     let norm = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-      let s = 0;
-      for (let a = 0; a < k; a++) s += W[i * k + a] * r.H[a * m + j];
-      err += (V[i * m + j] - s) ** 2;
-      norm += V[i * m + j] ** 2;
-    }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let a = 0; a < k; a++) s += W[i * k + a] * r.H[a * m + j];
+        err += (V[i * m + j] - s) ** 2;
+        norm += V[i * m + j] ** 2;
+      }
     expect(Math.sqrt(err / norm)).toBeLessThan(0.05);
   });
 });

@@ -24,7 +24,8 @@ function randomRolls(c: ComposerClassifier): PianoRoll[] {
 async function collect(stream: AsyncGenerator<ActivationBatch>) {
   const batches: ActivationBatch[] = [];
   for await (const b of stream) batches.push(b);
-  const concat = (get: (b: ActivationBatch) => Float32Array) => Float32Array.from(batches.flatMap((b) => Array.from(get(b))));
+  const concat = (get: (b: ActivationBatch) => Float32Array) =>
+    Float32Array.from(batches.flatMap((b) => Array.from(get(b))));
   return { batches, logits: concat((b) => b.logits), layer2: concat((b) => b.activations.layer2) };
 }
 
@@ -32,15 +33,28 @@ describe('streamed activations and their cache', () => {
   it('streams bounded batches that equal one big run', async () => {
     const c = await ComposerClassifier.load(TINY_RESNET);
     const rolls = randomRolls(c);
-    const { batches, logits, layer2 } = await collect(activations(c, COUNT, (i) => rolls[i], ['layer2'], { batchSize: 3 }));
-    expect(batches.map((b) => [b.start, b.n])).toEqual([[0, 3], [3, 3], [6, 1]]);
-    const whole = await c.run(Float32Array.from(rolls.flatMap((r) => Array.from(r.data))), COUNT, ['layer2']);
+    const { batches, logits, layer2 } = await collect(
+      activations(c, COUNT, (i) => rolls[i], ['layer2'], { batchSize: 3 }),
+    );
+    expect(batches.map((b) => [b.start, b.n])).toEqual([
+      [0, 3],
+      [3, 3],
+      [6, 1],
+    ]);
+    const whole = await c.run(Float32Array.from(rolls.flatMap((r) => Array.from(r.data))), COUNT, [
+      'layer2',
+    ]);
     expect(maxAbsDiff(logits, whole.logits)).toBe(0);
     expect(maxAbsDiff(layer2, whole.activations.layer2)).toBe(0);
     // The fixture's inputs through the stream match PyTorch.
     const f = loadFixture('tiny_resnet.json');
-    const fixtureRolls = [0, 1, 2].map((i) => new PianoRoll(rollLayoutOf(c.input), 64, f.inputs.data.slice(i * 1536, (i + 1) * 1536)));
-    const fromFixture = await collect(activations(c, 3, (i) => fixtureRolls[i], ['layer2'], { batchSize: 2 }));
+    const fixtureRolls = [0, 1, 2].map(
+      (i) =>
+        new PianoRoll(rollLayoutOf(c.input), 64, f.inputs.data.slice(i * 1536, (i + 1) * 1536)),
+    );
+    const fromFixture = await collect(
+      activations(c, 3, (i) => fixtureRolls[i], ['layer2'], { batchSize: 2 }),
+    );
     expect(maxAbsDiff(fromFixture.layer2, f.layer2.data)).toBeLessThan(1e-5);
     await c.release();
   });
@@ -72,7 +86,9 @@ describe('streamed activations and their cache', () => {
     writeFileSync(cache.path(ns, LOGITS, ids(6)), readFileSync(cache.path(ns, LOGITS, ids(5))));
 
     const rendered: number[] = [];
-    const third = await collect(activations(c, COUNT, (i) => (rendered.push(i), rolls[i]), ['layer2'], opts));
+    const third = await collect(
+      activations(c, COUNT, (i) => (rendered.push(i), rolls[i]), ['layer2'], opts),
+    );
     expect(cache.stats.rejected).toBe(3);
     // One run per batch holding a damaged item (items 1, 4, 6 in batches of 3), on that item alone.
     expect(c.runCount).toBe(6);

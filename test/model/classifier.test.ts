@@ -47,10 +47,14 @@ describe('rollsToBatch', () => {
     const roll = new PianoRoll(rollLayoutOf(MLP_SPEC), 16);
     for (let c = 0; c < 2; c++)
       for (let p = 0; p < 12; p++)
-        for (let t = 0; t < 16; t++) roll.data[roll.index(c, t, 60 + p)] = f.inputs.data[c * 192 + p * 16 + t];
+        for (let t = 0; t < 16; t++)
+          roll.data[roll.index(c, t, 60 + p)] = f.inputs.data[c * 192 + p * 16 + t];
     const batch = rollsToBatch([roll], MLP_SPEC);
     expect(Array.from(batch)).toEqual(Array.from(f.inputs.data));
-    const c = await ComposerClassifier.load(MLP_NOMETA, { labels: ['A', 'B', 'C'], input: MLP_SPEC });
+    const c = await ComposerClassifier.load(MLP_NOMETA, {
+      labels: ['A', 'B', 'C'],
+      input: MLP_SPEC,
+    });
     expect(maxAbsDiff((await c.run(batch, 1)).logits, f.logits.data)).toBeLessThan(1e-5);
     await c.release();
   });
@@ -71,6 +75,8 @@ describe('rollsToBatch', () => {
   it('refuses rolls rendered differently from the model input', () => {
     const roll = new PianoRoll({ ...rollLayoutOf(MLP_SPEC), fps: 10 }, 8);
     expect(() => rollsToBatch([roll], MLP_SPEC)).toThrow(UserError);
-    expect(() => rollsToBatch([roll], MLP_SPEC)).toThrow('fps 10 (model: 20); 8 frames (model: 16)');
+    expect(() => rollsToBatch([roll], MLP_SPEC)).toThrow(
+      'fps 10 (model: 20); 8 frames (model: 16)',
+    );
   });
 });

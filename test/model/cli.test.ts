@@ -9,7 +9,9 @@ import { MLP_NOMETA, TINY_RESNET } from './fixtures.ts';
 
 async function runCli(argv: string[]): Promise<string> {
   const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const spy = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk) => (out.push(String(chunk)), true));
   try {
     await yargs(argv)
       .command(modelCommand)
@@ -30,20 +32,50 @@ describe('concept-lens model inspect', () => {
     expect(json.labels).toEqual(['Bach', 'Chopin', 'Mozart']);
     expect(json.input.layout).toBe('NCTP');
     expect(json.inputs).toEqual([{ name: 'pianoroll', dims: ['batch', 1, 64, 24] }]);
-    expect(json.layers.map((l: { name: string; shape: number[] }) => [l.name, l.shape])).toContainEqual(['layer2', [8, 16, 6]]);
+    expect(
+      json.layers.map((l: { name: string; shape: number[] }) => [l.name, l.shape]),
+    ).toContainEqual(['layer2', [8, 16, 6]]);
   });
 
   it('describes a model without metadata from flags', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-cli-'));
     const model = join(dir, 'm.onnx');
     copyFileSync(MLP_NOMETA, model);
-    const argv = ['model', 'inspect', model, '--labels', 'A', 'B', 'C', '--fps', '20', '--window-frames', '16'];
-    const flags = ['--low-pitch', '60', '--high-pitch', '71', '--channels', 'frame', 'onset', '--values', 'binary', '--layout', 'NCPT'];
+    const argv = [
+      'model',
+      'inspect',
+      model,
+      '--labels',
+      'A',
+      'B',
+      'C',
+      '--fps',
+      '20',
+      '--window-frames',
+      '16',
+    ];
+    const flags = [
+      '--low-pitch',
+      '60',
+      '--high-pitch',
+      '71',
+      '--channels',
+      'frame',
+      'onset',
+      '--values',
+      'binary',
+      '--layout',
+      'NCPT',
+    ];
     const text = await runCli([...argv, ...flags]);
     expect(text).toContain('labels  A, B, C');
-    expect(text).toContain('input spec: NCPT, frame+onset (binary), 16 frames at 20 fps, pitches 60..71');
+    expect(text).toContain(
+      'input spec: NCPT, frame+onset (binary), 16 frames at 20 fps, pitches 60..71',
+    );
     expect(text).toMatch(/relu\s+\[16\]/);
-    await expect(runCli(argv)).rejects.toThrow(/missing lowPitch, highPitch, channels, values, layout.*--low-pitch --high-pitch/);
+    await expect(runCli(argv)).rejects.toThrow(
+      /missing lowPitch, highPitch, channels, values, layout.*--low-pitch --high-pitch/,
+    );
   });
 
   it('formats the text report', async () => {

@@ -6,7 +6,11 @@ describe('evaluate', () => {
     // truth:       A A A A B B C C C C   (A: 4, B: 2, C: 4)
     // predictions: A A B C B A C C C A
     // correct: A 2/4, B 1/2, C 3/4 -> accuracy 6/10, balanced (0.5 + 0.5 + 0.75) / 3 = 0.58333...
-    const r = evaluate([0, 0, 1, 2, 1, 0, 2, 2, 2, 0], [0, 0, 0, 0, 1, 1, 2, 2, 2, 2], ['A', 'B', 'C']);
+    const r = evaluate(
+      [0, 0, 1, 2, 1, 0, 2, 2, 2, 0],
+      [0, 0, 0, 0, 1, 1, 2, 2, 2, 2],
+      ['A', 'B', 'C'],
+    );
     expect(r.accuracy).toBeCloseTo(0.6, 12);
     expect(r.balancedAccuracy).toBeCloseTo(1.75 / 3, 12);
     expect(r.confusion).toEqual([

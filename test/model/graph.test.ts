@@ -6,7 +6,11 @@ import { MLP_NOMETA, TINY_RESNET } from './fixtures.ts';
 
 describe('module paths from PyTorch scopes', () => {
   it('joins relative scope names and Sequential children', () => {
-    expect(modulePaths('/layer3/layer3.1/relu_1/Relu')).toEqual(['layer3', 'layer3.1', 'layer3.1.relu_1']);
+    expect(modulePaths('/layer3/layer3.1/relu_1/Relu')).toEqual([
+      'layer3',
+      'layer3.1',
+      'layer3.1.relu_1',
+    ]);
     expect(modulePaths('/layer3/Relu_1')).toEqual(['layer3']);
     expect(modulePaths('/layer2/layer2.0/downsample/downsample.0/Conv')).toEqual([
       'layer2',
@@ -68,7 +72,15 @@ describe('layers of a ResNet', () => {
   it('lists vector layers of an MLP', async () => {
     const c = await ComposerClassifier.load(MLP_NOMETA, {
       labels: ['A', 'B', 'C'],
-      input: { fps: 20, windowFrames: 16, lowPitch: 60, highPitch: 71, channels: ['frame', 'onset'], values: 'binary', layout: 'NCPT' },
+      input: {
+        fps: 20,
+        windowFrames: 16,
+        lowPitch: 60,
+        highPitch: 71,
+        channels: ['frame', 'onset'],
+        values: 'binary',
+        layout: 'NCPT',
+      },
     });
     expect(c.layers().map((l) => [l.name, l.shape])).toEqual([
       ['Flatten', [384]],

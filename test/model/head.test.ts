@@ -6,7 +6,15 @@ import { loadFixture, maxAbsDiff, MLP_NOMETA, TINY_RESNET } from './fixtures.ts'
 const mlp = () =>
   ComposerClassifier.load(MLP_NOMETA, {
     labels: ['A', 'B', 'C'],
-    input: { fps: 20, windowFrames: 16, lowPitch: 60, highPitch: 71, channels: ['frame', 'onset'], values: 'binary', layout: 'NCPT' },
+    input: {
+      fps: 20,
+      windowFrames: 16,
+      lowPitch: 60,
+      highPitch: 71,
+      channels: ['frame', 'onset'],
+      values: 'binary',
+      layout: 'NCPT',
+    },
   });
 
 function gaussian(rng: Rng, n: number, scale = 1): Float32Array {
@@ -14,7 +22,13 @@ function gaussian(rng: Rng, n: number, scale = 1): Float32Array {
 }
 
 /** Closed form of d/d eps (W (a + eps v^) + b) = W v^, optionally masked by ReLU'(a) (away from kinks). */
-function closedForm(W: Float32Array, acts: Float32Array, n: number, dirs: Float32Array[], relu: boolean): number[] {
+function closedForm(
+  W: Float32Array,
+  acts: Float32Array,
+  n: number,
+  dirs: Float32Array[],
+  relu: boolean,
+): number[] {
   const H = dirs[0].length;
   const out: number[] = [];
   for (let i = 0; i < n; i++)
@@ -45,18 +59,26 @@ describe('directional derivatives', () => {
     await c.release();
   });
 
-  it('equal W diag(ReLU\'(a)) v^ through a ReLU head, inputs away from kinks; classes select columns', async () => {
+  it("equal W diag(ReLU'(a)) v^ through a ReLU head, inputs away from kinks; classes select columns", async () => {
     const c = await mlp();
     const head = await c.head('fc1');
     const rng = new Rng(8);
     // |a_j| >= 0.5 while the step is 1e-3 |a| ~ 0.01: no pre-activation crosses its kink.
-    const acts = Float32Array.from({ length: 4 * 16 }, () => (rng.next() < 0.5 ? -1 : 1) * (0.5 + 2 * rng.next()));
+    const acts = Float32Array.from(
+      { length: 4 * 16 },
+      () => (rng.next() < 0.5 ? -1 : 1) * (0.5 + 2 * rng.next()),
+    );
     const dirs = [0, 1].map(() => gaussian(rng, 16));
     const expected = closedForm(w, acts, 4, dirs, true);
     const all = await head.directionalDerivatives(acts, 4, dirs);
     expect(maxAbsDiff(all, expected)).toBeLessThan(1e-4);
     const only2 = await head.directionalDerivatives(acts, 4, dirs, [2]);
-    expect(maxAbsDiff(only2, expected.filter((_, k) => k % 3 === 2))).toBeLessThan(1e-4);
+    expect(
+      maxAbsDiff(
+        only2,
+        expected.filter((_, k) => k % 3 === 2),
+      ),
+    ).toBeLessThan(1e-4);
     await c.release();
   });
 
@@ -73,7 +95,9 @@ describe('directional derivatives', () => {
     // (make_model_fixtures.py) that costs 2.3e-5 at step 1e-3, against derivatives up to 1.1e-3.
     expect(maxAbsDiff(dd, f.directionalDerivatives.data)).toBeLessThan(3e-5);
     let agree = 0;
-    dd.forEach((x, k) => (agree += Math.sign(x) === Math.sign(f.directionalDerivatives.data[k]) ? 1 : 0));
+    dd.forEach(
+      (x, k) => (agree += Math.sign(x) === Math.sign(f.directionalDerivatives.data[k]) ? 1 : 0),
+    );
     expect(agree).toBeGreaterThanOrEqual(25); // of 27; the misses are derivatives near 0
     await c.release();
   });

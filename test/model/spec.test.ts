@@ -41,7 +41,9 @@ describe('model description', () => {
     const err = await ComposerClassifier.load(model).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     const msg = (err as Error).message;
-    expect(msg).toContain(`${model}: missing labels, fps, windowFrames, lowPitch, highPitch, channels, values, layout`);
+    expect(msg).toContain(
+      `${model}: missing labels, fps, windowFrames, lowPitch, highPitch, channels, values, layout`,
+    );
     expect(msg).toContain(join(dir, 'foreign.concept-lens.yaml'));
     expect(msg).toContain('--labels --fps --window-frames');
   });
@@ -57,7 +59,10 @@ describe('model description', () => {
     const c = await ComposerClassifier.load(model);
     expect(c.labels).toEqual(['A', 'B', 'C']);
     expect(c.input).toEqual(MLP_SPEC);
-    const d = await ComposerClassifier.load(model, { labels: ['X', 'Y', 'Z'], input: { values: 'velocity' } });
+    const d = await ComposerClassifier.load(model, {
+      labels: ['X', 'Y', 'Z'],
+      input: { values: 'velocity' },
+    });
     expect(d.labels).toEqual(['X', 'Y', 'Z']);
     expect(d.input.values).toBe('velocity');
     await c.release();
@@ -65,12 +70,17 @@ describe('model description', () => {
   });
 
   it('checks the spec against the static input dims and the label count against the logits', async () => {
-    await expect(ComposerClassifier.load(MLP_NOMETA, { labels: ['A', 'B', 'C'], input: { ...MLP_SPEC, layout: 'NCTP' } })).rejects.toThrow(
+    await expect(
+      ComposerClassifier.load(MLP_NOMETA, {
+        labels: ['A', 'B', 'C'],
+        input: { ...MLP_SPEC, layout: 'NCTP' },
+      }),
+    ).rejects.toThrow(
       "input spec gives windowFrames = 16 (layout NCTP) but the model's input dimension 2 is 12",
     );
-    await expect(ComposerClassifier.load(MLP_NOMETA, { labels: ['A', 'B'], input: MLP_SPEC })).rejects.toThrow(
-      /outputs \[3\] per input but has 2 labels/,
-    );
+    await expect(
+      ComposerClassifier.load(MLP_NOMETA, { labels: ['A', 'B'], input: MLP_SPEC }),
+    ).rejects.toThrow(/outputs \[3\] per input but has 2 labels/);
     expect(() => checkInputShape('m.onnx', MLP_SPEC, ['batch', 2, 12, 16])).not.toThrow();
     expect(() => checkInputShape('m.onnx', MLP_SPEC, ['batch', 1, 12, 16])).toThrow(/channels = 2/);
     expect(() => checkInputShape('m.onnx', MLP_SPEC, ['batch', 2, 'P', 'T'])).not.toThrow();
@@ -80,7 +90,12 @@ describe('model description', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cl-spec-'));
     const model = join(dir, 'foreign.onnx');
     copyFileSync(MLP_NOMETA, model);
-    writeFileSync(join(dir, 'foreign.concept-lens.yaml'), 'labels: [A, B, C]\ninput:\n  fps: fast\n');
-    await expect(ComposerClassifier.load(model)).rejects.toThrow(/foreign\.concept-lens\.yaml:3: input\.fps/);
+    writeFileSync(
+      join(dir, 'foreign.concept-lens.yaml'),
+      'labels: [A, B, C]\ninput:\n  fps: fast\n',
+    );
+    await expect(ComposerClassifier.load(model)).rejects.toThrow(
+      /foreign\.concept-lens\.yaml:3: input\.fps/,
+    );
   });
 });

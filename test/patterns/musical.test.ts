@@ -13,21 +13,32 @@ function byOnset(notes: readonly Note[]): Note[][] {
     const k = Math.round(n.onset * 1e6);
     groups.set(k, [...(groups.get(k) ?? []), n]);
   }
-  return [...groups.entries()].sort((a, b) => a[0] - b[0]).map(([, g]) => g.sort((a, b) => a.pitch - b.pitch));
+  return [...groups.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, g]) => g.sort((a, b) => a.pitch - b.pitch));
 }
 
 const SEEDS = [1, 2, 3, 4, 5];
 
 describe('alberti', () => {
   it('plays C-G-E-G in C major (hand-worked)', () => {
-    const notes = generateTexture('alberti', { progression: ['I'], bars: 1, register: { low: 48, high: 67 } });
+    const notes = generateTexture('alberti', {
+      progression: ['I'],
+      bars: 1,
+      register: { low: 48, high: 67 },
+    });
     expect(notes.map((n) => n.pitch)).toEqual([48, 55, 52, 55, 48, 55, 52, 55]);
     expect(notes.map((n) => n.onset)).toEqual([0, 0.3, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1]);
   });
 
   it('keeps the low-high-middle-high order on chord tones in every figure', () => {
     for (const seed of SEEDS) {
-      const notes = generateTexture('alberti', { seed, vary: true, bars: 8, key: { tonic: 2, mode: 'minor' } });
+      const notes = generateTexture('alberti', {
+        seed,
+        vary: true,
+        bars: 8,
+        key: { tonic: 2, mode: 'minor' },
+      });
       expect(notes.length % 4).toBe(0);
       for (let i = 0; i < notes.length; i += 4) {
         const [low, high, mid, high2] = notes.slice(i, i + 4).map((n) => n.pitch);
@@ -70,7 +81,10 @@ describe('canon', () => {
       const unmatched = new Set<Note>();
       for (const n of notes) {
         const source = leader.find(
-          (m) => unmatched.has(m) && Math.abs(m.onset + bar - n.onset) < 1e-6 && m.pitch - 12 === n.pitch,
+          (m) =>
+            unmatched.has(m) &&
+            Math.abs(m.onset + bar - n.onset) < 1e-6 &&
+            m.pitch - 12 === n.pitch,
         );
         if (source) {
           unmatched.delete(source);
@@ -92,7 +106,12 @@ describe('trill', () => {
   it('alternates two pitches a semitone or a tone apart, main note first', () => {
     for (const seed of SEEDS) {
       // 2 beats per trill, 8 notes per beat: 16 notes per trill.
-      const notes = generateTexture('trill', { seed, vary: true, bars: 4, key: { tonic: 9, mode: 'minor' } });
+      const notes = generateTexture('trill', {
+        seed,
+        vary: true,
+        bars: 4,
+        key: { tonic: 9, mode: 'minor' },
+      });
       expect(notes).toHaveLength(4 * 4 * 8);
       for (let i = 0; i < notes.length; i += 16) {
         const group = notes.slice(i, i + 16).map((n) => n.pitch);
@@ -117,7 +136,9 @@ describe('stride', () => {
         for (const weak of [beats[1], beats[3]]) {
           expect(weak).toHaveLength(3);
           expect(weak[0].pitch).toBeGreaterThan(Math.max(beats[0][1].pitch, beats[2][1].pitch));
-          expect(weak[2].offset - weak[2].onset).toBeLessThan(beats[0][0].offset - beats[0][0].onset);
+          expect(weak[2].offset - weak[2].onset).toBeLessThan(
+            beats[0][0].offset - beats[0][0].onset,
+          );
         }
       }
     }
@@ -131,11 +152,18 @@ describe('stride', () => {
 
 describe('arpeggio', () => {
   it('spans two octaves or more of chord tones in every bar', () => {
-    const chords = [[0, 4, 7], [5, 9, 0], [7, 11, 2], [0, 4, 7]]; // I IV V I in C
+    const chords = [
+      [0, 4, 7],
+      [5, 9, 0],
+      [7, 11, 2],
+      [0, 4, 7],
+    ]; // I IV V I in C
     for (const seed of SEEDS) {
       const notes = generateTexture('arpeggio', { seed, vary: true, bars: 4, tempo: 60 });
       for (let bar = 0; bar < 4; bar++) {
-        const pitches = notes.filter((n) => n.onset >= bar * 4 - 1e-6 && n.onset < (bar + 1) * 4 - 1e-6).map((n) => n.pitch);
+        const pitches = notes
+          .filter((n) => n.onset >= bar * 4 - 1e-6 && n.onset < (bar + 1) * 4 - 1e-6)
+          .map((n) => n.pitch);
         expect(Math.max(...pitches) - Math.min(...pitches)).toBeGreaterThanOrEqual(24);
         for (const p of pitches) expect(chords[bar]).toContain(pc(p));
       }
@@ -158,7 +186,8 @@ describe('scales', () => {
     for (const seed of SEEDS) {
       const notes = generateTexture('scales', { seed, vary: true, bars: 4 });
       for (const n of notes) expect([0, 2, 4, 5, 7, 9, 11]).toContain(pc(n.pitch));
-      for (let i = 1; i < notes.length; i++) expect([1, 2]).toContain(Math.abs(notes[i].pitch - notes[i - 1].pitch));
+      for (let i = 1; i < notes.length; i++)
+        expect([1, 2]).toContain(Math.abs(notes[i].pitch - notes[i - 1].pitch));
       const span = Math.max(...notes.map((n) => n.pitch)) - Math.min(...notes.map((n) => n.pitch));
       expect(span).toBeGreaterThanOrEqual(12);
     }
@@ -181,8 +210,15 @@ describe('tremolo', () => {
   it('alternates a chord tone with its octave, or repeats it with interval 0', () => {
     for (const seed of SEEDS) {
       const notes = generateTexture('tremolo', { seed, vary: true, bars: 2 });
-      for (let i = 0; i < notes.length; i += 2) expect(notes[i + 1].pitch - notes[i].pitch).toBe(12);
-      const repeated = generateTexture('tremolo', { seed, interval: 0, bars: 2, beatsPerBar: 4, notesPerBeat: 6 });
+      for (let i = 0; i < notes.length; i += 2)
+        expect(notes[i + 1].pitch - notes[i].pitch).toBe(12);
+      const repeated = generateTexture('tremolo', {
+        seed,
+        interval: 0,
+        bars: 2,
+        beatsPerBar: 4,
+        notesPerBeat: 6,
+      });
       // Each half bar repeats one pitch: 2 beats x 6 notes.
       for (let i = 0; i < repeated.length; i += 12) {
         expect(new Set(repeated.slice(i, i + 12).map((n) => n.pitch)).size).toBe(1);

@@ -31,21 +31,31 @@ describe('synthetic corpus spec', () => {
     for (const c of spec.composers) expect(c.signatureShare).toBeGreaterThanOrEqual(0.6);
     // Some texture is a confounder: in the mixture of two or more composers.
     const users = new Map<string, number>();
-    for (const c of spec.composers) for (const t of Object.keys(c.others)) users.set(t, (users.get(t) ?? 0) + 1);
+    for (const c of spec.composers)
+      for (const t of Object.keys(c.others)) users.set(t, (users.get(t) ?? 0) + 1);
     expect(Math.max(...users.values())).toBeGreaterThanOrEqual(2);
   });
 
   it('reports YAML mistakes with file and line', () => {
-    const text = readFileSync(SPEC, 'utf8').replace('others: { scales: 1 }', 'others: { scales: 1, trill: 1 }');
+    const text = readFileSync(SPEC, 'utf8').replace(
+      'others: { scales: 1 }',
+      'others: { scales: 1, trill: 1 }',
+    );
     const bad = join(tmp, 'bad.yaml');
     writeFileSync(bad, text);
     const line = text.split('\n').findIndex((l) => l.includes('trill: 1')) + 1;
     expect(() => loadSyntheticSpec(bad)).toThrow(UserError);
-    expect(() => loadSyntheticSpec(bad)).toThrow(`${bad}:${line}: composers[3].others: trill is a negative control`);
+    expect(() => loadSyntheticSpec(bad)).toThrow(
+      `${bad}:${line}: composers[3].others: trill is a negative control`,
+    );
     writeFileSync(bad, text.replace('signature: canon', 'signature: fugue'));
-    expect(() => loadSyntheticSpec(bad)).toThrow(/bad\.yaml:\d+: composers\[3\]\.signature: expected one of alberti/);
+    expect(() => loadSyntheticSpec(bad)).toThrow(
+      /bad\.yaml:\d+: composers\[3\]\.signature: expected one of alberti/,
+    );
     writeFileSync(bad, text.replace('signature: canon', 'signature: stride'));
-    expect(() => loadSyntheticSpec(bad)).toThrow(/composers\[3\]\.signature: stride is already Joplinski's signature/);
+    expect(() => loadSyntheticSpec(bad)).toThrow(
+      /composers\[3\]\.signature: stride is already Joplinski's signature/,
+    );
   });
 });
 
@@ -74,7 +84,9 @@ describe('generateSyntheticCorpus', () => {
       expect(p.durationSeconds).toBeLessThanOrEqual(spec.pieceSeconds[1] + 1e-6);
       expect(p.segments.every((s) => s.end <= p.durationSeconds + 1e-6)).toBe(true);
     }
-    expect(pieces.filter((p) => p.segments.some((s) => s.hand !== 'full')).length).toBeGreaterThan(pieces.length / 2);
+    expect(pieces.filter((p) => p.segments.some((s) => s.hand !== 'full')).length).toBeGreaterThan(
+      pieces.length / 2,
+    );
     expect(new Set(pieces.map((p) => p.key.tonic)).size).toBeGreaterThanOrEqual(8);
     for (const c of spec.composers) {
       const mine = pieces.filter((p) => p.composer === c.name);
@@ -89,7 +101,11 @@ describe('generateSyntheticCorpus', () => {
       // Every note lies inside a segment's time and pitch range ...
       for (const n of piece.notes) {
         const home = piece.segments.some(
-          (s) => n.onset >= s.start - 1e-6 && n.offset <= s.end + 1e-6 && n.pitch >= s.lowPitch && n.pitch <= s.highPitch,
+          (s) =>
+            n.onset >= s.start - 1e-6 &&
+            n.offset <= s.end + 1e-6 &&
+            n.pitch >= s.lowPitch &&
+            n.pitch <= s.highPitch,
         );
         expect(home).toBe(true);
         expect(n.pitch).toBeGreaterThanOrEqual(21);
@@ -97,7 +113,9 @@ describe('generateSyntheticCorpus', () => {
       }
       // ... and every segment's extremes are played within it.
       for (const s of piece.segments) {
-        const inside = piece.notes.filter((n) => n.onset >= s.start - 1e-6 && n.onset < s.end - 1e-6);
+        const inside = piece.notes.filter(
+          (n) => n.onset >= s.start - 1e-6 && n.onset < s.end - 1e-6,
+        );
         expect(inside.some((n) => n.pitch === s.lowPitch)).toBe(true);
         expect(inside.some((n) => n.pitch === s.highPitch)).toBe(true);
       }
@@ -111,7 +129,9 @@ describe('generateSyntheticCorpus', () => {
     expect(full.pieces).toHaveLength(spec.composers.length * spec.piecesPerComposer);
     // Forked streams: a piece does not depend on how many pieces are generated.
     expect(full.pieces[0]).toEqual(pieces[0]);
-    expect(generateSyntheticCorpus(spec, { piecesPerComposer: 12, seed: 1 }).pieces[0]).not.toEqual(pieces[0]);
+    expect(generateSyntheticCorpus(spec, { piecesPerComposer: 12, seed: 1 }).pieces[0]).not.toEqual(
+      pieces[0],
+    );
   });
 });
 
@@ -138,8 +158,12 @@ describe('groundTruthAt', () => {
   });
 
   it('restricts to a pitch band', () => {
-    expect(groundTruthAt(piece, 0, 10, { low: 70, high: 108 })).toEqual([{ texture: 'scales', fraction: 0.5 }]);
-    expect(groundTruthAt(piece, 0, 20, { low: 21, high: 59 })).toEqual([{ texture: 'alberti', fraction: 0.9 }]);
+    expect(groundTruthAt(piece, 0, 10, { low: 70, high: 108 })).toEqual([
+      { texture: 'scales', fraction: 0.5 },
+    ]);
+    expect(groundTruthAt(piece, 0, 20, { low: 21, high: 59 })).toEqual([
+      { texture: 'alberti', fraction: 0.9 },
+    ]);
   });
 });
 
@@ -177,14 +201,20 @@ describe('writeSyntheticCorpus', () => {
     const dir = join(tmp, 'a');
     const corpus = loadCorpus(dir);
     expect(corpus.entries).toHaveLength(15);
-    expect(new Set(corpus.entries.map((e) => e.composer))).toEqual(new Set(spec.composers.map((c) => c.name)));
+    expect(new Set(corpus.entries.map((e) => e.composer))).toEqual(
+      new Set(spec.composers.map((c) => c.name)),
+    );
     const truth = JSON.parse(readFileSync(join(dir, 'ground-truth.json'), 'utf8'));
     expect(truth.pieces).toHaveLength(15);
     const generated = generateSyntheticCorpus(SPEC, { piecesPerComposer: 3 }).pieces;
     for (const entry of corpus.entries.slice(0, 5)) {
       const piece = generated.find((p) => p.id === entry.piece)!;
-      expect(truth.pieces.find((t: { piece: string }) => t.piece === entry.piece).segments).toEqual(piece.segments);
-      const read = readMidiFile(entry.path).notes.sort((x, y) => x.onset - y.onset || x.pitch - y.pitch);
+      expect(truth.pieces.find((t: { piece: string }) => t.piece === entry.piece).segments).toEqual(
+        piece.segments,
+      );
+      const read = readMidiFile(entry.path).notes.sort(
+        (x, y) => x.onset - y.onset || x.pitch - y.pitch,
+      );
       expect(read).toHaveLength(piece.notes.length);
       read.forEach((n, i) => {
         expect(n.pitch).toBe(piece.notes[i].pitch);
@@ -196,7 +226,10 @@ describe('writeSyntheticCorpus', () => {
 
   it('is what `corpus synth` writes', async () => {
     const out = join(tmp, 'cli');
-    await yargs(['synth', '--out', out, '--pieces', '2', '--json']).command(synthCommand).strict().parseAsync();
+    await yargs(['synth', '--out', out, '--pieces', '2', '--json'])
+      .command(synthCommand)
+      .strict()
+      .parseAsync();
     expect(loadCorpus(out).entries).toHaveLength(10);
   });
 });

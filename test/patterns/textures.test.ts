@@ -1,13 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { generateTexture, TEXTURE_NAMES, textureParams } from '../../src/concepts/patterns/index.ts';
+import {
+  generateTexture,
+  TEXTURE_NAMES,
+  textureParams,
+} from '../../src/concepts/patterns/index.ts';
 import { UserError } from '../../src/util/errors.ts';
 
 /** Parameter sets that every texture must honour. */
 const CASES: Record<string, unknown>[] = [
   {},
-  { register: { low: 36, high: 80 }, key: { tonic: 9, mode: 'minor' }, beatsPerBar: 3, vary: true, seed: 5 },
-  { register: { low: 21, high: 60 }, tempo: 160, bars: 3, progression: ['ii', 'V7', 'I'], vary: true },
-  { register: { low: 70, high: 108 }, seconds: 7.3, tempo: 72, key: { tonic: 6, mode: 'major' }, vary: true },
+  {
+    register: { low: 36, high: 80 },
+    key: { tonic: 9, mode: 'minor' },
+    beatsPerBar: 3,
+    vary: true,
+    seed: 5,
+  },
+  {
+    register: { low: 21, high: 60 },
+    tempo: 160,
+    bars: 3,
+    progression: ['ii', 'V7', 'I'],
+    vary: true,
+  },
+  {
+    register: { low: 70, high: 108 },
+    seconds: 7.3,
+    tempo: 72,
+    key: { tonic: 6, mode: 'major' },
+    vary: true,
+  },
 ];
 
 describe('texture generators', () => {
@@ -54,11 +76,27 @@ describe('texture generators', () => {
 describe('texture parameters', () => {
   const cases: [string, unknown, RegExp][] = [
     ['alberti', { register: { low: 10, high: 50 } }, /^pattern alberti: register\.low: /],
-    ['alberti', { register: { low: 60, high: 65 } }, /^pattern alberti: register: high must be at least an octave/],
-    ['chorale', { register: { low: 40, high: 60 } }, /^pattern chorale: register: spans 20 semitones, the texture needs at least 26/],
-    ['arpeggio', { octaves: 3, register: { low: 36, high: 60 } }, /^pattern arpeggio: register: .* needs at least 47/],
+    [
+      'alberti',
+      { register: { low: 60, high: 65 } },
+      /^pattern alberti: register: high must be at least an octave/,
+    ],
+    [
+      'chorale',
+      { register: { low: 40, high: 60 } },
+      /^pattern chorale: register: spans 20 semitones, the texture needs at least 26/,
+    ],
+    [
+      'arpeggio',
+      { octaves: 3, register: { low: 36, high: 60 } },
+      /^pattern arpeggio: register: .* needs at least 47/,
+    ],
     ['scales', { tempo: 'fast' }, /^pattern scales: tempo: /],
-    ['stride', { progression: ['I', 'IX'] }, /^pattern stride: progression\[1\]: expected a roman numeral/],
+    [
+      'stride',
+      { progression: ['I', 'IX'] },
+      /^pattern stride: progression\[1\]: expected a roman numeral/,
+    ],
     ['canon', { interval: 7 }, /^pattern canon: interval: /],
     ['trill', { bars: 2, seconds: 3 }, /^pattern trill: give bars or seconds, not both/],
     ['octaves', { colour: 'red' }, /^pattern octaves: .*colour/],

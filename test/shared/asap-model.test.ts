@@ -35,7 +35,10 @@ describe.skipIf(!existsSync(asap))('the ASAP model and concepts', () => {
     expect(errors).toEqual([]);
     expect(concepts.length).toBeGreaterThanOrEqual(8);
     for (const c of concepts) {
-      const examples = await resolveExamples(c, 'examples', { windowSeconds: 20, corpusRoot: asap });
+      const examples = await resolveExamples(c, 'examples', {
+        windowSeconds: 20,
+        corpusRoot: asap,
+      });
       expect(examples.length, c.spec.name).toBeGreaterThanOrEqual(4);
       expect(examples.every((x) => x.notes.length > 0)).toBe(true);
     }

@@ -25,10 +25,9 @@ for (const method of ['nmf', 'kmeans'] as const) {
         method,
         layer: method === 'nmf' ? 'layer4' : 'layer3',
         targets: lens.targets(),
-        conceptsCount: 10,
         excerptsPerTarget: 40,
         seed: 1,
-        runs: 10,
+        runs: 20,
         setSize: 30,
         targetExcerpts: 30,
       });
@@ -46,14 +45,21 @@ for (const method of ['nmf', 'kmeans'] as const) {
       for (const [composer, texture] of Object.entries(signatures)) {
         // Concepts that raise this composer's logit, most important first.
         const candidates = concepts
-          .filter((c) => c.importance[composer].value > 0 && c.importance[composer].significant !== false)
+          .filter(
+            (c) => c.importance[composer].value > 0 && c.importance[composer].significant !== false,
+          )
           .sort((a, b) => b.importance[composer].value - a.importance[composer].value);
         const purities = candidates.map((c) => {
           const top = c.excerpts;
-          return top.filter((x) => dominantTexture(x, windowSeconds) === texture).length / Math.max(1, top.length);
+          return (
+            top.filter((x) => dominantTexture(x, windowSeconds) === texture).length /
+            Math.max(1, top.length)
+          );
         });
         const best = purities.findIndex((p) => p >= PURITY);
-        report.push(`${composer}/${texture}: ${candidates.map((c, i) => `${c.id}=${purities[i].toFixed(2)}`).join(' ')}`);
+        report.push(
+          `${composer}/${texture}: ${candidates.map((c, i) => `${c.id}=${purities[i].toFixed(2)}`).join(' ')}`,
+        );
         expect(best, report.join('\n')).toBeGreaterThanOrEqual(0);
         // Important: among the three concepts that raise the composer most.
         expect(best, report.join('\n')).toBeLessThan(3);

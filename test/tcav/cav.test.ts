@@ -5,8 +5,21 @@ import { decision, fitLogistic } from '../../src/tcav/cav.ts';
 import { combineRows, gram } from '../../src/tcav/linalg.ts';
 
 // Expected values: scikit-learn LogisticRegression, from training/fixtures/make_tcav_fixtures.py.
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tcav', 'logistic.json'), 'utf8')) as {
-  cases: { name: string; n: number; d: number; C: number; x: number[]; y: number[]; coef: number[]; intercept: number; held: number[]; heldDecision: number[] }[];
+const fixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tcav', 'logistic.json'), 'utf8'),
+) as {
+  cases: {
+    name: string;
+    n: number;
+    d: number;
+    C: number;
+    x: number[];
+    y: number[];
+    coef: number[];
+    intercept: number;
+    held: number[];
+    heldDecision: number[];
+  }[];
 };
 
 describe('gram (onnxruntime Gemm)', () => {

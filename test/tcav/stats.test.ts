@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { holm, welchTTest } from '../../src/tcav/stats.ts';
 
 // Expected values: scipy.stats.ttest_ind(equal_var=False), from training/fixtures/make_tcav_fixtures.py.
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tcav', 'welch.json'), 'utf8')) as {
+const fixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'tcav', 'welch.json'), 'utf8'),
+) as {
   tests: { a: number[]; b: number[]; t: number; p: number }[];
 };
 
@@ -25,7 +27,9 @@ describe('welchTTest matches scipy', () => {
 describe('holm', () => {
   it('adjusts a hand-worked example', () => {
     // sorted: 0.005*4 = 0.02, 0.01*3 = 0.03, 0.03*2 = 0.06, 0.04*1 = 0.04 -> monotone 0.06
-    expect(holm([0.01, 0.04, 0.03, 0.005])).toEqual([0.03, 0.06, 0.06, 0.02].map((v) => expect.closeTo(v, 12)));
+    expect(holm([0.01, 0.04, 0.03, 0.005])).toEqual(
+      [0.03, 0.06, 0.06, 0.02].map((v) => expect.closeTo(v, 12)),
+    );
     // 0.5*2 = 1, then 0.9*1 = 0.9 is raised to 1 to stay monotone
     expect(holm([0.5, 0.9])).toEqual([1, 1]);
   });

@@ -3,17 +3,20 @@
 # synthetic MIDI -> corpus export (TypeScript) -> a few PyTorch training steps -> ONNX with metadata ->
 # read back by the TypeScript model layer (labels, input spec, explainable layers) -> evaluated by
 # `concept-lens model evaluate`, whose test-split confusion matrix must equal the one PyTorch wrote
-# into the model card (same windows, same weights, two implementations).
+# into the model card (same windows, same weights, two implementations), and onnxruntime's logits on
+# the exported test windows must match PyTorch's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
+"$PY" test/training/test_units.py
+
 ./bin/concept-lens corpus synth --pieces 3 --out "$TMP/synth" >/dev/null
 ./bin/concept-lens corpus export "$TMP/synth" --out "$TMP/export" --seed 1 >/dev/null
 "$PY" training/train.py --data "$TMP/export" --out "$TMP/models/smoke.onnx" --seed 1 \
-  --epochs 2 --max-steps 3 --batch-size 8 --threads 2
+  --epochs 2 --max-steps 3 --batch-size 8 --threads 2 --dump-test-logits "$TMP/torch-logits.json"
 
 test -s "$TMP/models/smoke.onnx" || { echo "smoke: no ONNX written" >&2; exit 1; }
 test -s "$TMP/models/smoke.card.json" || { echo "smoke: no model card written" >&2; exit 1; }
@@ -24,6 +27,7 @@ test -s "$TMP/models/smoke.card.json" || { echo "smoke: no model card written" >
 
 node --input-type=module - "$TMP" <<'EOF'
 import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 const dir = process.argv[2];
 const read = (f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'));
 const inspect = read('inspect.json');
@@ -43,5 +47,25 @@ if (evaluation.excerpts !== card.metrics.test.windows) fail(`evaluate saw ${eval
 if (!same(evaluation.confusion, card.metrics.test.confusion.matrix)) {
   fail(`confusion matrices differ: ONNX ${JSON.stringify(evaluation.confusion)} vs PyTorch ${JSON.stringify(card.metrics.test.confusion.matrix)}`);
 }
-console.log(`smoke: ok (${inspect.labels.length} labels, test accuracy ${card.testAccuracy.toFixed(3)} in PyTorch and ONNX)`);
+
+// The ONNX file (onnxruntime) against PyTorch on the exported test windows: logits, not just argmax.
+const torchLogits = read('torch-logits.json');
+const session = await ort.InferenceSession.create(`${dir}/models/smoke.onnx`);
+const npy = (file) => {
+  const bytes = readFileSync(`${dir}/export/${file}`);
+  const headerLength = bytes.readUInt16LE(8); // .npy format 1.0: magic (6), version (2), header length (2)
+  return bytes.subarray(10 + headerLength);
+};
+const size = 400 * 88;
+const input = new Float32Array(torchLogits.windows.length * size);
+torchLogits.windows.forEach((w, i) => {
+  const data = npy(w.shard);
+  for (let j = 0; j < size; j++) input[i * size + j] = data[w.row * size + j];
+});
+const out = await session.run({ pianoroll: new ort.Tensor('float32', input, [torchLogits.windows.length, 1, 400, 88]) });
+const onnxLogits = out.logits.data;
+let maxDiff = 0;
+torchLogits.logits.flat().forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - onnxLogits[i]))));
+if (onnxLogits.length !== torchLogits.logits.flat().length || !(maxDiff < 1e-4)) fail(`ONNX logits differ from PyTorch's by ${maxDiff}`);
+console.log(`smoke: ok (${inspect.labels.length} labels, test accuracy ${card.testAccuracy.toFixed(3)} in PyTorch and ONNX, logits within ${maxDiff.toExponential(1)})`);
 EOF

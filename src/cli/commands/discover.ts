@@ -11,7 +11,7 @@ import { printResult } from '../output.ts';
 
 export interface DiscoverFlags {
   method: 'kmeans' | 'nmf';
-  'concepts-count': number;
+  'concepts-count'?: number;
   'discovery-excerpts': number;
   'min-pieces': number;
   'random-runs': number;
@@ -46,8 +46,8 @@ export function discoveryOptions<T>(y: Argv<T>) {
     })
     .option('concepts-count', {
       type: 'number',
-      default: DISCOVERY_DEFAULTS.conceptsCount,
-      describe: 'Clusters or components to find',
+      describe:
+        'Clusters or components to find (default: 10 components, or 3 clusters per target + 1)',
     })
     .option('discovery-excerpts', {
       type: 'number',

@@ -23,7 +23,13 @@ export function alberti(p: AlbertiParams): Note[] {
   let previous: number[] | undefined;
   for (let bar = 0; bar < t.bars; bar++) {
     const triad = chordPitchClasses(p.key, chordAt(p.progression, bar)).slice(0, 3);
-    const voicing = closeTriad(triad, p.register.low, p.register.high, previous, p.vary ? rng : undefined);
+    const voicing = closeTriad(
+      triad,
+      p.register.low,
+      p.register.high,
+      previous,
+      p.vary ? rng : undefined,
+    );
     previous = voicing;
     const [low, mid, high] = voicing;
     const figure = [low, high, mid, high];

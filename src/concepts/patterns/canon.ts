@@ -23,7 +23,9 @@ export function canon(p: CanonParams): Note[] {
   const shift = Math.abs(p.interval);
   // The leader keeps out of the follower's way: above it when the follower is lower, and so on.
   const [low, high] =
-    p.interval < 0 ? [p.register.low + shift, p.register.high] : [p.register.low, p.register.high - shift];
+    p.interval < 0
+      ? [p.register.low + shift, p.register.high]
+      : [p.register.low, p.register.high - shift];
   const leader = melodyLine(p, t, rng, low, high);
   const delay = p.delayBars * t.bar;
   const notes: Note[] = [];

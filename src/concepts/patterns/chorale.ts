@@ -39,7 +39,8 @@ export function chorale(p: ChoraleParams): Note[] {
       upperPrev = upper;
       const onset = bar * t.bar + beat * t.beat;
       const vel = velocityAt(p, rng, bar, beat);
-      for (const pitch of [bass, ...upper]) notes.push(makeNote(pitch, onset, t.beat * p.legato, vel));
+      for (const pitch of [bass, ...upper])
+        notes.push(makeNote(pitch, onset, t.beat * p.legato, vel));
     }
   }
   return finish(notes, t.end);

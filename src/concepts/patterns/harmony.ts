@@ -39,7 +39,12 @@ export function pitchesIn(pitchClasses: readonly number[], low: number, high: nu
 }
 
 /** The pitch of class `pc` in [low, high] nearest to `target` (undefined if none). */
-export function nearestPitch(pc: number, target: number, low: number, high: number): number | undefined {
+export function nearestPitch(
+  pc: number,
+  target: number,
+  low: number,
+  high: number,
+): number | undefined {
   let best: number | undefined;
   for (const p of pitchesIn([pc], low, high)) {
     if (best === undefined || Math.abs(p - target) < Math.abs(best - target)) best = p;

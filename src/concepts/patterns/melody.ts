@@ -21,7 +21,13 @@ const CELLS: number[][] = [[1], [0.5, 0.5], [1.5, 0.5], [2], [0.5, 0.5, 1]];
  * A stepwise random walk on the scale inside [low, high]: mostly steps, sometimes a third,
  * landing on a chord tone at each downbeat, turning back at the edges of the register.
  */
-export function melodyLine(p: BaseParams, t: Timing, rng: Rng, low: number, high: number): MelodyNote[] {
+export function melodyLine(
+  p: BaseParams,
+  t: Timing,
+  rng: Rng,
+  low: number,
+  high: number,
+): MelodyNote[] {
   const scale = pitchesIn(scalePitchClasses(p.key), low, high);
   let index = Math.floor(scale.length / 2);
   let direction = rng.chance(0.5) ? 1 : -1;
@@ -59,7 +65,11 @@ export function melodyLine(p: BaseParams, t: Timing, rng: Rng, low: number, high
   return out;
 }
 
-function nearestChordTone(scale: readonly number[], index: number, chord: readonly number[]): number {
+function nearestChordTone(
+  scale: readonly number[],
+  index: number,
+  chord: readonly number[],
+): number {
   for (let d = 0; d < scale.length; d++) {
     for (const i of [index - d, index + d]) {
       if (i >= 0 && i < scale.length && chord.includes(scale[i] % 12)) return i;

@@ -24,7 +24,12 @@ export type Key = z.infer<typeof keySchema>;
 /** A roman numeral (I, ii, V7, viio ...; case ignored: chords are diatonic) or a scale degree 1..7. */
 export const chordSymbolSchema = z.union([
   z.number().int().min(1).max(7),
-  z.string().regex(/^(vii|iii|ii|iv|vi|v|i)(o|°|\+)?7?$/i, 'expected a roman numeral such as I, ii, V7 or viio'),
+  z
+    .string()
+    .regex(
+      /^(vii|iii|ii|iv|vi|v|i)(o|°|\+)?7?$/i,
+      'expected a roman numeral such as I, ii, V7 or viio',
+    ),
 ]);
 export type ChordSymbol = z.infer<typeof chordSymbolSchema>;
 
@@ -61,7 +66,11 @@ export function baseParams(defaultRegister: Register) {
 export type BaseParams = z.infer<ReturnType<typeof baseParams>>;
 
 /** Validate raw parameters; the error names the texture and the parameter at fault. */
-export function parseParams<S extends z.ZodType>(texture: string, schema: S, raw: unknown): z.infer<S> {
+export function parseParams<S extends z.ZodType>(
+  texture: string,
+  schema: S,
+  raw: unknown,
+): z.infer<S> {
   const result = schema.safeParse(raw ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0];
@@ -70,5 +79,7 @@ export function parseParams<S extends z.ZodType>(texture: string, schema: S, raw
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`)).join('');
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i > 0 ? '.' : ''}${String(p)}`))
+    .join('');
 }

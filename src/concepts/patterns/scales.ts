@@ -14,7 +14,9 @@ export const scalesSchema = baseParams({ low: 55, high: 91 }).extend({
   /** Shortest and longest run, in notes, before the direction turns. */
   runLength: z
     .tuple([z.number().int().min(3), z.number().int().min(3)])
-    .refine(([a, b]) => b >= a, { message: 'the longest run must not be shorter than the shortest' })
+    .refine(([a, b]) => b >= a, {
+      message: 'the longest run must not be shorter than the shortest',
+    })
     .default([8, 15]),
 });
 export type ScalesParams = z.infer<typeof scalesSchema>;

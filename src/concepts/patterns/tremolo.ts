@@ -26,7 +26,10 @@ export function tremolo(p: TremoloParams): Note[] {
   for (let bar = 0; bar < t.bars; bar++) {
     const chord = chordPitchClasses(p.key, chordAt(p.progression, bar));
     const tones = pitchesIn(chord, p.register.low, p.register.high - p.interval);
-    for (const [from, to] of [[0, half], [half, p.beatsPerBar]]) {
+    for (const [from, to] of [
+      [0, half],
+      [half, p.beatsPerBar],
+    ]) {
       // Move to a chord tone near the previous one (with `vary`, sometimes a farther one).
       const near = tones.filter((x) => Math.abs(x - lower) <= (p.vary ? 9 : 5));
       lower = near.length > 0 ? rng.pick(near) : tones[0];

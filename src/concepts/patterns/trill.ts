@@ -37,7 +37,8 @@ export function trill(p: TrillParams): Note[] {
     const count = beats * p.notesPerBeat;
     for (let i = 0; i < count; i++) {
       const beat = start + Math.floor(i / p.notesPerBeat);
-      const vel = velocityAt(p, rng, bar, beat % p.beatsPerBar, i % p.notesPerBeat !== 0) - (i % 2) * 5;
+      const vel =
+        velocityAt(p, rng, bar, beat % p.beatsPerBar, i % p.notesPerBeat !== 0) - (i % 2) * 5;
       notes.push(makeNote(i % 2 === 0 ? main : upper, t.beat * start + i * step, step * 0.9, vel));
     }
   }
