@@ -368,8 +368,10 @@ async function discoverNmf(
       });
       const s = meanStd(values);
       const entry: ComposerImportance = { value: usable[k] ? s.mean : 0, std: s.std };
-      // One-sample t-test of the weight against 0 (skipped when the head is linear: no spread).
-      if (usable[k] && values.length > 2 && s.std > 1e-9 * Math.abs(s.mean)) {
+      // One-sample t-test of the weight against 0, skipped when the head is linear from this layer
+      // (pooling then a dense layer, as after layer4): the weight is then the same exact number for
+      // every excerpt, up to float rounding, and there is nothing to test.
+      if (usable[k] && values.length > 2 && s.std > 1e-3 * Math.abs(s.mean)) {
         const tStat = s.mean / (s.std / Math.sqrt(values.length));
         entry.pValue = Math.min(
           1,

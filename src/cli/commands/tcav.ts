@@ -82,7 +82,7 @@ export function tcavSummary(entries: TcavEntry[]): string[] {
   const lines: string[] = [];
   for (const target of [...new Set(entries.map((e) => e.target))]) {
     const sig = entries
-      .filter((e) => e.target === target && e.significant && e.score > e.randomScore)
+      .filter((e) => e.target === target && e.significant && e.effect > e.randomEffect)
       .sort((a, b) => b.score - a.score)
       .map((e) => `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}`);
     lines.push(
