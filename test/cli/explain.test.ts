@@ -118,19 +118,17 @@ describe('concept-lens explain', () => {
   it('leaves the previous results untouched when interrupted', async () => {
     const out = join(tmp, 'run');
     const before = readFileSync(join(out, 'results.json'), 'utf8');
-    const child = spawn(join(repo, 'bin/concept-lens'), [
-      'explain',
-      '--out',
-      out,
-      ...SMALL.map((a) => (a === '4' ? '8' : a)),
-    ]);
+    const args = ['explain', '--out', out, '--no-cache', ...SMALL.filter((a) => a !== '--quiet')];
+    const child = spawn(join(repo, 'bin/concept-lens'), args);
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    // Interrupt once the run is under way (the model is loaded and the corpus read).
-    await new Promise((r) => setTimeout(r, 4000));
-    child.kill('SIGINT');
+    // Interrupt once the run is under way: the corpus has been read and the model is running.
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/done in/.test(stderr) && child.exitCode === null && !child.killed) child.kill('SIGINT');
+    });
     const code = await new Promise((r) => child.on('close', r));
     expect(code, stderr).toBe(130);
+    expect(stderr).toContain('interrupted');
     expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
     expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
   }, 120_000);

@@ -38,8 +38,8 @@ describe('synthetic corpus spec', () => {
 
   it('reports YAML mistakes with file and line', () => {
     const text = readFileSync(SPEC, 'utf8').replace(
-      'others: { scales: 1 }',
-      'others: { scales: 1, trill: 1 }',
+      'others: { scales: 2, octaves: 1, tremolo: 1 }',
+      'others: { scales: 2, octaves: 1, tremolo: 1, trill: 1 }',
     );
     const bad = join(tmp, 'bad.yaml');
     writeFileSync(bad, text);

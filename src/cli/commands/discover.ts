@@ -154,8 +154,9 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
       }) as unknown as Argv<DiscoverArgs>,
   handler: async (args) => {
     const started = Date.now();
-    const output = new RunOutput(args.out);
     const lens = await openLens(args);
+    // Created once the inputs are known to be good, so a bad input leaves no staging folder.
+    const output = new RunOutput(args.out);
     try {
       const layers = args.layers.length ? args.layers : [defaultDiscoveryLayer(lens, args.method)];
       const targets = lens.targets(args.targets);

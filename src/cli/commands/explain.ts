@@ -152,9 +152,9 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
-    const output = new RunOutput(args.out);
+    let output: RunOutput | undefined;
     const interrupted = () => {
-      output.abandon();
+      output?.abandon();
       log(
         'interrupted: nothing was written to the output folder; cached activations are kept for the next run',
       );
@@ -163,6 +163,8 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     process.once('SIGINT', interrupted);
     process.once('SIGTERM', interrupted);
     const lens = await openLens(args);
+    // Created once the inputs are known to be good, so a bad input leaves no staging folder.
+    output = new RunOutput(args.out);
     try {
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
       const targets = lens.targets(args.targets);

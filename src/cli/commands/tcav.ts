@@ -148,8 +148,9 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
       }) as unknown as Argv<TcavArgs>,
   handler: async (args) => {
     const started = Date.now();
-    const output = new RunOutput(args.out);
     const lens = await openLens(args);
+    // Created once the inputs are known to be good, so a bad input leaves no staging folder.
+    const output = new RunOutput(args.out);
     try {
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
       const results = emptyResults(lens, args.model, {
