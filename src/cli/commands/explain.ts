@@ -152,9 +152,10 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
-    let output: RunOutput | undefined;
+    // The staging folder exists only once the inputs are known to be good (see below).
+    const staged: { output?: RunOutput } = {};
     const interrupted = () => {
-      output?.abandon();
+      staged.output?.abandon();
       log(
         'interrupted: nothing was written to the output folder; cached activations are kept for the next run',
       );
@@ -164,7 +165,8 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     process.once('SIGTERM', interrupted);
     const lens = await openLens(args);
     // Created once the inputs are known to be good, so a bad input leaves no staging folder.
-    output = new RunOutput(args.out);
+    const output = new RunOutput(args.out);
+    staged.output = output;
     try {
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
       const targets = lens.targets(args.targets);
