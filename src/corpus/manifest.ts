@@ -31,7 +31,12 @@ export const corpusManifestSchema = z
     layout: z.enum(['metadata-csv', 'folders', 'list']),
     metadata: z.string().optional(),
     columns: z
-      .object({ composer: z.string(), piece: z.string(), title: z.string().optional() })
+      .object({
+        composer: z.string(),
+        /** The column naming the piece, or several joined with '/' (e.g. [composer, title]). */
+        piece: z.union([z.string(), z.array(z.string()).min(1)]),
+        title: z.string().optional(),
+      })
       .optional(),
     files: z
       .array(
@@ -166,7 +171,8 @@ function entriesFromCsv(
     throw new UserError(`${csvPath}: ${reason}`);
   }
   const header = Object.keys(rows[0] ?? {});
-  for (const column of [columns.composer, columns.piece, ...files.map((f) => f.column)]) {
+  const pieceColumns = Array.isArray(columns.piece) ? columns.piece : [columns.piece];
+  for (const column of [columns.composer, ...pieceColumns, ...files.map((f) => f.column)]) {
     if (!header.includes(column))
       throw new UserError(`${csvPath}: no column '${column}' (manifest ${manifestPath})`);
   }
@@ -182,7 +188,7 @@ function entriesFromCsv(
           root,
           file,
           row[columns.composer],
-          row[columns.piece],
+          pieceColumns.map((c) => row[c].trim()).join('/'),
           columns.title && row[columns.title],
           kind,
         ),

@@ -29,7 +29,7 @@ describe('loadCorpus', () => {
     ]);
   });
 
-  it('reads an ASAP-style metadata.csv: performances and scores, scores once, pieces by folder', () => {
+  it('reads an ASAP-style metadata.csv: performances and scores, scores once, pieces by composer and title', () => {
     const root = tempDir();
     writeFileSync(
       join(root, 'metadata.csv'),
@@ -38,19 +38,23 @@ describe('loadCorpus', () => {
         'Bach,"Fugue, 846",Bach/846,Bach/846/midi_score.mid,Bach/846/A.mid',
         'Bach,"Fugue, 846",Bach/846,Bach/846/midi_score.mid,Bach/846/B.mid',
         'Haydn,Sonata,Haydn/1,Haydn/1/midi_score.mid,Haydn/1/C.mid',
+        // One piece in two folders (with and without repeats): still one piece.
+        'Haydn,Sonata,Haydn/1_no_repeat,Haydn/1_no_repeat/midi_score.mid,Haydn/1_no_repeat/D.mid',
       ].join('\n'),
     );
     const corpus = loadCorpus(root);
     expect(corpus.name).toBe('asap');
     expect(corpus.entries.map((e) => `${e.file}|${e.piece}|${e.kind}`)).toEqual([
-      'Bach/846/A.mid|Bach/846|performance',
-      'Bach/846/midi_score.mid|Bach/846|score',
-      'Bach/846/B.mid|Bach/846|performance',
-      'Haydn/1/C.mid|Haydn/1|performance',
-      'Haydn/1/midi_score.mid|Haydn/1|score',
+      'Bach/846/A.mid|Bach/Fugue, 846|performance',
+      'Bach/846/midi_score.mid|Bach/Fugue, 846|score',
+      'Bach/846/B.mid|Bach/Fugue, 846|performance',
+      'Haydn/1/C.mid|Haydn/Sonata|performance',
+      'Haydn/1/midi_score.mid|Haydn/Sonata|score',
+      'Haydn/1_no_repeat/D.mid|Haydn/Sonata|performance',
+      'Haydn/1_no_repeat/midi_score.mid|Haydn/Sonata|score',
     ]);
     expect(corpus.entries[0].title).toBe('Fugue, 846');
-    expect(loadCorpus(root, { composers: ['Haydn'] }).entries).toHaveLength(2);
+    expect(loadCorpus(root, { composers: ['Haydn'] }).entries).toHaveLength(4);
     expect(() => loadCorpus(root, { composers: ['Mozart'] })).toThrow(/no composer named Mozart/);
   });
 
