@@ -26,8 +26,10 @@ describe.skipIf(!existsSync(asap))('the ASAP model and concepts', () => {
     const card = JSON.parse(readFileSync(MODEL.replace(/\.onnx$/, '.card.json'), 'utf8'));
     const r = await evaluateOnCorpus(lens, 'test', card.split.seed);
     expect(r.labels).toEqual(card.labels);
-    expect(r.accuracy).toBeCloseTo(card.testAccuracy, 2);
-    expect(r.balancedAccuracy).toBeCloseTo(card.testBalancedAccuracy, 2);
+    expect(r.excerpts).toBe(card.metrics.test.windows);
+    expect(r.confusion).toEqual(card.metrics.test.confusion.matrix);
+    expect(r.accuracy).toBeCloseTo(card.testAccuracy, 6);
+    expect(r.balancedAccuracy).toBeCloseTo(card.testBalancedAccuracy, 6);
   });
 
   it('resolves every shipped ASAP concept to enough examples from the corpus', async () => {
