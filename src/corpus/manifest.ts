@@ -79,7 +79,16 @@ export function loadCorpus(path: string, options: LoadCorpusOptions = {}): Corpu
   if (isSyntheticSpec(path)) path = materializeSynthetic(path);
   if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
   let corpus: Corpus;
-  if (isDirectory(path)) {
+  if (/\.(mid|midi)$/i.test(path) && !isDirectory(path)) {
+    // A single MIDI file: a corpus of one piece, its composer named by its folder.
+    const full = resolve(path);
+    const composer = basename(dirname(full));
+    corpus = {
+      name: basename(full),
+      root: dirname(full),
+      entries: [entry(dirname(full), basename(full), composer, stripExtension(basename(full)))],
+    };
+  } else if (isDirectory(path)) {
     if (existsSync(join(path, 'corpus.yaml'))) {
       corpus = fromManifest(join(path, 'corpus.yaml'), options.root ?? path);
     } else if (existsSync(join(path, 'metadata.csv'))) {

@@ -9,7 +9,11 @@ import { SYNTHETIC_MODEL } from './helpers.ts';
 describe('the shipped synthetic model', () => {
   it('reproduces the test figures of its model card', async () => {
     const card = JSON.parse(readFileSync(SYNTHETIC_MODEL.replace(/\.onnx$/, '.card.json'), 'utf8'));
-    const lens = await ConceptLens.open({ model: SYNTHETIC_MODEL, corpus: 'synthetic', cacheDir: false });
+    const lens = await ConceptLens.open({
+      model: SYNTHETIC_MODEL,
+      corpus: 'synthetic',
+      cacheDir: false,
+    });
     try {
       const r = await evaluateOnCorpus(lens, 'test', card.split.seed);
       expect(r.labels).toEqual(card.labels);

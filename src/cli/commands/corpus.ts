@@ -4,6 +4,7 @@ import { exportWindows } from '../../corpus/export.ts';
 import { formatSummary, summarizeCorpus } from '../../corpus/info.ts';
 import { loadCorpus } from '../../corpus/manifest.ts';
 import { stderrProgress } from '../../util/progress.ts';
+import { UserError } from '../../util/errors.ts';
 import { printResult } from '../output.ts';
 
 interface CorpusArgs {
@@ -36,12 +37,16 @@ const info: CommandModule<object, CorpusArgs> = {
       y.positional('corpus', {
         type: 'string',
         demandOption: true,
-        describe: 'Folder or manifest (.yaml)',
+        describe: 'Folder, manifest (.yaml), `synthetic`, or one MIDI file',
       }),
     ),
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
     const summary = await summarizeCorpus(corpus, stderrProgress());
+    // One file as the whole input: its problem is the command's error (a corpus lists and goes on).
+    if (corpus.entries.length === 1 && summary.skipped.length === 1) {
+      throw new UserError(`${args.corpus}: ${summary.skipped[0].reason}`);
+    }
     printResult(args.json, summary, () => formatSummary(summary));
   },
 };
@@ -62,7 +67,7 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       y.positional('corpus', {
         type: 'string',
         demandOption: true,
-        describe: 'Folder or manifest (.yaml)',
+        describe: 'Folder, manifest (.yaml), `synthetic`, or one MIDI file',
       }),
     )
       .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
