@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { UserError } from '../util/errors.ts';
+import { installInterruptHandler } from '../util/interrupt.ts';
 import { commands } from './commands/index.ts';
 
 /**
@@ -8,6 +9,9 @@ import { commands } from './commands/index.ts';
  * turns user errors into one line on stderr and exit code 2 (no stack trace), bugs into exit 1.
  */
 export async function main(argv: string[]): Promise<number> {
+  installInterruptHandler(
+    'concept-lens: interrupted: nothing was written to the output folder; cached activations are kept for the next run',
+  );
   let parser = yargs(argv)
     .scriptName('concept-lens')
     .usage('$0 <command> [options]\n\nExplains symbolic composer classifiers in musical terms.')

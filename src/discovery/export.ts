@@ -2,7 +2,7 @@ import type { ConceptLens } from '../lens/lens.ts';
 import { secondsToBar } from '../midi/timemap.ts';
 import type { MidiContent, Note } from '../midi/types.ts';
 import { excerptNotes, writeMidiFile } from '../midi/write.ts';
-import type { DiscoveredConcept, ExcerptRef } from '../report/results.ts';
+import type { DiscoveredConcept, ExcerptRef } from '../results/results.ts';
 import type { FoundConcept, FoundExcerpt } from './run.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
-import type { ComposerImportance } from '../report/results.ts';
+import type { ComposerImportance } from '../results/results.ts';
 import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
 import { TCAV_DEFAULTS } from '../tcav/run.ts';
 import { Rng } from '../util/random.ts';

@@ -11,7 +11,7 @@ import { composerColors, type ComposerColors } from './colors.ts';
 import { esc, jsonForScript, relativeHref } from './escape.ts';
 import { pianoRollSvg, type PlayNote } from './pianoroll.ts';
 import { PLAYER_SCRIPT } from './player.ts';
-import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from './results.ts';
+import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
 

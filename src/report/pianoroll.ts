@@ -4,7 +4,7 @@
  * Hand-written SVG for the same reason as svg.ts: the page must carry everything it shows.
  */
 import { esc } from './escape.ts';
-import type { ExcerptRef } from './results.ts';
+import type { ExcerptRef } from '../results/results.ts';
 import { FONT } from './svg.ts';
 
 /** A note relative to the excerpt start, as embedded in the page for playback: [pitch, onset, offset, velocity]. */

@@ -5,7 +5,7 @@
  */
 import type { ComposerColors } from './colors.ts';
 import { esc } from './escape.ts';
-import type { ComposerImportance, TcavEntry } from './results.ts';
+import type { ComposerImportance, TcavEntry } from '../results/results.ts';
 
 export const FONT =
   "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif";

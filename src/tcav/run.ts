@@ -1,7 +1,7 @@
 import type { ConceptFile } from '../concepts/load.ts';
 import { resolveExamples } from '../concepts/examples.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
-import type { TcavEntry } from '../report/results.ts';
+import type { TcavEntry } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
 import { TcavLayer, type ActivationSet, type TargetSet } from './layer.ts';
 import { holm, meanStd } from './stats.ts';

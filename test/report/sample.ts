@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { writeMidiFile } from '../../src/midi/write.ts';
 import type { Note } from '../../src/midi/types.ts';
-import type { ExcerptRef, RunResults, TcavEntry } from '../../src/report/results.ts';
+import type { ExcerptRef, RunResults, TcavEntry } from '../../src/results/results.ts';
 
 export const HOSTILE_CONCEPT = '<img src=x onerror=alert(1)>';
 export const HOSTILE_PIECE = 'Sonata </script><script>alert(2)</script> & "Fugue"';

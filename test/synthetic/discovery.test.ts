@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportConcepts } from '../../src/discovery/export.ts';
 import { discover } from '../../src/discovery/run.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
-import type { DiscoveredConcept } from '../../src/report/results.ts';
+import type { DiscoveredConcept } from '../../src/results/results.ts';
 import { dominantTexture, signatures, SYNTHETIC_MODEL } from './helpers.ts';
 
 // The must-show of discovery: for every signature texture there is a discovered concept,

@@ -5,7 +5,7 @@ import {
   SYNTHETIC_SPEC,
   type SyntheticPiece,
 } from '../../src/corpus/synthetic.ts';
-import type { ExcerptRef } from '../../src/report/results.ts';
+import type { ExcerptRef } from '../../src/results/results.ts';
 
 /** The shipped synthetic model and the ground truth of the shipped synthetic corpus. */
 export const SYNTHETIC_MODEL = join(import.meta.dirname, '..', '..', 'models', 'synthetic.onnx');

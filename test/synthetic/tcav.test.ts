@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConcepts } from '../../src/concepts/load.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
-import type { TcavEntry } from '../../src/report/results.ts';
+import type { TcavEntry } from '../../src/results/results.ts';
 import { prepareConcepts, runTcav } from '../../src/tcav/run.ts';
 import { signatures, spec, SYNTHETIC_MODEL } from './helpers.ts';
 

@@ -2,12 +2,13 @@ import type { Argv, CommandModule } from 'yargs';
 import { exportConcepts } from '../../discovery/export.ts';
 import { discover, DISCOVERY_DEFAULTS } from '../../discovery/run.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
-import { emptyResults } from '../../report/identity.ts';
-import { RunOutput } from '../../report/output.ts';
-import type { DiscoveredConcept, RunResults } from '../../report/results.ts';
+import { emptyResults } from '../../results/identity.ts';
+import type { RunOutput } from '../../results/output.ts';
+import type { DiscoveredConcept, RunResults } from '../../results/results.ts';
 import { TCAV_DEFAULTS } from '../../tcav/run.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 
 export interface DiscoverFlags {
   method: 'kmeans' | 'nmf';
@@ -155,27 +156,29 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
   handler: async (args) => {
     const started = Date.now();
     const lens = await openLens(args);
-    // Created once the inputs are known to be good, so a bad input leaves no staging folder.
-    const output = new RunOutput(args.out);
     try {
-      const layers = args.layers.length ? args.layers : [defaultDiscoveryLayer(lens, args.method)];
       const targets = lens.targets(args.targets);
-      const results = emptyResults(lens, args.model, {
-        command: 'discover',
-        startedAt: new Date(started).toISOString(),
-        seed: args.seed,
-        layers,
-        targets,
-        parameters: {
-          method: args.method,
-          conceptsCount: args['concepts-count'],
-          excerptsPerTarget: args['discovery-excerpts'],
-        },
+      const results = await stagedRun(args.out, async (output) => {
+        const layers = args.layers.length
+          ? args.layers
+          : [defaultDiscoveryLayer(lens, args.method)];
+        const results = emptyResults(lens, args.model, {
+          command: 'discover',
+          startedAt: new Date(started).toISOString(),
+          seed: args.seed,
+          layers,
+          targets,
+          parameters: {
+            method: args.method,
+            conceptsCount: args['concepts-count'],
+            excerptsPerTarget: args['discovery-excerpts'],
+          },
+        });
+        await discoverStage(lens, { ...args, layers, targets }, results, output);
+        results.run.seconds = (Date.now() - started) / 1000;
+        output.writeResults(results);
+        return results;
       });
-      await discoverStage(lens, { ...args, layers, targets }, results, output);
-      results.run.seconds = (Date.now() - started) / 1000;
-      output.writeResults(results);
-      output.commit();
       printResult(args.json, results, () =>
         [
           `wrote ${args.out}/results.json and ${results.concepts.reduce((a, c) => a + c.excerpts.length + c.leastTypical.length, 0)} excerpts (${results.run.seconds.toFixed(1)} s)`,
@@ -183,9 +186,6 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
           ...discoverySummary(results.concepts, targets),
         ].join('\n'),
       );
-    } catch (err) {
-      output.abandon();
-      throw err;
     } finally {
       await lens.close();
     }

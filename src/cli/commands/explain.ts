@@ -3,14 +3,14 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
-import { emptyResults } from '../../report/identity.ts';
+import { emptyResults } from '../../results/identity.ts';
 import { renderReport } from '../../report/html.ts';
-import { RunOutput } from '../../report/output.ts';
 import { TCAV_DEFAULTS } from '../../tcav/run.ts';
 import { UserError } from '../../util/errors.ts';
 import { parseYamlFile } from '../../util/yaml.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
-import { log, printResult } from '../output.ts';
+import { printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 import {
   defaultDiscoveryLayer,
   discoverStage,
@@ -152,21 +152,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
-    // The staging folder exists only once the inputs are known to be good (see below).
-    const staged: { output?: RunOutput } = {};
-    const interrupted = () => {
-      staged.output?.abandon();
-      log(
-        'interrupted: nothing was written to the output folder; cached activations are kept for the next run',
-      );
-      process.exit(130);
-    };
-    process.once('SIGINT', interrupted);
-    process.once('SIGTERM', interrupted);
     const lens = await openLens(args);
-    // Created once the inputs are known to be good, so a bad input leaves no staging folder.
-    const output = new RunOutput(args.out);
-    staged.output = output;
     try {
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
       const targets = lens.targets(args.targets);
@@ -174,44 +160,46 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         ? args['discovery-layers']
         : [defaultDiscoveryLayer(lens, args.method)];
       const discoveryTargets = lens.targets(args['discovery-targets'] ?? args.targets);
-      const results = emptyResults(lens, args.model, {
-        command: 'explain',
-        startedAt: new Date(started).toISOString(),
-        seed: args.seed,
-        layers: [
-          ...new Set([
-            ...(args['skip-tcav'] ? [] : layers),
-            ...(args['skip-discovery'] ? [] : discoveryLayers),
-          ]),
-        ],
-        targets,
-        parameters: {
-          corpus: args.corpus,
-          concepts: args['skip-tcav'] ? [] : args.concepts,
-          tcavLayers: layers,
-          discovery: args['skip-discovery']
-            ? 'skipped'
-            : {
-                method: args.method,
-                layers: discoveryLayers,
-                targets: discoveryTargets,
-                conceptsCount: args['concepts-count'],
-                excerptsPerTarget: args['discovery-excerpts'],
-              },
-        },
+      const results = await stagedRun(args.out, async (output) => {
+        const results = emptyResults(lens, args.model, {
+          command: 'explain',
+          startedAt: new Date(started).toISOString(),
+          seed: args.seed,
+          layers: [
+            ...new Set([
+              ...(args['skip-tcav'] ? [] : layers),
+              ...(args['skip-discovery'] ? [] : discoveryLayers),
+            ]),
+          ],
+          targets,
+          parameters: {
+            corpus: args.corpus,
+            concepts: args['skip-tcav'] ? [] : args.concepts,
+            tcavLayers: layers,
+            discovery: args['skip-discovery']
+              ? 'skipped'
+              : {
+                  method: args.method,
+                  layers: discoveryLayers,
+                  targets: discoveryTargets,
+                  conceptsCount: args['concepts-count'],
+                  excerptsPerTarget: args['discovery-excerpts'],
+                },
+          },
+        });
+        if (!args['skip-tcav']) await tcavStage(lens, { ...args, layers }, results);
+        if (!args['skip-discovery'])
+          await discoverStage(
+            lens,
+            { ...args, layers: discoveryLayers, targets: discoveryTargets },
+            results,
+            output,
+          );
+        results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
+        output.writeResults(results);
+        output.writeText('report.html', renderReport(results, { outDir: output.staging }));
+        return results;
       });
-      if (!args['skip-tcav']) await tcavStage(lens, { ...args, layers }, results);
-      if (!args['skip-discovery'])
-        await discoverStage(
-          lens,
-          { ...args, layers: discoveryLayers, targets: discoveryTargets },
-          results,
-          output,
-        );
-      results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
-      output.writeResults(results);
-      output.writeText('report.html', renderReport(results, { outDir: output.staging }));
-      output.commit();
       printResult(args.json, results, () =>
         [
           `report: ${resolve(args.out, 'report.html')}  (${results.run.seconds.toFixed(1)} s)`,
@@ -229,12 +217,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             : []),
         ].join('\n'),
       );
-    } catch (err) {
-      output.abandon();
-      throw err;
     } finally {
-      process.off('SIGINT', interrupted);
-      process.off('SIGTERM', interrupted);
       await lens.close();
     }
   },

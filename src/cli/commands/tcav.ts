@@ -1,13 +1,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadConcepts } from '../../concepts/load.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
-import { emptyResults } from '../../report/identity.ts';
-import { RunOutput } from '../../report/output.ts';
-import type { RunResults, TcavEntry } from '../../report/results.ts';
+import { emptyResults } from '../../results/identity.ts';
+import type { RunResults, TcavEntry } from '../../results/results.ts';
 import { prepareConcepts, runTcav, TCAV_DEFAULTS } from '../../tcav/run.ts';
 import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 
 interface TcavArgs extends LensFlags {
   concepts: string[];
@@ -149,22 +149,22 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
   handler: async (args) => {
     const started = Date.now();
     const lens = await openLens(args);
-    // Created once the inputs are known to be good, so a bad input leaves no staging folder.
-    const output = new RunOutput(args.out);
     try {
-      const layers = args.layers.length ? args.layers : defaultLayers(lens);
-      const results = emptyResults(lens, args.model, {
-        command: 'tcav',
-        startedAt: new Date(started).toISOString(),
-        seed: args.seed,
-        layers,
-        targets: lens.targets(args.targets),
-        parameters: {},
+      const results = await stagedRun(args.out, async (output) => {
+        const layers = args.layers.length ? args.layers : defaultLayers(lens);
+        const results = emptyResults(lens, args.model, {
+          command: 'tcav',
+          startedAt: new Date(started).toISOString(),
+          seed: args.seed,
+          layers,
+          targets: lens.targets(args.targets),
+          parameters: {},
+        });
+        await tcavStage(lens, { ...args, layers }, results);
+        results.run.seconds = (Date.now() - started) / 1000;
+        output.writeResults(results);
+        return results;
       });
-      await tcavStage(lens, { ...args, layers }, results);
-      results.run.seconds = (Date.now() - started) / 1000;
-      output.writeResults(results);
-      output.commit();
       printResult(args.json, results, () =>
         [
           `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
@@ -172,9 +172,6 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
           ...tcavSummary(results.tcav),
         ].join('\n'),
       );
-    } catch (err) {
-      output.abandon();
-      throw err;
     } finally {
       await lens.close();
     }
