@@ -14,5 +14,6 @@ export {
   TCAV_DEFAULTS,
   type TcavOptions,
   type PreparedConcept,
+  type ConceptCavs,
 } from './run.ts';
 export { welchTTest, holm, meanStd, type TTest } from './stats.ts';

@@ -47,6 +47,8 @@ export interface TargetScores {
 export interface ConceptTest {
   /** Held-out accuracy of each run's CAV. */
   accuracies: number[];
+  /** Each run's CAV as a unit vector (a zero vector where the fit was degenerate). */
+  directions: Float32Array[];
   /**
    * Per target: `effectTest` compares the concept's effect (its mean directional derivative over
    * the runs) with the distribution of random CAVs' effects; `test` is the classic comparison of
@@ -120,6 +122,7 @@ export class TcavLayer {
     const scores = await this.score(runs.directions);
     return {
       accuracies: runs.accuracies,
+      directions: runs.directions.map(unit),
       targets: scores.map((s, i) => ({
         ...s,
         test: welchTTest(s.scores, this.baseline[i].scores),
@@ -268,6 +271,13 @@ function stratifiedSplit(rng: Rng, pos: number[], neg: number[], holdout: number
     shuffled.forEach((row, i) => (i < nTest ? test : train).push({ row, label }));
   }
   return { train, test };
+}
+
+function unit(v: Float32Array): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  const norm = Math.sqrt(s);
+  return norm > 0 ? v.map((x) => x / norm) : v.slice();
 }
 
 function unitVector(dim: number): Float32Array {

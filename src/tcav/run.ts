@@ -36,6 +36,20 @@ export interface TcavOptions {
   alpha?: number;
   /** Below this mean held-out accuracy a CAV is flagged as unreliable (default 0.7). */
   minCavAccuracy?: number;
+  /** Called with each concept's CAVs at each layer (concept banks keep them). */
+  onCavs?: (cavs: ConceptCavs) => void;
+}
+
+/** The CAVs TCAV trained for one concept at one layer. */
+export interface ConceptCavs {
+  concept: string;
+  layer: string;
+  /** Layer shape of one item (the CAVs' shape). */
+  shape: number[];
+  /** One unit CAV per run. */
+  directions: Float32Array[];
+  /** Held-out accuracy per run. */
+  accuracies: number[];
 }
 
 export const TCAV_DEFAULTS = {
@@ -118,6 +132,13 @@ export async function runTcav(
         ? await acts(concept.counterexamples, `${layer}: ${concept.name} counterexamples`)
         : undefined;
       const result = await tcav.testConcept(concept.name, examples, counter);
+      o.onCavs?.({
+        concept: concept.name,
+        layer,
+        shape: lens.classifier.layer(layer).shape,
+        directions: result.directions,
+        accuracies: result.accuracies,
+      });
       const accuracy = meanStd(result.accuracies).mean;
       result.targets.forEach((t, i) => {
         const s = meanStd(t.scores);

@@ -3,68 +3,38 @@
  * request besides itself, show its charts and piano rolls, keep hostile names as text, and play.
  * Needs /usr/bin/chromium (Debian package `chromium`).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../../src/report/html.ts';
 import { writeFileAtomic } from '../../src/util/files.ts';
+import { HAVE_CHROMIUM, openInChromium, type OpenedPage } from '../helpers/chromium.ts';
 import { HOSTILE_CONCEPT, HOSTILE_PIECE, sampleResults } from './sample.ts';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 
-// CI installs Chromium and sets CONCEPT_LENS_REQUIRE_BROWSER=1, so there this suite always runs; on a
-// developer machine without Chromium it is skipped (with the reason in the suite name).
-const HAVE_CHROMIUM =
-  existsSync('/usr/bin/chromium') || process.env.CONCEPT_LENS_REQUIRE_BROWSER === '1';
-
 describe.skipIf(!HAVE_CHROMIUM)('report.html in Chromium', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'cl-report-'));
-  const profile = mkdtempSync(join(tmpdir(), 'cl-chromium-'));
-  const reportUrl = pathToFileURL(join(outDir, 'report.html')).href;
-  const consoleErrors: string[] = [];
-  const pageErrors: string[] = [];
-  const requests: string[] = [];
-  const dialogs: string[] = [];
-  let browser: BrowserContext;
+  let opened: OpenedPage;
   let page: Page;
+  let consoleErrors: string[];
+  let pageErrors: string[];
+  let requests: string[];
+  let dialogs: string[];
+  let reportUrl: string;
 
   beforeAll(async () => {
     const results = sampleResults(outDir);
     writeFileAtomic(join(outDir, 'report.html'), renderReport(results, { outDir }));
-    // A fresh profile per run; playwright takes it as launchPersistentContext's userDataDir
-    // (it refuses a --user-data-dir argument to launch()).
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-      viewport: { width: 1100, height: 900 },
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    await page.goto(reportUrl, { waitUntil: 'load' });
+    opened = await openInChromium(join(outDir, 'report.html'));
+    ({ page, consoleErrors, pageErrors, requests, dialogs, url: reportUrl } = opened);
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await opened?.close();
     rmSync(outDir, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
   });
 
   it('loads without errors and requests nothing but itself', () => {
