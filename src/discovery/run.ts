@@ -2,8 +2,8 @@ import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { ComposerImportance } from '../results/results.ts';
 import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
+import type { CavMethod } from '../tcav/cav.ts';
 import { TCAV_DEFAULTS } from '../tcav/run.ts';
-import { Rng } from '../util/random.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { clusterFeatures, clusterRows } from './kmeans.ts';
@@ -45,10 +45,12 @@ export interface DiscoveryOptions {
   /** ACE's recurrence rule: a cluster must span at least this many pieces (default 4). */
   minPieces?: number;
   alpha?: number;
-  /** TCAV of clusters: random runs and set size (defaults of the tcav command). */
+  /** TCAV of clusters: random runs, set size, null concepts, CAV method (defaults of the tcav command). */
   runs?: number;
   setSize?: number;
   targetExcerpts?: number;
+  nullConcepts?: number;
+  cav?: CavMethod;
 }
 
 export const DISCOVERY_DEFAULTS = {
@@ -157,19 +159,13 @@ async function discoverKmeans(
   const kept = clusters.filter((c) => c.pieces >= o.minPieces && c.members.length >= 6);
 
   // TCAV per kept cluster: its members (closest to the centre first) are the concept's examples.
-  // Its counterexamples and the random concepts of the null are random sets of parts from the same
-  // pool (windows, halves, bass and treble bands), so that a cluster is not significant merely for
-  // being made of silenced-out parts while random sets are whole windows.
+  // Its counterexamples and the random concepts of its size-matched null are drawn from the same
+  // pool of parts (windows, halves, bass and treble bands), so that a cluster is not significant
+  // merely for being made of silenced-out parts while random sets are whole windows; counterexample
+  // sets never contain the cluster's own members (src/tcav/layer.ts).
   const runs = o.runs ?? TCAV_DEFAULTS.runs;
-  const setSize = Math.min(o.setSize ?? TCAV_DEFAULTS.setSize, parts.length);
-  const rng = new Rng(`${o.seed}/discovery/random-parts`);
-  const randomRows = [...Array(runs + 1).keys()].flatMap(() =>
-    rng.sample([...parts.keys()], setSize),
-  );
-  const random = new Float32Array(randomRows.length * size);
-  randomRows.forEach((i, r) =>
-    random.set(acts.layers[o.layer].subarray(i * size, (i + 1) * size), r * size),
-  );
+  const setSize = Math.min(o.setSize ?? TCAV_DEFAULTS.setSize, Math.floor(parts.length / 2));
+  const partIds = items.map((x) => x.id);
   const targets: TargetSet[] = [];
   for (const t of o.targets) {
     const excerpts = lens.index.sample(
@@ -187,8 +183,15 @@ async function discoverKmeans(
   const tcav = await TcavLayer.prepare(
     await lens.head(o.layer),
     targets,
-    { acts: random, n: randomRows.length },
-    { runs, setSize, seed: `${o.seed}/${o.layer}/clusters` },
+    { acts: acts.layers[o.layer], n: parts.length, ids: partIds },
+    {
+      runs,
+      setSize,
+      nullConcepts: o.nullConcepts ?? TCAV_DEFAULTS.nullConcepts,
+      cav: o.cav ?? TCAV_DEFAULTS.cav,
+      seed: `${o.seed}/${o.layer}/clusters`,
+      progress: lens.progress,
+    },
   );
   const tested: {
     cluster: (typeof kept)[number];
@@ -196,19 +199,20 @@ async function discoverKmeans(
     pValues: number[];
   }[] = [];
   lens.progress.start(`${o.layer}: TCAV of clusters`, kept.length);
-  for (const [ci, cluster] of kept.entries()) {
+  for (const cluster of kept) {
     const chosen = cluster.members.slice(0, 60);
     const conceptActs = new Float32Array(chosen.length * size);
     chosen.forEach((i, r) =>
       conceptActs.set(acts.layers[o.layer].subarray(i * size, (i + 1) * size), r * size),
     );
-    const result = await tcav.testConcept(`cluster-${ci}`, {
+    const result = await tcav.testConcept({
       acts: conceptActs,
       n: chosen.length,
+      ids: chosen.map((i) => partIds[i]),
     });
     const importance: Record<string, ComposerImportance> = {};
     // Importance: the cluster's effect on the composer's logit (mean directional derivative along
-    // its CAV), tested against random CAVs' effects as TCAV does (src/tcav/run.ts).
+    // its CAVs), tested against random parts-concepts of the same size as TCAV does (src/tcav/run.ts).
     result.targets.forEach((t) => {
       const d = meanStd(t.derivatives);
       importance[t.target] = {

@@ -14,6 +14,7 @@ import { PLAYER_SCRIPT } from './player.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
+import { stabilitySection } from './sections/stability.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
@@ -44,6 +45,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     runSection(results),
     readingSection(),
     tcavSection(results.tcav, ctx),
+    stabilitySection(results.tcav),
     conceptsSection(results, ctx),
     skippedSection(results.skipped),
   ];

@@ -49,31 +49,64 @@ export interface TcavEntry {
   /**
    * Mean directional derivative of the composer's logit along the (unit) CAV, averaged over the
    * composer's excerpts and the runs: how much, and which way, the concept moves the composer.
+   * `effectStd` is its spread over the runs.
    */
   effect: number;
   effectStd: number;
-  /** The same for the random-vs-random CAVs: the null distribution of effects. */
+  /**
+   * The null: the same statistic (mean over runs) for each of `nullConcepts` random concepts of
+   * the concept's size (`nullSizes`); their mean and standard deviation.
+   */
   randomEffect: number;
   randomEffectStd: number;
   /**
    * Two-sided test that decides significance: is the concept's effect outside the distribution of
-   * random CAVs' effects (Student's t prediction test, df = runs - 1)? See src/tcav/run.ts.
+   * the random concepts' effects (Student's t prediction test, df = nullConcepts - 1)? See
+   * src/tcav/run.ts.
    */
   pValue: number;
-  /** Classic TCAV test, for reference: Welch's two-sided t-test of per-run sign-count scores against random ones. */
+  /** Classic TCAV test, for reference: Welch's two-sided t-test of per-run sign-count scores against random CAVs' scores. */
   pValueScores: number;
   /** p-value after correction for the number of tests (concepts x targets x layers). */
   pValueCorrected: number;
   significant: boolean;
-  /** Mean held-out accuracy of the concept's CAVs. */
+  /** Mean balanced held-out accuracy of the concept's CAVs (mean recall of the two sides; chance is 0.5). */
   cavAccuracy: number;
   /** False when the CAV accuracy is too low for the score to mean anything. */
   cavReliable: boolean;
+  /** Mean balanced held-out accuracy of the random concepts' CAVs (what chance looks like here). */
+  cavAccuracyRandom?: number;
+  /** How the CAVs were learnt: logistic regression or FastCAV (closed form). */
+  cav?: 'logistic' | 'fast';
   runs: number;
+  /** Number of the concept's examples (model windows). */
+  examples?: number;
+  /** What the concept was contrasted with: random corpus windows, explicit counterexamples, or another concept. */
+  counterexamples?: 'random' | 'explicit' | 'relative';
+  relativeTo?: string;
+  /** Random concepts in the null, and their sizes: [examples] or [examples, counterexamples]. */
+  nullConcepts?: number;
+  nullSizes?: number[];
+  /** Mean and spread of the random concepts' sign-count scores (first CAV of each). */
   randomScore: number;
   randomStd: number;
   /** Per-run sign-count scores, for plots. */
   scores: number[];
+  /** Present when the run was repeated over several seeds (`--seeds N`). */
+  stability?: CellStability;
+}
+
+/** How a cell's verdict held over seeds: each seed redraws targets, pool, counterexamples and nulls. */
+export interface CellStability {
+  seeds: number[];
+  /** Seeds in which the cell was significant (after correction), by direction. */
+  significantUp: number;
+  significantDown: number;
+  /** Significant in every seed, always in the same direction. */
+  stable: boolean;
+  /** The effect and corrected p-value in each seed (same order as `seeds`). */
+  effects: number[];
+  pValuesCorrected: number[];
 }
 
 export interface ExcerptRef {

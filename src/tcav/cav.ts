@@ -88,10 +88,8 @@ export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C 
       h[a * R + a] += 1 / C;
     }
     h[r * R + r] += 1e-12;
-    const hess = new Matrix(R, R);
-    for (let a = 0; a < R; a++)
-      for (let b = a; b < R; b++) hess.set(a, b, h[a * R + b]).set(b, a, h[a * R + b]);
-    const step = solve(hess, Matrix.columnVector(Array.from(grad))).getColumn(0);
+    for (let a = 0; a < R; a++) for (let b = a + 1; b < R; b++) h[b * R + a] = h[a * R + b];
+    const step = choleskySolve(h, R, grad);
     let decrement = 0;
     for (let a = 0; a <= r; a++) decrement += step[a] * grad[a];
     if (decrement / 2 < 1e-12) break;
@@ -119,6 +117,49 @@ export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C 
   return { alpha, bias: theta[r], norm: Math.sqrt(norm), iterations };
 }
 
+/** How a CAV is learnt: L2-regularised logistic regression (TCAV's linear classifier) or FastCAV. */
+export type CavMethod = 'logistic' | 'fast';
+
+/**
+ * FastCAV (Schmalwasser, Penzel, Denzler, Niebling, ICML 2025): the CAV in closed form, the mean of
+ * the concept's activations after centring on the mean of all training activations,
+ *   w = mean_{y=1}(x) - mean(x),  decision w.(x - mean(x)),
+ * which for balanced classes is half the difference of the class means. In the span form of this
+ * file: alpha_i = [y_i = 1] / n_1 - 1 / n, bias = -w.mean(x) = -sum_j alpha_j mean_i K_ji.
+ * No fit, so a CAV costs one pass over its Gram rows.
+ */
+export function fitFast(k: Float64Array, n: number, y: readonly number[]): LinearFit {
+  if (y.length !== n) throw new Error(`fitFast: ${y.length} labels for ${n} rows`);
+  const positives = y.filter((v) => v === 1).length;
+  const alpha = new Float64Array(n);
+  if (positives === 0 || positives === n) return { alpha, bias: 0, norm: 0, iterations: 0 };
+  for (let i = 0; i < n; i++) alpha[i] = (y[i] === 1 ? 1 / positives : 0) - 1 / n;
+  let bias = 0;
+  let squared = 0;
+  for (let j = 0; j < n; j++) {
+    let rowSum = 0;
+    let rowDot = 0;
+    for (let i = 0; i < n; i++) {
+      rowSum += k[j * n + i];
+      rowDot += k[j * n + i] * alpha[i];
+    }
+    bias -= (alpha[j] * rowSum) / n;
+    squared += alpha[j] * rowDot;
+  }
+  return { alpha, bias, norm: Math.sqrt(Math.max(0, squared)), iterations: 0 };
+}
+
+/** A CAV by either method, on the rows of a Gram matrix with labels in {0, 1}. */
+export function fitCav(
+  method: CavMethod,
+  k: Float64Array,
+  n: number,
+  y: readonly number[],
+  C = 1,
+): LinearFit {
+  return method === 'fast' ? fitFast(k, n, y) : fitLogistic(k, n, y, C);
+}
+
 /** Decision values w.x + b of rows whose inner products with the training rows are `cross` [m x n]. */
 export function decision(fit: LinearFit, cross: Float64Array, m: number): Float64Array {
   const n = fit.alpha.length;
@@ -129,6 +170,42 @@ export function decision(fit: LinearFit, cross: Float64Array, m: number): Float6
     out[i] = s;
   }
   return out;
+}
+
+/**
+ * Solve H x = g for a symmetric positive definite H ([n x n], row-major) by Cholesky; the Newton
+ * systems here are small and always positive definite (the L2 term), and a dense general solver
+ * cost most of a CAV's time. Falls back to LU (ml-matrix) if H is not numerically positive definite.
+ */
+function choleskySolve(h: Float64Array, n: number, g: Float64Array): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = h[i * n + j];
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) {
+          const m = new Matrix(n, n);
+          for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) m.set(a, b, h[a * n + b]);
+          return Float64Array.from(solve(m, Matrix.columnVector(Array.from(g))).getColumn(0));
+        }
+        l[i * n + i] = Math.sqrt(s);
+      } else l[i * n + j] = s / l[j * n + j];
+    }
+  }
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = g[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * z[k];
+    z[i] = s / l[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = z[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  return x;
 }
 
 function sigmoid(z: number): number {

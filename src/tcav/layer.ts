@@ -1,20 +1,55 @@
 import type { HeadModel } from '../model/head.ts';
+import { UserError } from '../util/errors.ts';
+import { sha256 } from '../util/files.ts';
+import type { Progress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
-import { decision, fitLogistic } from './cav.ts';
+import { decision, fitCav, type CavMethod } from './cav.ts';
+import { DerivativeTable } from './derivatives.ts';
 import { gram } from './linalg.ts';
-import { meanStd, predictionTest, welchTTest, type TTest } from './stats.ts';
+import { predictionTest, welchTTest, type TTest } from './stats.ts';
 
 /**
- * TCAV at one layer (Kim et al. 2018), given activations already computed:
+ * TCAV at one layer (Kim et al. 2018), given activations already computed, with a null made of
+ * many random concepts.
+ *
  *  - `targets`: excerpts of each target composer, where directional derivatives are taken;
- *  - `random`: runs + 1 random counterexample sets of the corpus, each `setSize` excerpts.
- * Run j (1..runs) trains a concept's CAV against random set j; the null distribution is the
- * random-vs-random CAVs (set 0 against set j), so concept and null differ only in the concept.
- * Each CAV is trained on 2/3 of its examples and its accuracy measured on the other third.
+ *  - `pool`: random windows of the corpus. Counterexample sets and random concepts are drawn from it.
+ *
+ * A concept is tested in R runs. Without explicit counterexamples, run r trains a CAV of all the
+ * concept's examples against a random counterexample set (`setSize` pool windows, drawn afresh per
+ * run, none sharing content with the concept); with counterexamples (relativeTo, or explicit
+ * ones), each run trains on 4/5 of each side. Each run's CAV is trained on 2/3 of its rows and its
+ * balanced accuracy measured on the rest (see run.ts for the whole argument).
+ *
+ * The null is M random concepts of the SAME SIZE as the concept (size-matched), each tested
+ * exactly like the concept: a random "concept" set drawn from the pool, then R runs against random
+ * counterexample sets drawn afresh from the rest of the pool (for a relative concept: two disjoint
+ * random sets of the two sides' sizes, subsampled per run the same way). The statistic is the same
+ * on both sides: the effect, i.e. the mean directional derivative of the composer's logit along the
+ * unit CAV, averaged over the composer's excerpts and over the R runs. The concept's effect is
+ * tested against the M random concepts' effects (a prediction test, Student's t with M - 1 degrees
+ * of freedom). Because the null varies which random set plays the concept, its spread includes the
+ * variance of a concept of that size, which one random set could not supply; small concepts get a
+ * wider null. Nulls depend only on the sizes, so they are computed once per size and layer.
+ *
+ * Randomness is keyed by content: the random stream of a concept is derived from the content ids of
+ * its examples (sorted), never from its name, and the rows are ordered by content id, so an
+ * identical copy under another name, or with its examples listed in another order, gives
+ * identical numbers. A relative concept's stream is keyed by the unordered pair of its sides and its
+ * CAVs are fitted in one canonical orientation, so A relativeTo B and B relativeTo A are one
+ * experiment read in two directions: mirrored effects and the same p-value.
+ *
+ * Cost: every CAV is a combination of its training rows, so all derivatives come from one table of
+ * derivatives along the pool's rows (and the concept's own rows), see derivatives.ts.
  */
 export interface ActivationSet {
   acts: Float32Array;
   n: number;
+}
+
+/** Activations with one content id per row (a hash of the roll the model saw). */
+export interface KeyedSet extends ActivationSet {
+  ids: string[];
 }
 
 export interface TargetSet extends ActivationSet {
@@ -24,16 +59,23 @@ export interface TargetSet extends ActivationSet {
 }
 
 export interface TcavLayerOptions {
+  /** Runs (CAVs) per concept, and per random concept of the null. */
   runs: number;
+  /** Windows per random counterexample set. */
   setSize: number;
+  /** Random concepts in each size-matched null. */
+  nullConcepts: number;
   seed: number | string;
-  /** Inverse L2 strength of the CAV classifier (scikit-learn's C). */
+  /** How CAVs are learnt (default logistic). */
+  cav?: CavMethod;
+  /** Inverse L2 strength of the logistic CAV (scikit-learn's C). */
   C?: number;
-  /** Share of examples held out to measure CAV accuracy. */
+  /** Share of each side held out to measure CAV accuracy. */
   holdout?: number;
+  progress?: Progress;
 }
 
-/** Scores of one concept (or the random baseline) for one target over the runs. */
+/** Scores of one concept for one target over the runs. */
 export interface TargetScores {
   target: string;
   /** Sign-count TCAV score per run: share of the target's excerpts with a positive derivative. */
@@ -44,244 +86,527 @@ export interface TargetScores {
   derivatives: number[];
 }
 
+/** The size-matched null of one concept, read in the concept's orientation. */
+export interface NullSummary {
+  /** Sizes the random concepts were drawn at: [examples] or [examples, counterexamples]. */
+  sizes: number[];
+  /** Number of random concepts. */
+  concepts: number;
+  /** Each random concept's mean balanced CAV accuracy over its runs. */
+  accuracies: number[];
+}
+
 export interface ConceptTest {
-  /** Held-out accuracy of each run's CAV. */
+  /** Balanced held-out accuracy of each run's CAV (mean of the two sides' recalls). */
   accuracies: number[];
   /** Each run's CAV as a unit vector (a zero vector where the fit was degenerate). */
   directions: Float32Array[];
   /**
-   * Per target: `effectTest` compares the concept's effect (its mean directional derivative over
-   * the runs) with the distribution of random CAVs' effects; `test` is the classic comparison of
-   * per-run sign-count scores (Welch), kept for reference (see run.ts for why it does not decide).
+   * Per target: `effectTest` compares the concept's effect (mean derivative over the runs) with
+   * the random concepts' effects; `test` is the classic Welch test of per-run sign-count scores
+   * against random CAVs' scores (one per random concept), kept for reference only.
    */
-  targets: (TargetScores & { test: TTest; effectTest: TTest })[];
+  targets: (TargetScores & {
+    test: TTest;
+    effectTest: TTest;
+    /** Each random concept's effect (its mean derivative over its runs). */
+    nullEffects: number[];
+    /** Sign-count score of each random concept's first CAV. */
+    nullScores: number[];
+  })[];
+  null: NullSummary;
 }
 
+interface Labeled {
+  row: number;
+  label: number;
+}
+interface RunPlan {
+  train: Labeled[];
+  test: Labeled[];
+}
+
+/** Rows of a test: local rows (the concept's own) first, then the pool. */
+interface Bank {
+  L: number;
+  acts?: Float32Array;
+  gram?: Float64Array;
+  /** Inner products local x pool [L x N], when a plan mixes them. */
+  cross?: Float64Array;
+  derivs?: Float64Array;
+}
+
+interface RunResult {
+  accuracy: number;
+  usable: boolean;
+  /** Per target: sign-count share of positive and of negative derivatives, positive mass share, mean. */
+  positive: number[];
+  negative: number[];
+  magnitude: number[];
+  mean: number[];
+  direction?: Float32Array;
+}
+
+interface NullDistribution {
+  sizes: number[];
+  /** [target][concept]: effect, first-run share of positive and of negative derivatives. */
+  effects: number[][];
+  positive: number[][];
+  negative: number[][];
+  accuracies: number[];
+}
+
+type Resolved = Required<Omit<TcavLayerOptions, 'progress'>> & { progress?: Progress };
+
 export class TcavLayer {
-  /** Random-vs-random baseline per target. */
-  baseline: TargetScores[] = [];
-  private randomGram!: Float64Array;
-  private readonly allTargets: ActivationSet;
+  private readonly nulls = new Map<string, Promise<NullDistribution>>();
+  /** Work done so far, for benchmarks: CAV fits, random concepts, and where the time went (ms). */
+  readonly cost = {
+    cavFits: 0,
+    randomConcepts: 0,
+    nullMs: 0,
+    conceptMs: 0,
+    derivativeRows: 0,
+    derivativeMs: 0,
+  };
+  /** Start of each target's excerpts in the stacked excerpt list. */
+  private readonly offsets: number[];
+  private readonly excerpts: number;
 
   private constructor(
     readonly head: HeadModel,
     readonly dim: number,
     readonly targets: TargetSet[],
-    readonly random: ActivationSet,
-    readonly options: Required<TcavLayerOptions>,
+    readonly pool: KeyedSet,
+    private readonly table: DerivativeTable,
+    private readonly poolGram: Float64Array,
+    /** [pool row x excerpt]: derivative of each excerpt's own logit along each pool row. */
+    private readonly poolDerivs: Float64Array,
+    readonly options: Resolved,
   ) {
-    const total = targets.reduce((a, t) => a + t.n, 0);
-    const acts = new Float32Array(total * dim);
+    this.offsets = [];
     let at = 0;
     for (const t of targets) {
-      acts.set(t.acts, at * dim);
+      this.offsets.push(at);
       at += t.n;
     }
-    this.allTargets = { acts, n: total };
+    this.excerpts = at;
   }
 
   static async prepare(
     head: HeadModel,
     targets: TargetSet[],
-    random: ActivationSet,
+    pool: KeyedSet,
     options: TcavLayerOptions,
   ): Promise<TcavLayer> {
+    const o: Resolved = { cav: 'logistic', C: 1, holdout: 1 / 3, ...options };
+    if (o.runs < 2) throw new UserError(`random runs: at least 2 are needed, got ${o.runs}`);
+    if (o.nullConcepts < 3)
+      throw new UserError(`null concepts: at least 3 are needed for a test, got ${o.nullConcepts}`);
     const dim = head.size;
-    const o = { C: 1, holdout: 1 / 3, ...options };
-    if (random.n < (o.runs + 1) * o.setSize) {
-      throw new Error(
-        `TcavLayer: ${random.n} random excerpts, need ${(o.runs + 1) * o.setSize} (${o.runs + 1} sets of ${o.setSize})`,
-      );
+    const unique = dedupe(pool, dim);
+    const total = targets.reduce((a, t) => a + t.n, 0);
+    const acts = new Float32Array(total * dim);
+    const classes: number[] = [];
+    let at = 0;
+    for (const t of targets) {
+      acts.set(t.acts.subarray(0, t.n * dim), at * dim);
+      for (let i = 0; i < t.n; i++) classes.push(t.classIndex);
+      at += t.n;
     }
-    const layer = new TcavLayer(head, dim, targets, random, o);
-    layer.randomGram = await gram(random.acts, random.n, random.acts, random.n, dim);
-    // The null: random set 0 plays the concept.
-    const set0 = [...Array(o.setSize).keys()];
-    const runs = layer.runs(`random`, { acts: new Float32Array(0), n: 0 }, undefined, set0);
-    layer.baseline = await layer.score(runs.directions);
+    o.progress?.start('random pool: inner products and derivatives', 2);
+    const poolGram = await gram(unique.acts, unique.n, unique.acts, unique.n, dim);
+    o.progress?.tick();
+    const started = performance.now();
+    const table = await DerivativeTable.create(head, { acts, n: total, classes });
+    const poolDerivs = await table.along(unique);
+    o.progress?.tick();
+    o.progress?.stop();
+    const layer = new TcavLayer(head, dim, targets, unique, table, poolGram, poolDerivs, o);
+    layer.cost.derivativeRows += unique.n;
+    layer.cost.derivativeMs += performance.now() - started;
     return layer;
   }
 
-  /** Test a concept: CAVs against each random set (or against explicit counterexamples), scores, and t-tests. */
-  async testConcept(
-    name: string,
-    concept: ActivationSet,
-    counter?: ActivationSet,
-  ): Promise<ConceptTest> {
-    if (concept.n < 2)
-      throw new Error(`concept ${name}: needs at least 2 examples, has ${concept.n}`);
-    const local = counter ? concatSets(concept, counter, this.dim) : concept;
-    const kLocal = await gram(local.acts, local.n, local.acts, local.n, this.dim);
-    const kCross = await gram(local.acts, local.n, this.random.acts, this.random.n, this.dim);
-    const runs = this.runs(name, local, {
-      kLocal,
-      kCross,
-      concept: concept.n,
-      counter: counter?.n ?? 0,
-    });
-    const scores = await this.score(runs.directions);
-    return {
-      accuracies: runs.accuracies,
-      directions: runs.directions.map(unit),
-      targets: scores.map((s, i) => ({
-        ...s,
-        test: welchTTest(s.scores, this.baseline[i].scores),
-        effectTest: predictionTest(meanStd(s.derivatives).mean, this.baseline[i].derivatives),
-      })),
-    };
+  /** Whether derivatives are exact (gradients) or finite differences. */
+  get exactDerivatives(): boolean {
+    return this.table.exact;
   }
 
   /**
-   * Train `runs` CAVs. Rows are indexed in one space: local rows (concept, then counterexamples)
-   * first, then the random pool. With counterexamples, each run draws 4/5 of each side (a
-   * different subsample per run) instead of a random set.
+   * Test a concept: R CAVs (against random counterexample sets, or against `counter`), scores and
+   * derivatives per target, and the test against the size-matched null.
    */
-  private runs(
-    name: string,
-    local: ActivationSet,
-    blocks:
-      { kLocal: Float64Array; kCross: Float64Array; concept: number; counter: number } | undefined,
-    randomPositives?: number[],
-  ): { directions: Float32Array[]; accuracies: number[] } {
-    const { runs, setSize } = this.options;
-    const L = local.n;
-    const N = this.random.n;
-    const k = (i: number, j: number): number => {
-      if (i < L && j < L) return blocks!.kLocal[i * L + j];
-      if (i < L) return blocks!.kCross[i * N + (j - L)];
-      if (j < L) return blocks!.kCross[j * N + (i - L)];
-      return this.randomGram[(i - L) * N + (j - L)];
-    };
-    const row = (i: number) =>
-      i < L
-        ? local.acts.subarray(i * this.dim, (i + 1) * this.dim)
-        : this.random.acts.subarray((i - L) * this.dim, (i - L + 1) * this.dim);
-    const rng = new Rng(`${this.options.seed}/cav/${name}`);
-    const directions: Float32Array[] = [];
-    const accuracies: number[] = [];
-    for (let run = 1; run <= runs; run++) {
-      let pos: number[];
-      let neg: number[];
-      if (randomPositives) {
-        pos = randomPositives.map((i) => L + i);
-        neg = [...Array(setSize).keys()].map((i) => L + run * setSize + i);
-      } else if (blocks!.counter > 0) {
-        pos = rng.sample(
-          [...Array(blocks!.concept).keys()],
-          Math.max(2, Math.round(0.8 * blocks!.concept)),
+  async testConcept(conceptSet: KeyedSet, counterSet?: KeyedSet): Promise<ConceptTest> {
+    const started = performance.now();
+    const { runs, setSize, holdout } = this.options;
+    const concept = sortById(conceptSet, this.dim);
+    if (concept.n < 2) throw new Error(`a concept needs at least 2 examples, has ${concept.n}`);
+    const key = contentKey(concept.ids);
+    let bank: Bank;
+    let plans: RunPlan[];
+    let orientation: 1 | -1 = 1;
+    let nullSizes: number[];
+    if (!counterSet) {
+      const exclude = new Set(concept.ids);
+      const allowed = [...Array(this.pool.n).keys()]
+        .filter((i) => !exclude.has(this.pool.ids[i]))
+        .map((i) => concept.n + i);
+      if (allowed.length < setSize)
+        throw new UserError(
+          `the random pool has ${allowed.length} windows besides the concept's; a counterexample set needs ${setSize} (lower --set-size)`,
         );
-        neg = rng.sample(
-          [...Array(blocks!.counter).keys()].map((i) => blocks!.concept + i),
-          Math.max(2, Math.round(0.8 * blocks!.counter)),
+      const rng = new Rng(`${this.options.seed}/concept/${key}`);
+      plans = singlePlans(rng, range(concept.n), allowed, runs, setSize, holdout);
+      bank = await this.bank(concept, true);
+      nullSizes = [concept.n];
+    } else {
+      const counter = sortById(counterSet, this.dim);
+      if (counter.n < 2)
+        throw new Error(`counterexamples: at least 2 are needed, got ${counter.n}`);
+      const counterKey = contentKey(counter.ids);
+      if (counterKey === key)
+        throw new UserError('a concept cannot be tested against identical counterexamples');
+      // Canonical orientation: the side with the smaller content key is fitted as label 1.
+      const conceptFirst = key < counterKey;
+      const [first, second] = conceptFirst ? [concept, counter] : [counter, concept];
+      orientation = conceptFirst ? 1 : -1;
+      const local = concat(first, second, this.dim);
+      const rng = new Rng(
+        `${this.options.seed}/pair/${contentKey(first.ids)}/${contentKey(second.ids)}`,
+      );
+      plans = pairedPlans(
+        rng,
+        range(first.n),
+        range(second.n).map((i) => first.n + i),
+        runs,
+        holdout,
+      );
+      bank = await this.bank(local, false);
+      nullSizes = [first.n, second.n];
+    }
+    const results = plans.map((p) => this.run(bank, p, orientation, true));
+    this.cost.conceptMs += performance.now() - started;
+    const nul = await this.nullFor(nullSizes);
+    const M = this.options.nullConcepts;
+    return {
+      accuracies: results.map((r) => r.accuracy),
+      directions: results.map((r) => r.direction!),
+      targets: this.targets.map((t, ti) => {
+        const derivatives = results.map((r) => r.mean[ti]);
+        const scores = results.map((r) => (r.usable ? r.positive[ti] : 0.5));
+        const nullEffects = nul.effects[ti].map((v) => orientation * v);
+        const nullScores = (orientation === 1 ? nul.positive : nul.negative)[ti];
+        const effect = derivatives.reduce((a, b) => a + b, 0) / derivatives.length;
+        return {
+          target: t.name,
+          scores,
+          magnitudes: results.map((r) => (r.usable ? r.magnitude[ti] : 0.5)),
+          derivatives,
+          test: welchTTest(scores, nullScores),
+          effectTest: predictionTest(effect, nullEffects),
+          nullEffects,
+          nullScores,
+        };
+      }),
+      null: {
+        sizes: orientation === 1 ? nul.sizes : nul.sizes.slice().reverse(),
+        concepts: M,
+        accuracies: nul.accuracies,
+      },
+    };
+  }
+
+  /** Inner products and derivative columns of a test's own rows. */
+  private async bank(local: ActivationSet, withPool: boolean): Promise<Bank> {
+    const L = local.n;
+    const kLocal = await gram(local.acts, L, local.acts, L, this.dim);
+    const cross = withPool
+      ? await gram(local.acts, L, this.pool.acts, this.pool.n, this.dim)
+      : undefined;
+    const started = performance.now();
+    const derivs = await this.table.along(local);
+    this.cost.derivativeRows += L;
+    this.cost.derivativeMs += performance.now() - started;
+    return { L, acts: local.acts, gram: kLocal, cross, derivs };
+  }
+
+  /** The null of random concepts of these sizes, computed once per layer. */
+  private nullFor(sizes: number[]): Promise<NullDistribution> {
+    const key = sizes.join('/');
+    let found = this.nulls.get(key);
+    if (!found) {
+      found = Promise.resolve().then(() => this.computeNull(sizes));
+      this.nulls.set(key, found);
+    }
+    return found;
+  }
+
+  private computeNull(requested: number[]): NullDistribution {
+    const started = performance.now();
+    const { runs, setSize, holdout, nullConcepts } = this.options;
+    const N = this.pool.n;
+    const need = requested.length === 1 ? requested[0] + setSize : requested[0] + requested[1];
+    if (N < need || requested.some((s) => s < 2))
+      throw new UserError(
+        `the random pool holds ${N} windows; random concepts of ${requested.join(' + ')} examples${requested.length === 1 ? ` with counterexample sets of ${setSize}` : ''} need ${need} (use a larger corpus, or lower --set-size)`,
+      );
+    const T = this.targets.length;
+    const out: NullDistribution = {
+      sizes: requested,
+      effects: this.targets.map(() => []),
+      positive: this.targets.map(() => []),
+      negative: this.targets.map(() => []),
+      accuracies: [],
+    };
+    const bank: Bank = { L: 0 };
+    const all = range(N);
+    for (let m = 0; m < nullConcepts; m++) {
+      const rng = new Rng(`${this.options.seed}/null/${requested.join('x')}/${m}`);
+      let plans: RunPlan[];
+      if (requested.length === 1) {
+        const chosen = rng.sample(all, requested[0]);
+        const taken = new Set(chosen);
+        plans = singlePlans(
+          rng,
+          chosen,
+          all.filter((i) => !taken.has(i)),
+          runs,
+          setSize,
+          holdout,
         );
       } else {
-        pos = [...Array(blocks!.concept).keys()];
-        neg = [...Array(setSize).keys()].map((i) => L + run * setSize + i);
+        const first = rng.sample(all, requested[0]);
+        const taken = new Set(first);
+        const second = rng.sample(
+          all.filter((i) => !taken.has(i)),
+          requested[1],
+        );
+        plans = pairedPlans(rng, first, second, runs, holdout);
       }
-      const { train, test } = stratifiedSplit(rng, pos, neg, this.options.holdout);
-      const n = train.length;
-      const kTrain = new Float64Array(n * n);
-      for (let a = 0; a < n; a++)
-        for (let b = 0; b < n; b++) kTrain[a * n + b] = k(train[a].row, train[b].row);
-      const fit = fitLogistic(
-        kTrain,
-        n,
-        train.map((e) => e.label),
-        this.options.C,
-      );
-      const cross = new Float64Array(test.length * n);
-      test.forEach((e, a) => train.forEach((f, b) => (cross[a * n + b] = k(e.row, f.row))));
-      const values = decision(fit, cross, test.length);
-      accuracies.push(
-        test.filter((e, a) => (values[a] > 0 ? 1 : 0) === e.label).length /
-          Math.max(1, test.length),
-      );
-      const w = new Float64Array(this.dim);
-      train.forEach((e, a) => {
-        const r = row(e.row);
-        const alpha = fit.alpha[a];
-        if (alpha !== 0) for (let d = 0; d < this.dim; d++) w[d] += alpha * r[d];
-      });
-      directions.push(Float32Array.from(w));
+      const results = plans.map((p) => this.run(bank, p, 1, false));
+      for (let t = 0; t < T; t++) {
+        out.effects[t].push(results.reduce((a, r) => a + r.mean[t], 0) / results.length);
+        out.positive[t].push(results[0].usable ? results[0].positive[t] : 0.5);
+        out.negative[t].push(results[0].usable ? results[0].negative[t] : 0.5);
+      }
+      out.accuracies.push(meanOf(results.map((r) => r.accuracy)));
     }
-    return { directions, accuracies };
-  }
-
-  /** Sign-count and magnitude scores of each direction for each target. */
-  private async score(directions: Float32Array[]): Promise<TargetScores[]> {
-    const usable = directions.map((d) => d.some((v) => v !== 0));
-    const dirs = directions.map((d, i) => (usable[i] ? d : unitVector(this.dim)));
-    const classes = this.targets.map((t) => t.classIndex);
-    const T = classes.length;
-    const R = dirs.length;
-    const derivs = await this.head.directionalDerivatives(
-      this.allTargets.acts,
-      this.allTargets.n,
-      dirs,
-      classes,
-    );
-    const out: TargetScores[] = [];
-    let first = 0;
-    this.targets.forEach((target, t) => {
-      const scores: number[] = [];
-      const magnitudes: number[] = [];
-      const derivatives: number[] = [];
-      for (let r = 0; r < R; r++) {
-        let positive = 0;
-        let posMass = 0;
-        let mass = 0;
-        let sum = 0;
-        for (let i = first; i < first + target.n; i++) {
-          const s = derivs[(i * R + r) * T + t];
-          if (s > 0) {
-            positive++;
-            posMass += s;
-          }
-          mass += Math.abs(s);
-          sum += s;
-        }
-        // A zero CAV (degenerate fit) carries no concept: score it as chance.
-        scores.push(usable[r] ? positive / target.n : 0.5);
-        magnitudes.push(usable[r] && mass > 0 ? posMass / mass : 0.5);
-        derivatives.push(usable[r] ? sum / target.n : 0);
-      }
-      first += target.n;
-      out.push({ target: target.name, scores, magnitudes, derivatives });
-    });
+    this.cost.randomConcepts += nullConcepts;
+    this.cost.nullMs += performance.now() - started;
     return out;
   }
+
+  /** Fit one run's CAV and read its accuracy and its derivatives at every target excerpt. */
+  private run(bank: Bank, plan: RunPlan, orientation: 1 | -1, keepDirection: boolean): RunResult {
+    const L = bank.L;
+    const N = this.pool.n;
+    const k = (i: number, j: number): number => {
+      if (i < L && j < L) return bank.gram![i * L + j];
+      if (i < L) return bank.cross![i * N + (j - L)];
+      if (j < L) return bank.cross![j * N + (i - L)];
+      return this.poolGram[(i - L) * N + (j - L)];
+    };
+    const E = this.excerpts;
+    const derivs = (i: number) =>
+      i < L
+        ? bank.derivs!.subarray(i * E, (i + 1) * E)
+        : this.poolDerivs.subarray((i - L) * E, (i - L + 1) * E);
+    const { train, test } = plan;
+    const gramOf = (rows: readonly Labeled[]) => {
+      const n = rows.length;
+      const out = new Float64Array(n * n);
+      for (let a = 0; a < n; a++)
+        for (let b = a; b < n; b++) out[a * n + b] = out[b * n + a] = k(rows[a].row, rows[b].row);
+      return out;
+    };
+    const fitOn = (rows: readonly Labeled[]) =>
+      fitCav(
+        this.options.cav,
+        gramOf(rows),
+        rows.length,
+        rows.map((e) => e.label),
+        this.options.C,
+      );
+    // Accuracy: a CAV fitted on the training part, read on the held-out part.
+    const held = fitOn(train);
+    this.cost.cavFits += 2;
+    const cross = new Float64Array(test.length * train.length);
+    test.forEach((e, a) =>
+      train.forEach((f, b) => (cross[a * train.length + b] = k(e.row, f.row))),
+    );
+    const accuracy = balancedAccuracy(test, decision(held, cross, test.length));
+    // Direction: the CAV fitted on all of the run's rows, so that runs differ only in their
+    // counterexamples (or subsamples), not in which examples happened to be held out.
+    const rows = [...train, ...test];
+    const fit = fitOn(rows);
+
+    const T = this.targets.length;
+    const usable = fit.norm > 0 && Number.isFinite(fit.norm);
+    const result: RunResult = {
+      accuracy,
+      usable,
+      positive: new Array<number>(T).fill(0.5),
+      negative: new Array<number>(T).fill(0.5),
+      magnitude: new Array<number>(T).fill(0.5),
+      mean: new Array<number>(T).fill(0),
+    };
+    if (keepDirection) result.direction = new Float32Array(this.dim);
+    if (!usable) return result; // a degenerate fit carries no concept: chance scores, no effect
+    const scale = orientation / fit.norm;
+    const d = new Float64Array(E);
+    rows.forEach((e, a) => {
+      const w = fit.alpha[a] * scale;
+      if (w === 0) return;
+      const column = derivs(e.row);
+      for (let i = 0; i < E; i++) d[i] += w * column[i];
+    });
+    this.targets.forEach((t, ti) => {
+      const start = this.offsets[ti];
+      let positive = 0;
+      let negative = 0;
+      let posMass = 0;
+      let mass = 0;
+      let sum = 0;
+      for (let i = start; i < start + t.n; i++) {
+        const s = d[i];
+        if (s > 0) {
+          positive++;
+          posMass += s;
+        } else if (s < 0) negative++;
+        mass += Math.abs(s);
+        sum += s;
+      }
+      result.positive[ti] = positive / t.n;
+      result.negative[ti] = negative / t.n;
+      result.magnitude[ti] = mass > 0 ? posMass / mass : 0.5;
+      result.mean[ti] = sum / t.n;
+    });
+    if (keepDirection) {
+      const w = new Float64Array(this.dim);
+      rows.forEach((e, a) => {
+        const alpha = fit.alpha[a] * scale;
+        if (alpha === 0) return;
+        const row =
+          e.row < L
+            ? bank.acts!.subarray(e.row * this.dim, (e.row + 1) * this.dim)
+            : this.pool.acts.subarray((e.row - L) * this.dim, (e.row - L + 1) * this.dim);
+        for (let x = 0; x < this.dim; x++) w[x] += alpha * row[x];
+      });
+      result.direction = Float32Array.from(w);
+    }
+    return result;
+  }
 }
 
-function concatSets(a: ActivationSet, b: ActivationSet, dim: number): ActivationSet {
-  const acts = new Float32Array((a.n + b.n) * dim);
-  acts.set(a.acts.subarray(0, a.n * dim));
-  acts.set(b.acts.subarray(0, b.n * dim), a.n * dim);
-  return { acts, n: a.n + b.n };
+/** A content key of a set of rows: independent of names and of the order of the rows. */
+export function contentKey(ids: readonly string[]): string {
+  return sha256(ids.slice().sort().join('\n')).slice(0, 16);
 }
 
-function stratifiedSplit(rng: Rng, pos: number[], neg: number[], holdout: number) {
-  const train: { row: number; label: number }[] = [];
-  const test: { row: number; label: number }[] = [];
+/**
+ * Runs of a concept (or random concept) against random counterexample sets: all `positives` in
+ * every run, `setSize` of `allowed` drawn afresh per run, then a stratified holdout.
+ */
+function singlePlans(
+  rng: Rng,
+  positives: number[],
+  allowed: number[],
+  runs: number,
+  setSize: number,
+  holdout: number,
+): RunPlan[] {
+  const plans: RunPlan[] = [];
+  for (let r = 0; r < runs; r++) {
+    const negatives = rng.sample(allowed, setSize);
+    plans.push(stratifiedSplit(rng, positives, negatives, holdout));
+  }
+  return plans;
+}
+
+/** Runs of a concept against explicit counterexamples: 4/5 of each side per run, then a holdout. */
+function pairedPlans(
+  rng: Rng,
+  first: number[],
+  second: number[],
+  runs: number,
+  holdout: number,
+): RunPlan[] {
+  const plans: RunPlan[] = [];
+  const part = (n: number) => Math.max(2, Math.round(0.8 * n));
+  for (let r = 0; r < runs; r++) {
+    const a = rng.sample(first, part(first.length));
+    const b = rng.sample(second, part(second.length));
+    plans.push(stratifiedSplit(rng, a, b, holdout));
+  }
+  return plans;
+}
+
+function stratifiedSplit(rng: Rng, pos: number[], neg: number[], holdout: number): RunPlan {
+  const train: Labeled[] = [];
+  const test: Labeled[] = [];
   for (const [rows, label] of [
     [pos, 1],
     [neg, 0],
   ] as const) {
-    const shuffled = rng.shuffle(rows.slice());
+    const shuffled = rng.shuffle(rows);
     const nTest = rows.length >= 3 ? Math.max(1, Math.round(holdout * rows.length)) : 0;
     shuffled.forEach((row, i) => (i < nTest ? test : train).push({ row, label }));
   }
   return { train, test };
 }
 
-function unit(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  const norm = Math.sqrt(s);
-  return norm > 0 ? v.map((x) => x / norm) : v.slice();
+/** Mean of the recalls of the two sides: 0.5 for a classifier that always answers one side. */
+export function balancedAccuracy(test: readonly Labeled[], values: ArrayLike<number>): number {
+  const hits = [0, 0];
+  const counts = [0, 0];
+  test.forEach((e, i) => {
+    counts[e.label]++;
+    if ((values[i] > 0 ? 1 : 0) === e.label) hits[e.label]++;
+  });
+  const recalls = [0, 1].filter((c) => counts[c] > 0).map((c) => hits[c] / counts[c]);
+  return recalls.length ? meanOf(recalls) : NaN;
 }
 
-function unitVector(dim: number): Float32Array {
-  const v = new Float32Array(dim);
-  v[0] = 1;
-  return v;
+function meanOf(xs: readonly number[]): number {
+  const finite = xs.filter((x) => Number.isFinite(x));
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
+}
+
+function range(n: number): number[] {
+  return [...Array(n).keys()];
+}
+
+/** Rows ordered by content id (ties keep their order). */
+function sortById(set: KeyedSet, dim: number): KeyedSet {
+  if (set.ids.length !== set.n) throw new Error(`${set.ids.length} ids for ${set.n} rows`);
+  const order = range(set.n).sort((a, b) =>
+    set.ids[a] < set.ids[b] ? -1 : set.ids[a] > set.ids[b] ? 1 : a - b,
+  );
+  const acts = new Float32Array(set.n * dim);
+  order.forEach((r, i) => acts.set(set.acts.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { acts, n: set.n, ids: order.map((r) => set.ids[r]) };
+}
+
+/** The pool without repeated content (a window sampled twice would sit on both sides of a CAV). */
+function dedupe(pool: KeyedSet, dim: number): KeyedSet {
+  const seen = new Set<string>();
+  const keep: number[] = [];
+  pool.ids.forEach((id, i) => {
+    if (i < pool.n && !seen.has(id)) {
+      seen.add(id);
+      keep.push(i);
+    }
+  });
+  if (keep.length === pool.n) return pool;
+  const acts = new Float32Array(keep.length * dim);
+  keep.forEach((r, i) => acts.set(pool.acts.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { acts, n: keep.length, ids: keep.map((r) => pool.ids[r]) };
+}
+
+function concat(a: KeyedSet, b: KeyedSet, dim: number): KeyedSet {
+  const acts = new Float32Array((a.n + b.n) * dim);
+  acts.set(a.acts.subarray(0, a.n * dim));
+  acts.set(b.acts.subarray(0, b.n * dim), a.n * dim);
+  return { acts, n: a.n + b.n, ids: [...a.ids, ...b.ids] };
 }

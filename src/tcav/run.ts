@@ -3,41 +3,63 @@ import { resolveExamples } from '../concepts/examples.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { TcavEntry } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
-import { TcavLayer, type ActivationSet, type TargetSet } from './layer.ts';
+import type { CavMethod } from './cav.ts';
+import { TcavLayer, type KeyedSet, type TargetSet } from './layer.ts';
 import { holm, meanStd } from './stats.ts';
 
 /**
  * A TCAV run over concepts x layers x target composers: activations through the lens (cached),
- * one TcavLayer per layer, a test per cell against the random baseline, and Holm's correction over
- * every cell of the run.
+ * one TcavLayer per layer, a test per cell against a null of size-matched random concepts, and
+ * Holm's correction over every cell of the run.
  *
- * Which test decides significance. The classic TCAV test (Welch's t-test of the concept's per-run
- * sign-count scores against random-vs-random scores) is reported as `pValueScores`, but it does
- * not decide: near the top of a CNN the sign of a logit's derivative along a direction is almost
- * the same for every excerpt of a composer, so sign-count scores are nearly 0 or 1 for any fixed
- * direction, random ones included. A concept's 20 runs then give 20 copies of one number and the
- * Welch test calls every stable direction significant (pseudo-replication: the runs re-estimate one
- * concept, they are not 20 concepts). Measured on the synthetic model, this flagged textures no
- * composer uses for most composers. The deciding test asks instead whether the concept's effect,
- * its mean directional derivative, lies outside the distribution of the random CAVs' effects (a
- * prediction test with the runs as the null sample), two-sided; the sign-count score stays the
- * readable summary of direction ("share of the composer's excerpts the concept pushes up").
+ * Which statistic. The classic TCAV test (Welch's t-test of the concept's per-run sign-count
+ * scores against random CAVs' scores) is reported as `pValueScores`, but it does not decide: near
+ * the top of a CNN the sign of a logit's derivative along a direction is almost the same for every
+ * excerpt of a composer, so sign-count scores are nearly 0 or 1 for any fixed direction, random
+ * ones included. A concept's 20 runs then give 20 copies of one number and the Welch test calls
+ * every stable direction significant (pseudo-replication: the runs re-estimate one concept, they
+ * are not 20 concepts). Measured on the synthetic model, this flagged textures no composer uses for
+ * most composers. The deciding statistic is the concept's effect: its mean directional derivative,
+ * over the composer's excerpts and over the R runs. The sign-count score stays the readable summary
+ * of direction ("share of the composer's excerpts the concept pushes up").
+ *
+ * Which null. The effect is compared with the same statistic computed for M random concepts of the
+ * same size as the concept, each run exactly like the concept (R runs against fresh random
+ * counterexample sets) and so also averaged over R runs: like is compared with like (layer.ts). The
+ * earlier null, random set 0 playing the concept against R other sets, compared the concept's mean
+ * over R runs with single runs of ONE random concept: its centre was that one set's quirks (it moved
+ * between seeds while the concept's effect did not) and its spread lacked the variance that comes
+ * from which random set plays the concept, the larger part for small concepts (README, "What the
+ * numbers mean", has the measurements). The test is Student's t prediction test of the concept's
+ * effect against the M random effects (df = M - 1), two-sided. A permutation p-value (the rank of
+ * the concept among the random concepts) would need no normality, but it cannot go below 1/(M+1):
+ * with Holm over the 64 cells of a run the smallest cell needs p < 0.05/64, i.e. M > 1280 random
+ * concepts. The t form reaches it with M = 50 when the random effects are close to normal, which
+ * the calibration benchmark checks (bench/calibration.ts: the rate of p < 0.05 on random concepts).
  */
 export interface TcavOptions {
   layers: string[];
   targets: string[];
-  /** Random counterexample sets, i.e. CAVs per concept (default 20). */
+  /** Runs (CAVs) per concept and per random concept: each against a fresh counterexample set (default 20). */
   runs?: number;
-  /** Excerpts per random set (default 30). */
+  /** Excerpts per random counterexample set (default 30). */
   setSize?: number;
   /** Excerpts of each target composer where derivatives are taken (default 40). */
   targetExcerpts?: number;
+  /** Random concepts in each size-matched null (default 50). */
+  nullConcepts?: number;
+  /** Random corpus windows that counterexample sets and random concepts are drawn from (default 500). */
+  poolSize?: number;
+  /** How CAVs are learnt: logistic regression (default) or FastCAV. */
+  cav?: CavMethod;
   seed: number;
   alpha?: number;
-  /** Below this mean held-out accuracy a CAV is flagged as unreliable (default 0.7). */
+  /** Below this mean balanced held-out accuracy a CAV is flagged as unreliable (default 0.7). */
   minCavAccuracy?: number;
   /** Called with each concept's CAVs at each layer (concept banks keep them). */
   onCavs?: (cavs: ConceptCavs) => void;
+  /** Called when a layer is done, with its TcavLayer (benchmarks read its `cost`). */
+  onLayer?: (layer: string, tcav: TcavLayer) => void;
 }
 
 /** The CAVs TCAV trained for one concept at one layer. */
@@ -48,7 +70,7 @@ export interface ConceptCavs {
   shape: number[];
   /** One unit CAV per run. */
   directions: Float32Array[];
-  /** Held-out accuracy per run. */
+  /** Balanced held-out accuracy per run. */
   accuracies: number[];
 }
 
@@ -56,6 +78,9 @@ export const TCAV_DEFAULTS = {
   runs: 20,
   setSize: 30,
   targetExcerpts: 40,
+  nullConcepts: 50,
+  poolSize: 500,
+  cav: 'logistic' as CavMethod,
   alpha: 0.05,
   minCavAccuracy: 0.7,
 };
@@ -66,6 +91,8 @@ export interface PreparedConcept {
   description?: string;
   examples: LensItem[];
   counterexamples?: LensItem[];
+  /** The concept whose examples are the counterexamples, for relative concepts. */
+  relativeTo?: string;
 }
 
 /** Resolve concept files into model-sized examples; relativeTo concepts use the other's examples as counterexamples. */
@@ -106,9 +133,16 @@ export async function prepareConcepts(
       description: file.spec.description,
       examples,
       counterexamples,
+      ...(file.spec.relativeTo ? { relativeTo: file.spec.relativeTo } : {}),
     });
   }
   return out;
+}
+
+/** The content id of a lens item: the hash of its roll (ids are `<source>#<hash>`). */
+export function contentId(item: LensItem): string {
+  const at = item.id.lastIndexOf('#');
+  return at >= 0 ? item.id.slice(at + 1) : item.id;
 }
 
 export async function runTcav(
@@ -120,18 +154,20 @@ export async function runTcav(
   if (concepts.length === 0) return [];
   if (o.runs < 2)
     throw new UserError(`--random-runs: at least 2 are needed for a test, got ${o.runs}`);
+  if (o.nullConcepts < 3)
+    throw new UserError(`--null-concepts: at least 3 are needed for a test, got ${o.nullConcepts}`);
   for (const l of o.layers) lens.classifier.layer(l); // fails early, listing the valid layers
 
   const cells: TcavEntry[] = [];
   for (const layer of o.layers) {
     const { tcav, acts } = await prepareTcavLayer(lens, layer, o);
-    lens.progress.start(`${layer}: CAVs and derivatives`, concepts.length);
+    lens.progress.start(`${layer}: CAVs, nulls and tests`, concepts.length);
     for (const concept of concepts) {
       const examples = await acts(concept.examples, `${layer}: ${concept.name} examples`);
       const counter = concept.counterexamples
         ? await acts(concept.counterexamples, `${layer}: ${concept.name} counterexamples`)
         : undefined;
-      const result = await tcav.testConcept(concept.name, examples, counter);
+      const result = await tcav.testConcept(examples, counter);
       o.onCavs?.({
         concept: concept.name,
         layer,
@@ -139,13 +175,14 @@ export async function runTcav(
         directions: result.directions,
         accuracies: result.accuracies,
       });
-      const accuracy = meanStd(result.accuracies).mean;
-      result.targets.forEach((t, i) => {
+      const accuracy = meanStd(result.accuracies.filter(Number.isFinite)).mean;
+      const nullAccuracy = meanStd(result.null.accuracies.filter(Number.isFinite)).mean;
+      result.targets.forEach((t) => {
         const s = meanStd(t.scores);
         const m = meanStd(t.magnitudes);
-        const r = meanStd(tcav.baseline[i].scores);
+        const r = meanStd(t.nullScores);
         const d = meanStd(t.derivatives);
-        const rd = meanStd(tcav.baseline[i].derivatives);
+        const rd = meanStd(t.nullEffects);
         cells.push({
           concept: concept.name,
           ...(concept.description ? { description: concept.description } : {}),
@@ -165,7 +202,18 @@ export async function runTcav(
           significant: false,
           cavAccuracy: accuracy,
           cavReliable: accuracy >= o.minCavAccuracy,
+          cavAccuracyRandom: nullAccuracy,
+          cav: o.cav,
           runs: o.runs,
+          examples: concept.examples.length,
+          counterexamples: concept.relativeTo
+            ? 'relative'
+            : concept.counterexamples
+              ? 'explicit'
+              : 'random',
+          ...(concept.relativeTo ? { relativeTo: concept.relativeTo } : {}),
+          nullConcepts: result.null.concepts,
+          nullSizes: result.null.sizes,
           randomScore: r.mean,
           randomStd: r.std,
           scores: t.scores,
@@ -174,14 +222,14 @@ export async function runTcav(
       lens.progress.tick();
     }
     lens.progress.stop();
+    o.onLayer?.(layer, tcav);
   }
   return correct(cells, o.alpha);
 }
 
 /**
- * Everything TCAV needs at one layer except the concepts: target excerpts and random sets sampled
- * (seeded) from the corpus, their activations, the head, and the random-vs-random baseline.
- * Discovery reuses it to test its clusters like any concept.
+ * Everything TCAV needs at one layer except the concepts: target excerpts and the random pool
+ * sampled (seeded) from the corpus, their activations, the head, and the derivative tables.
  */
 export async function prepareTcavLayer(
   lens: ConceptLens,
@@ -189,26 +237,18 @@ export async function prepareTcavLayer(
   options: Pick<TcavOptions, 'targets' | 'seed'> & Partial<TcavOptions>,
 ): Promise<{
   tcav: TcavLayer;
-  acts: (items: LensItem[], stage: string) => Promise<ActivationSet>;
+  acts: (items: LensItem[], stage: string) => Promise<KeyedSet>;
 }> {
   const o = { ...TCAV_DEFAULTS, ...options };
   lens.classifier.layer(layer); // fails early, listing the valid layers
   const targetExcerpts = o.targets.map((t) =>
     lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]),
   );
-  // Each random set is drawn independently from the whole corpus (sets may share excerpts, as in TCAV).
-  const randomExcerpts = [...Array(o.runs + 1).keys()].flatMap((j) => {
-    const set = lens.index.sample(o.setSize, `${o.seed}/random/${j}`, lens.targets());
-    if (set.length < o.setSize) {
-      throw new UserError(
-        `the corpus has ${set.length} windows; a random set needs ${o.setSize} (lower --set-size)`,
-      );
-    }
-    return set;
-  });
-  const acts = async (items: LensItem[], stage: string): Promise<ActivationSet> => {
+  // The pool spreads over as many pieces as the corpus has (CorpusIndex.sample), all composers.
+  const poolExcerpts = lens.index.sample(o.poolSize, `${o.seed}/pool`, lens.targets());
+  const acts = async (items: LensItem[], stage: string): Promise<KeyedSet> => {
     const a = await lens.activations(items, [layer], stage);
-    return { acts: a.layers[layer], n: a.n };
+    return { acts: a.layers[layer], n: a.n, ids: items.map(contentId) };
   };
   const targets: TargetSet[] = [];
   for (const [i, t] of o.targets.entries()) {
@@ -218,13 +258,21 @@ export async function prepareTcavLayer(
       ...(await acts(lens.corpusItems(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
     });
   }
-  const random = await acts(lens.corpusItems(randomExcerpts), `${layer}: random sets`);
+  const pool = await acts(lens.corpusItems(poolExcerpts), `${layer}: random pool`);
+  if (pool.n < o.setSize + 3) {
+    throw new UserError(
+      `the corpus has ${pool.n} windows; random concepts and counterexample sets of ${o.setSize} need more (lower --set-size)`,
+    );
+  }
   // The head belongs to the classifier (built once per layer, released with it).
   const head = await lens.head(layer);
-  const tcav = await TcavLayer.prepare(head, targets, random, {
+  const tcav = await TcavLayer.prepare(head, targets, pool, {
     runs: o.runs,
     setSize: o.setSize,
+    nullConcepts: o.nullConcepts,
+    cav: o.cav,
     seed: `${o.seed}/${layer}`,
+    progress: lens.progress,
   });
   return { tcav, acts };
 }

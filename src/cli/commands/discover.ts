@@ -5,6 +5,7 @@ import type { ConceptLens } from '../../lens/lens.ts';
 import { emptyResults } from '../../results/identity.ts';
 import type { RunOutput } from '../../results/output.ts';
 import type { DiscoveredConcept, RunResults } from '../../results/results.ts';
+import type { CavMethod } from '../../tcav/cav.ts';
 import { TCAV_DEFAULTS } from '../../tcav/run.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { printResult } from '../output.ts';
@@ -18,6 +19,8 @@ export interface DiscoverFlags {
   'random-runs': number;
   'set-size': number;
   'target-excerpts': number;
+  'null-concepts': number;
+  cav: CavMethod;
   seed: number;
   alpha: number;
 }
@@ -83,6 +86,8 @@ export async function discoverStage(
       runs: args['random-runs'],
       setSize: args['set-size'],
       targetExcerpts: args['target-excerpts'],
+      nullConcepts: args['null-concepts'],
+      cav: args.cav,
     });
     concepts.push(...exportConcepts(lens, found.concepts, (rel) => output.path(rel)));
     info.push(found.info);
@@ -129,12 +134,22 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
       .option('random-runs', {
         type: 'number',
         default: TCAV_DEFAULTS.runs,
-        describe: 'k-means: random sets for the TCAV test of clusters',
+        describe: 'k-means: CAVs per cluster (and per random concept) in the TCAV test of clusters',
       })
       .option('set-size', {
         type: 'number',
         default: TCAV_DEFAULTS.setSize,
         describe: 'Excerpts per random set',
+      })
+      .option('null-concepts', {
+        type: 'number',
+        default: TCAV_DEFAULTS.nullConcepts,
+        describe: 'k-means: random concepts of each cluster size in the null',
+      })
+      .option('cav', {
+        choices: ['logistic', 'fast'] as const,
+        default: TCAV_DEFAULTS.cav,
+        describe: 'k-means: CAV method for the test of clusters',
       })
       .option('target-excerpts', {
         type: 'number',

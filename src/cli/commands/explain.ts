@@ -5,7 +5,6 @@ import type { Argv, CommandModule } from 'yargs';
 import { z } from 'zod';
 import { emptyResults } from '../../results/identity.ts';
 import { renderReport } from '../../report/html.ts';
-import { TCAV_DEFAULTS } from '../../tcav/run.ts';
 import { UserError } from '../../util/errors.ts';
 import { parseYamlFile } from '../../util/yaml.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
@@ -18,7 +17,14 @@ import {
   discoverySummary,
   type DiscoverFlags,
 } from './discover.ts';
-import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
+import {
+  defaultLayers,
+  stabilitySummary,
+  tcavFlags,
+  tcavStage,
+  tcavSummary,
+  type TcavFlags,
+} from './tcav.ts';
 
 /**
  * `concept-lens explain`: TCAV over the given concepts and discovery over the target composers in
@@ -49,6 +55,10 @@ const configSchema = z
     setSize: z.number().int().min(4),
     targetExcerpts: z.number().int().min(2),
     alpha: z.number().gt(0).lt(1),
+    nullConcepts: z.number().int().min(3),
+    poolSize: z.number().int().min(10),
+    cav: z.enum(['logistic', 'fast']),
+    seeds: z.number().int().min(1).max(100),
     discovery: z
       .object({
         method: z.enum(['kmeans', 'nmf']),
@@ -67,7 +77,7 @@ const configSchema = z
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags {
+interface ExplainArgs extends LensFlags, DiscoverFlags, TcavFlags {
   concepts: string[];
   layers: string[];
   'discovery-layers': string[];
@@ -84,8 +94,10 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
   describe:
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
-    discoveryOptions(
-      lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+    tcavFlags(
+      discoveryOptions(
+        lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      ),
     )
       .config(
         'config',
@@ -120,23 +132,6 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         array: true,
         describe: 'Composers whose excerpts discovery explores (default: --targets)',
       })
-      .option('random-runs', {
-        type: 'number',
-        default: TCAV_DEFAULTS.runs,
-        describe: 'Random counterexample sets',
-      })
-      .option('set-size', {
-        type: 'number',
-        default: TCAV_DEFAULTS.setSize,
-        describe: 'Excerpts per random set',
-      })
-      .option('target-excerpts', {
-        type: 'number',
-        default: TCAV_DEFAULTS.targetExcerpts,
-        describe: 'Excerpts per composer for derivatives',
-      })
-      .option('seed', { type: 'number', default: 1 })
-      .option('alpha', { type: 'number', default: TCAV_DEFAULTS.alpha })
       .option('skip-tcav', { type: 'boolean', default: false })
       .option('skip-discovery', { type: 'boolean', default: false })
       .option('out', { type: 'string', default: EMBEDDED_DEFAULT.out, describe: 'Output folder' })
@@ -204,7 +199,11 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         [
           `report: ${resolve(args.out, 'report.html')}  (${results.run.seconds.toFixed(1)} s)`,
           ...(results.tcav.length
-            ? ['TCAV, significant concepts per composer (score):', ...tcavSummary(results.tcav)]
+            ? [
+                'TCAV, significant concepts per composer (score):',
+                ...tcavSummary(results.tcav),
+                ...stabilitySummary(results.tcav),
+              ]
             : []),
           ...(results.concepts.length
             ? [
@@ -247,6 +246,10 @@ export function configFlags(path: string): Record<string, unknown> {
     'set-size': config.setSize,
     'target-excerpts': config.targetExcerpts,
     alpha: config.alpha,
+    'null-concepts': config.nullConcepts,
+    'pool-size': config.poolSize,
+    cav: config.cav,
+    seeds: config.seeds,
     method: config.discovery?.method,
     'discovery-layers': config.discovery?.layers,
     'discovery-targets': config.discovery?.targets,

@@ -3,20 +3,39 @@ import { loadConcepts } from '../../concepts/load.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
 import { emptyResults } from '../../results/identity.ts';
 import type { RunResults, TcavEntry } from '../../results/results.ts';
-import { prepareConcepts, runTcav, TCAV_DEFAULTS } from '../../tcav/run.ts';
+import type { CavMethod } from '../../tcav/cav.ts';
+import { prepareConcepts, TCAV_DEFAULTS } from '../../tcav/run.ts';
+import { runTcavSeeds, stableShare } from '../../tcav/stability.ts';
 import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
 
-interface TcavArgs extends LensFlags {
+/** The flags of a TCAV run (tcavFlags). */
+export interface TcavFlags {
+  'random-runs': number;
+  'set-size': number;
+  'target-excerpts': number;
+  'null-concepts': number;
+  'pool-size': number;
+  cav: CavMethod;
+  seed: number;
+  seeds: number;
+  alpha: number;
+}
+
+interface TcavArgs extends LensFlags, TcavFlags {
   concepts: string[];
   layers: string[];
   targets?: string[];
   'random-runs': number;
   'set-size': number;
   'target-excerpts': number;
+  'null-concepts': number;
+  'pool-size': number;
+  cav: CavMethod;
   seed: number;
+  seeds: number;
   alpha: number;
   out: string;
   json: boolean;
@@ -51,7 +70,11 @@ export async function tcavStage(
     | 'random-runs'
     | 'set-size'
     | 'target-excerpts'
+    | 'null-concepts'
+    | 'pool-size'
+    | 'cav'
     | 'seed'
+    | 'seeds'
     | 'alpha'
   >,
   results: RunResults,
@@ -59,22 +82,93 @@ export async function tcavStage(
   const { concepts, errors } = loadRunConcepts(args.concepts);
   results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
   const prepared = await prepareConcepts(lens, concepts);
-  results.tcav = await runTcav(lens, prepared, {
-    layers: args.layers,
-    targets: lens.targets(args.targets),
-    runs: args['random-runs'],
-    setSize: args['set-size'],
-    targetExcerpts: args['target-excerpts'],
-    seed: args.seed,
-    alpha: args.alpha,
-  });
+  if (!Number.isInteger(args.seeds) || args.seeds < 1)
+    throw new UserError(`--seeds: a whole number of seeds, at least 1, got ${args.seeds}`);
+  const seeds = [...Array(args.seeds).keys()].map((i) => args.seed + i);
+  results.tcav = await runTcavSeeds(
+    lens,
+    prepared,
+    {
+      layers: args.layers,
+      targets: lens.targets(args.targets),
+      runs: args['random-runs'],
+      setSize: args['set-size'],
+      targetExcerpts: args['target-excerpts'],
+      nullConcepts: args['null-concepts'],
+      poolSize: args['pool-size'],
+      cav: args.cav,
+      seed: args.seed,
+      alpha: args.alpha,
+    },
+    seeds,
+  );
   Object.assign(results.run.parameters, {
     randomRuns: args['random-runs'],
     setSize: args['set-size'],
     targetExcerpts: args['target-excerpts'],
+    nullConcepts: args['null-concepts'],
+    poolSize: args['pool-size'],
+    cav: args.cav,
+    ...(seeds.length > 1 ? { seeds } : {}),
     alpha: args.alpha,
     concepts: concepts.map((c) => c.spec.name),
   });
+}
+
+/** Flags of a TCAV run, shared by tcav and explain. */
+export function tcavFlags<T>(y: Argv<T>) {
+  return y
+    .option('random-runs', {
+      type: 'number',
+      default: TCAV_DEFAULTS.runs,
+      describe: 'CAVs per concept (and per random concept), each against a fresh random set',
+    })
+    .option('set-size', {
+      type: 'number',
+      default: TCAV_DEFAULTS.setSize,
+      describe: 'Excerpts per random counterexample set',
+    })
+    .option('target-excerpts', {
+      type: 'number',
+      default: TCAV_DEFAULTS.targetExcerpts,
+      describe: 'Excerpts per composer for derivatives',
+    })
+    .option('null-concepts', {
+      type: 'number',
+      default: TCAV_DEFAULTS.nullConcepts,
+      describe: 'Random concepts of each concept size in the null',
+    })
+    .option('pool-size', {
+      type: 'number',
+      default: TCAV_DEFAULTS.poolSize,
+      describe: 'Random corpus windows that counterexamples and random concepts are drawn from',
+    })
+    .option('cav', {
+      choices: ['logistic', 'fast'] as const,
+      default: TCAV_DEFAULTS.cav,
+      describe: 'CAV: logistic regression, or FastCAV (closed form, class means)',
+    })
+    .option('seed', { type: 'number', default: 1 })
+    .option('seeds', {
+      type: 'number',
+      default: 1,
+      describe: 'Repeat TCAV with seeds seed..seed+N-1 and report which verdicts hold in all',
+    })
+    .option('alpha', {
+      type: 'number',
+      default: TCAV_DEFAULTS.alpha,
+      describe: 'Significance level after Holm correction',
+    });
+}
+
+/** With --seeds N: how many of the cells significant in some seed were significant in all. */
+export function stabilitySummary(entries: TcavEntry[]): string[] {
+  if (!entries.some((e) => e.stability)) return [];
+  const { anySeed, allSeeds } = stableShare(entries);
+  const seeds = entries[0].stability!.seeds.length;
+  return [
+    `stability over ${seeds} seeds: ${allSeeds} of ${anySeed} cells significant in some seed are significant in all (stable)`,
+  ];
 }
 
 /** One line per target: its significant concepts, highest score first. */
@@ -84,7 +178,10 @@ export function tcavSummary(entries: TcavEntry[]): string[] {
     const sig = entries
       .filter((e) => e.target === target && e.significant && e.effect > e.randomEffect)
       .sort((a, b) => b.score - a.score)
-      .map((e) => `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}`);
+      .map(
+        (e) =>
+          `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}${stabilityNote(e)}`,
+      );
     lines.push(
       `  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}`,
     );
@@ -92,12 +189,18 @@ export function tcavSummary(entries: TcavEntry[]): string[] {
   return lines;
 }
 
+function stabilityNote(e: TcavEntry): string {
+  const s = e.stability;
+  if (!s) return '';
+  return s.stable ? ' (stable)' : ` (${s.significantUp}/${s.seeds.length} seeds)`;
+}
+
 export const tcavCommand: CommandModule<object, TcavArgs> = {
   command: 'tcav',
   describe:
     'Test concepts (YAML) with TCAV: scores per composer against random counterexamples, with statistics',
   builder: (y) =>
-    lensOptions(y)
+    tcavFlags(lensOptions(y))
       .option('concepts', {
         type: 'string',
         array: true,
@@ -114,27 +217,6 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         type: 'string',
         array: true,
         describe: 'Composers to explain (default: all model labels in the corpus)',
-      })
-      .option('random-runs', {
-        type: 'number',
-        default: TCAV_DEFAULTS.runs,
-        describe: 'Random counterexample sets (CAVs per concept)',
-      })
-      .option('set-size', {
-        type: 'number',
-        default: TCAV_DEFAULTS.setSize,
-        describe: 'Excerpts per random set',
-      })
-      .option('target-excerpts', {
-        type: 'number',
-        default: TCAV_DEFAULTS.targetExcerpts,
-        describe: 'Excerpts per composer for derivatives',
-      })
-      .option('seed', { type: 'number', default: 1 })
-      .option('alpha', {
-        type: 'number',
-        default: TCAV_DEFAULTS.alpha,
-        describe: 'Significance level after Holm correction',
       })
       .option('out', {
         type: 'string',
@@ -170,6 +252,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
           `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
           'significant concepts per composer:',
           ...tcavSummary(results.tcav),
+          ...stabilitySummary(results.tcav),
         ].join('\n'),
       );
     } finally {
