@@ -134,6 +134,8 @@ interface Bank {
   /** Inner products local x pool [L x N], when a plan mixes them. */
   cross?: Float64Array;
   derivs?: Float64Array;
+  /** Per local row and target: the sum of the target's excerpts' derivatives along the row [L x T]. */
+  sums?: Float64Array;
 }
 
 interface RunResult {
@@ -191,6 +193,26 @@ export class TcavLayer {
       at += t.n;
     }
     this.excerpts = at;
+    this.poolSums = this.targetSums(poolDerivs, pool.n);
+  }
+
+  /** [pool row x target]: sums of poolDerivs over each target's excerpts (mean effects need no more). */
+  private readonly poolSums: Float64Array;
+
+  /** Sum a derivative table [rows x excerpts] over each target's excerpts: [rows x targets]. */
+  private targetSums(derivs: Float64Array, rows: number): Float64Array {
+    const T = this.targets.length;
+    const E = this.excerpts;
+    const out = new Float64Array(rows * T);
+    for (let r = 0; r < rows; r++) {
+      this.targets.forEach((t, ti) => {
+        let sum = 0;
+        const start = r * E + this.offsets[ti];
+        for (let i = start; i < start + t.n; i++) sum += derivs[i];
+        out[r * T + ti] = sum;
+      });
+    }
+    return out;
   }
 
   static async prepare(
@@ -328,7 +350,7 @@ export class TcavLayer {
     const derivs = await this.table.along(local);
     this.cost.derivativeRows += L;
     this.cost.derivativeMs += performance.now() - started;
-    return { L, acts: local.acts, gram: kLocal, cross, derivs };
+    return { L, acts: local.acts, gram: kLocal, cross, derivs, sums: this.targetSums(derivs, L) };
   }
 
   /** The null of random concepts of these sizes, computed once per layer. */
@@ -384,7 +406,9 @@ export class TcavLayer {
         );
         plans = pairedPlans(rng, first, second, runs, holdout);
       }
-      const results = plans.map((p) => this.run(bank, p, 1, false));
+      // Only the first run's per-excerpt signs are kept (its sign-count score); the others
+      // need just their mean effects.
+      const results = plans.map((p, r) => this.run(bank, p, 1, false, r === 0, r === 0));
       for (let t = 0; t < T; t++) {
         out.effects[t].push(results.reduce((a, r) => a + r.mean[t], 0) / results.length);
         out.positive[t].push(results[0].usable ? results[0].positive[t] : 0.5);
@@ -398,7 +422,14 @@ export class TcavLayer {
   }
 
   /** Fit one run's CAV and read its accuracy and its derivatives at every target excerpt. */
-  private run(bank: Bank, plan: RunPlan, orientation: 1 | -1, keepDirection: boolean): RunResult {
+  private run(
+    bank: Bank,
+    plan: RunPlan,
+    orientation: 1 | -1,
+    keepDirection: boolean,
+    withAccuracy = true,
+    perExcerpt = true,
+  ): RunResult {
     const L = bank.L;
     const N = this.pool.n;
     const k = (i: number, j: number): number => {
@@ -428,18 +459,23 @@ export class TcavLayer {
         rows.map((e) => e.label),
         this.options.C,
       );
-    // Accuracy: a CAV fitted on the training part, read on the held-out part.
-    const held = fitOn(train);
-    this.cost.cavFits += 2;
-    const cross = new Float64Array(test.length * train.length);
-    test.forEach((e, a) =>
-      train.forEach((f, b) => (cross[a * train.length + b] = k(e.row, f.row))),
-    );
-    const accuracy = balancedAccuracy(test, decision(held, cross, test.length));
+    // Accuracy: a CAV fitted on the training part, read on the held-out part (random concepts:
+    // first run only, their accuracy is a reference figure, not part of the test).
+    let accuracy = NaN;
+    if (withAccuracy) {
+      const held = fitOn(train);
+      this.cost.cavFits++;
+      const cross = new Float64Array(test.length * train.length);
+      test.forEach((e, a) =>
+        train.forEach((f, b) => (cross[a * train.length + b] = k(e.row, f.row))),
+      );
+      accuracy = balancedAccuracy(test, decision(held, cross, test.length));
+    }
     // Direction: the CAV fitted on all of the run's rows, so that runs differ only in their
     // counterexamples (or subsamples), not in which examples happened to be held out.
     const rows = [...train, ...test];
     const fit = fitOn(rows);
+    this.cost.cavFits++;
 
     const T = this.targets.length;
     const usable = fit.norm > 0 && Number.isFinite(fit.norm);
@@ -454,6 +490,20 @@ export class TcavLayer {
     if (keepDirection) result.direction = new Float32Array(this.dim);
     if (!usable) return result; // a degenerate fit carries no concept: chance scores, no effect
     const scale = orientation / fit.norm;
+    if (!perExcerpt) {
+      const sums = (i: number) =>
+        i < L
+          ? bank.sums!.subarray(i * T, (i + 1) * T)
+          : this.poolSums.subarray((i - L) * T, (i - L + 1) * T);
+      rows.forEach((e, a) => {
+        const w = fit.alpha[a] * scale;
+        if (w === 0) return;
+        const row = sums(e.row);
+        for (let t = 0; t < T; t++) result.mean[t] += w * row[t];
+      });
+      this.targets.forEach((t, ti) => (result.mean[ti] /= t.n));
+      return result;
+    }
     const d = new Float64Array(E);
     rows.forEach((e, a) => {
       const w = fit.alpha[a] * scale;
