@@ -8,6 +8,7 @@ import { evaluateOnCorpus, readModelCard, type CorpusEvaluation } from '../../le
 import { DEFAULT_CACHE_DIR } from '../../model/cache.ts';
 import { stderrProgress } from '../../util/progress.ts';
 import { printResult } from '../output.ts';
+import { gradientCmd } from './gradient.ts';
 
 /** Flags describing a model that lacks concept-lens metadata; every command loading a model shares them. */
 export interface ModelFlags {
@@ -57,6 +58,14 @@ export function modelOptions<T>(y: Argv<T>) {
       describe: 'Input spec: tensor layout',
     });
 }
+
+/** `--derivatives`: shared by every command that takes derivatives of a model. */
+export const derivativesOption = {
+  choices: ['exact', 'finite-difference'] as const,
+  default: 'exact' as const,
+  describe:
+    'exact: gradients by reverse-mode differentiation of the ONNX graph (finite differences for a layer whose head has an op without a backward rule, saying so); finite-difference: central differences everywhere (a cross-check)',
+};
 
 export function overridesFromFlags(f: ModelFlags): ModelOverrides {
   const input: Partial<InputSpec> = {
@@ -144,9 +153,13 @@ const inspect: CommandModule<object, InspectArgs> = {
 
 export const modelCommand: CommandModule = {
   command: 'model <command>',
-  describe: 'Inspect composer classifiers (ONNX)',
+  describe: 'Inspect, evaluate and look inside composer classifiers (ONNX)',
   builder: (y) =>
-    y.command(inspect).command(evaluateCmd).demandCommand(1, 'Name a model command; see --help.'),
+    y
+      .command(inspect)
+      .command(evaluateCmd)
+      .command(gradientCmd)
+      .demandCommand(1, 'Name a model command; see --help.'),
   handler: () => {},
 };
 
