@@ -73,6 +73,7 @@ function timed<T extends object, K extends keyof T>(target: T, key: K, stage: St
 }
 timed(ConceptLens.prototype, 'activations', 'activations');
 timed(HeadModel.prototype, 'directionalDerivatives', 'derivatives');
+timed(HeadModel.prototype, 'rowDerivatives', 'derivatives');
 timed(ComposerClassifier.prototype, 'head', 'heads');
 timed(TcavLayer.prototype, 'testConcept', 'tcavLayer');
 timed(TcavLayer, 'prepare', 'tcavLayer');

@@ -184,15 +184,62 @@ export class HeadModel {
     return out;
   }
 
+  /**
+   * Directional derivatives [n x directions.length] (row-major) of one logit per activation,
+   * `rowClasses[i]` at activation i, along each unit direction: what TCAV needs (each excerpt's
+   * own composer), at one backward pass per activation instead of one per (activation, class).
+   */
+  async rowDerivatives(
+    acts: Float32Array,
+    n: number,
+    directions: Float32Array[],
+    rowClasses: number[],
+    options: DerivativeOptions = {},
+  ): Promise<Float32Array> {
+    if (rowClasses.length !== n)
+      throw new Error(`rowDerivatives: ${rowClasses.length} classes for ${n} activations`);
+    const R = directions.length;
+    if (!this.gradientSession) {
+      const all = await this.directionalDerivatives(acts, n, directions, undefined, options);
+      const C = this.classes;
+      return Float32Array.from({ length: n * R }, (_, k) => {
+        const i = Math.floor(k / R);
+        return all[k * C + rowClasses[i]];
+      });
+    }
+    this.checkActs(acts, n);
+    const D = this.size;
+    const packed = new Float32Array(R * D);
+    directions.forEach((v, j) => {
+      if (v.length !== D) throw new Error(`direction ${j} has ${v.length} values, the layer ${D}`);
+      const norm = Math.sqrt(dot(v, v));
+      if (!(norm > 0)) throw new Error(`direction ${j} is zero`);
+      for (let e = 0; e < D; e++) packed[j * D + e] = v[e] / norm;
+    });
+    const id = `${contentKey(acts, n)}/rows:${rowClasses.join(',')}`;
+    const grads = await this.cachedGradients(id, acts, n, rowClasses, options);
+    return rowDots(grads, n, packed, R, D);
+  }
+
   /** Gradients of one logit at n activations, reused while the activations are the same. */
-  private async classGradients(
+  private classGradients(
     acts: Float32Array,
     n: number,
     c: number,
     key: string,
     options: DerivativeOptions,
   ): Promise<Float32Array> {
-    const id = `${key}/${c}`;
+    return this.cachedGradients(`${key}/${c}`, acts, n, Array(n).fill(c), options);
+  }
+
+  /** Gradients of logit rowClasses[i] at activation i, kept under `id` (bounded, least recently used out). */
+  private async cachedGradients(
+    id: string,
+    acts: Float32Array,
+    n: number,
+    rowClasses: number[],
+    options: DerivativeOptions,
+  ): Promise<Float32Array> {
     const hit = this.cache.get(id);
     if (hit) {
       // Most recently used last: eviction takes the oldest.
@@ -201,7 +248,7 @@ export class HeadModel {
       return hit;
     }
     const weights = new Float32Array(n * this.classes);
-    for (let i = 0; i < n; i++) weights[i * this.classes + c] = 1;
+    for (let i = 0; i < n; i++) weights[i * this.classes + rowClasses[i]] = 1;
     const grads = await this.gradients(acts, n, weights, options);
     if (grads.byteLength <= GRADIENT_CACHE_BYTES) {
       for (const [k, v] of this.cache) {
