@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { gradientGraph } from './autodiff/index.ts';
+import { gradientGraph, type GradientGraph } from './autodiff/index.ts';
 import { rowDots } from './dots.ts';
 import type { LayerInfo } from './graph.ts';
 import { decodeModel } from './onnx.ts';
@@ -70,6 +70,8 @@ export class HeadModel {
     readonly classes: number,
     private readonly session: ort.InferenceSession,
     private readonly gradientSession: ort.InferenceSession | undefined,
+    /** Input and output names of the gradient graph. */
+    private readonly gradientNames: Omit<GradientGraph, 'model' | 'backwardNodes'> | undefined,
     /** How directional derivatives and gradients are computed. */
     readonly derivatives: DerivativeMethod,
     /** Why derivatives are finite differences although exact ones were asked for. */
@@ -86,14 +88,26 @@ export class HeadModel {
   ): Promise<HeadModel> {
     const session = await ort.InferenceSession.create(model);
     if (options.derivatives === 'finite-difference')
-      return new HeadModel(layer, classes, session, undefined, 'finite-difference');
+      return new HeadModel(layer, classes, session, undefined, undefined, 'finite-difference');
     try {
-      const graph = await gradientGraph(decodeModel(model), { itemDims: layer.shape });
-      const gradientSession = await ort.InferenceSession.create(graph.model);
-      return new HeadModel(layer, classes, session, gradientSession, 'exact');
+      const {
+        model: bytes,
+        backwardNodes: _,
+        ...names
+      } = await gradientGraph(decodeModel(model), { itemDims: layer.shape });
+      const gradientSession = await ort.InferenceSession.create(bytes);
+      return new HeadModel(layer, classes, session, gradientSession, names, 'exact');
     } catch (err) {
       const note = `${(err as Error).message}; derivatives by finite differences`;
-      return new HeadModel(layer, classes, session, undefined, 'finite-difference', note);
+      return new HeadModel(
+        layer,
+        classes,
+        session,
+        undefined,
+        undefined,
+        'finite-difference',
+        note,
+      );
     }
   }
 
@@ -123,8 +137,10 @@ export class HeadModel {
       throw new Error(
         `head(${this.layer.name}): got ${weights.length} class weights for ${n} x ${this.classes}`,
       );
-    if (!this.gradientSession) return this.differenceGradients(acts, n, weights, options);
+    if (!this.gradientSession || !this.gradientNames)
+      return this.differenceGradients(acts, n, weights, options);
     const s = this.gradientSession;
+    const names = this.gradientNames;
     const D = this.size;
     const C = this.classes;
     const out = new Float32Array(n * D);
@@ -132,19 +148,21 @@ export class HeadModel {
     for (let first = 0; first < n; first += rows) {
       const count = Math.min(rows, n - first);
       this.gradientRunCount++;
-      const result = await s.run({
-        [s.inputNames[0]]: new ort.Tensor(
-          'float32',
-          acts.subarray(first * D, (first + count) * D),
-          [count, ...this.layer.shape],
-        ),
-        [s.inputNames[1]]: new ort.Tensor(
-          'float32',
-          weights.subarray(first * C, (first + count) * C),
-          [count, C],
-        ),
-      });
-      out.set(result[s.outputNames[1]].data as Float32Array, first * D);
+      const result = await s.run(
+        {
+          [names.input]: new ort.Tensor('float32', acts.subarray(first * D, (first + count) * D), [
+            count,
+            ...this.layer.shape,
+          ]),
+          [names.weights]: new ort.Tensor(
+            'float32',
+            weights.subarray(first * C, (first + count) * C),
+            [count, C],
+          ),
+        },
+        [names.gradient],
+      );
+      out.set(result[names.gradient].data as Float32Array, first * D);
     }
     return out;
   }
