@@ -75,8 +75,10 @@ export function windowPlace(piece: PieceTimeline, i: number): string {
   const clock = `${fmtClock(w.start)}–${fmtClock(w.end)}`;
   if (!w.bars) return clock;
   const b = w.bars;
-  const beat = (x: number) => (Math.abs(x - 1) < 1e-3 ? '' : `.${Math.floor(x)}`);
-  return `bars ${b.start.bar}${beat(b.start.beat)}–${b.end.bar}${beat(b.end.beat)} (${clock})`;
+  const onBar = (x: { beat: number }) => Math.abs(x.beat - 1) < 1e-3;
+  if (onBar(b.start) && onBar(b.end)) return `bars ${b.start.bar}–${b.end.bar} (${clock})`;
+  const at = (x: { bar: number; beat: number }) => `bar ${x.bar} beat ${Math.floor(x.beat)}`;
+  return `${at(b.start)} – ${at(b.end)} (${clock})`;
 }
 
 export function timelineFigure(piece: PieceTimeline, o: TimelineFigureOptions): string {

@@ -69,7 +69,7 @@ export async function analysePiece(
   const logits = new Float32Array(n * C);
 
   for await (const batch of activations(classifier, n, (i) => roll.slice(starts[i], W), layers, {
-    batchSize: options.batchSize ?? 32,
+    batchSize: options.batchSize ?? 64,
     cache: options.cache,
     ids: (i) => `${pieceKey}@${starts[i]}+${W}`,
   })) {
@@ -80,23 +80,30 @@ export async function analysePiece(
       for (const l of here) {
         projections[l.k].set(project(acts, batch.n, l.layer.direction), batch.start);
       }
-      // Derivatives of every logit along every concept of this layer, in one batched call (exact
-      // gradients once the head model has them; see HeadModel.directionalDerivatives).
+      // Derivatives along every concept of this layer, in one batched call, of the logits asked
+      // about only: each window's predicted composer and the --composers (once the head model has
+      // exact gradients, one gradient per window and composer; see directionalDerivatives).
       const head = await classifier.head(layer);
+      const predicted = [...Array(batch.n).keys()].map((i) =>
+        argmax(batch.logits.subarray(i * C, (i + 1) * C)),
+      );
+      const classes = [...new Set([...predicted, ...composerIndex])].sort((a, b) => a - b);
+      const K = classes.length;
       const derivs = await head.directionalDerivatives(
         acts,
         batch.n,
         here.map((l) => l.layer.direction),
+        classes,
+        // Large head batches (at most 64 MB of rows): fewer session calls.
+        { maxBatch: Math.max(2, Math.min(1024, Math.floor(2 ** 24 / head.size))) },
       );
       const D = here.length;
       for (let i = 0; i < batch.n; i++) {
-        const row = batch.logits.subarray(i * C, (i + 1) * C);
-        const predicted = argmax(row);
         here.forEach((l, d) => {
-          const base = (i * D + d) * C;
-          influence[l.k][batch.start + i] = derivs[base + predicted];
+          const base = (i * D + d) * K;
+          influence[l.k][batch.start + i] = derivs[base + classes.indexOf(predicted[i])];
           composerIndex.forEach(
-            (c, j) => (influenceOn[l.k][j][batch.start + i] = derivs[base + c]),
+            (c, j) => (influenceOn[l.k][j][batch.start + i] = derivs[base + classes.indexOf(c)]),
           );
         });
       }

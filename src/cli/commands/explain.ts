@@ -28,7 +28,7 @@ import {
   timelineStage,
   timelineSummary,
 } from './timeline.ts';
-import { loadCorpus } from '../../corpus/manifest.ts';
+import { pieceEntries } from '../../timeline/inputs.ts';
 import type { CorpusEntry } from '../../corpus/types.ts';
 import type { TimelineResults } from '../../results/timeline.ts';
 
@@ -187,7 +187,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     if (wantsBank && args['skip-tcav'])
       throw new UserError('--pieces and --save-bank need the CAVs of TCAV: drop --skip-tcav');
     // Pieces are inputs too: read their lists before anything is written.
-    const pieces: CorpusEntry[] = args.pieces.flatMap((p) => loadCorpus(p).entries);
+    const pieces: CorpusEntry[] = pieceEntries(args.pieces);
     const lens = await openLens(args);
     try {
       const hop = hopFrames(lens.classifier, args.hop);

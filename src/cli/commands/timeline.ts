@@ -2,13 +2,13 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { ConceptBank } from '../../bank/build.ts';
 import { checkBankModel, loadBank } from '../../bank/store.ts';
-import { loadCorpus } from '../../corpus/manifest.ts';
 import type { CorpusEntry } from '../../corpus/types.ts';
 import { ActivationCache, DEFAULT_CACHE_DIR } from '../../model/cache.ts';
 import { ComposerClassifier } from '../../model/classifier.ts';
 import type { RunOutput } from '../../results/output.ts';
 import type { ModelIdentity } from '../../results/results.ts';
 import type { TimelineResults } from '../../results/timeline.ts';
+import { pieceEntries } from '../../timeline/inputs.ts';
 import { DEFAULT_TOP_WINDOWS, runTimeline, type TimelineSink } from '../../timeline/run.ts';
 import { UserError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/files.ts';
@@ -25,7 +25,7 @@ import { readModelCard } from '../../lens/evaluate.ts';
  * The input needs no composer labels.
  */
 interface TimelineArgs extends ModelFlags {
-  input: string;
+  inputs: string[];
   model: string;
   bank: string;
   hop?: number;
@@ -112,16 +112,17 @@ export function timelineModelIdentity(classifier: ComposerClassifier, path: stri
 }
 
 export const timelineCommand: CommandModule<object, TimelineArgs> = {
-  command: 'timeline <input>',
+  command: 'timeline <inputs..>',
   describe:
     'Where in a piece the model hears the concepts of a bank, window by window (any MIDI, no labels needed)',
   builder: (y) =>
     timelineOptions(
       modelOptions(
-        y.positional('input', {
+        y.positional('inputs', {
           type: 'string',
+          array: true,
           demandOption: true,
-          describe: 'A MIDI file, a folder of MIDI files, or a corpus manifest',
+          describe: 'MIDI files, folders of MIDI files, or corpus manifests',
         }),
       ),
     )
@@ -157,12 +158,12 @@ export const timelineCommand: CommandModule<object, TimelineArgs> = {
     try {
       const bank = loadBank(args.bank);
       checkBankModel(bank, classifier);
-      const corpus = loadCorpus(args.input, { root: args.root });
+      const entries = pieceEntries(args.inputs, args.root);
       const hop = hopFrames(classifier, args.hop);
       const top = checkTop(args.top);
       const results = await stagedRun(args.out, (output) =>
-        timelineStage(classifier, bank, corpus.entries, output, {
-          input: args.input,
+        timelineStage(classifier, bank, entries, output, {
+          input: args.inputs.join(', '),
           model: timelineModelIdentity(classifier, args.model),
           startedAt: started.toISOString(),
           hopFrames: hop,
