@@ -158,13 +158,20 @@ const TIMELINE_SCRIPT = String.raw`
   var data = JSON.parse(document.getElementById('cl-timeline').textContent);
   var notes = JSON.parse(document.getElementById('cl-piece-notes').textContent);
   var W = data.windowSeconds;
+  // Notes come sorted by onset and windows by start: a note can sound in a window only if it
+  // starts less than the longest note's length before it, so each window scans from there.
+  var longest = 0;
+  notes.forEach(function (n) { longest = Math.max(longest, n[2] - n[1]); });
   var perWindow = {};
+  var first = 0;
   data.windows.forEach(function (w, i) {
+    while (first < notes.length && notes[first][1] < w.start - longest) first++;
     var list = [];
-    notes.forEach(function (n) {
-      if (n[2] > w.start && n[1] < w.start + W)
+    for (var k = first; k < notes.length && notes[k][1] < w.start + W; k++) {
+      var n = notes[k];
+      if (n[2] > w.start)
         list.push([n[0], Math.max(0, n[1] - w.start), Math.min(W, n[2] - w.start), n[3]]);
-    });
+    }
     perWindow['w' + i] = list;
   });
   document.getElementById('cl-notes').textContent = JSON.stringify(perWindow);

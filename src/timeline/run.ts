@@ -86,7 +86,7 @@ export async function runTimeline(
     entries,
     async (entry, content) => {
       const piece = await analysePiece(classifier, bank, entry, content, options);
-      const slug = `${String(results.pieces.length + 1).padStart(2, '0')}-${safeSegment(entry.file.replace(/\.(mid|midi)$/i, ''))}`;
+      const slug = `${String(results.pieces.length + 1).padStart(2, '0')}-${pieceSlug(entry.file)}`;
       exportTopWindows(piece, content, slug, results.run.windowSeconds, sink);
       piece.page = `timeline/${slug}.html`;
       const notes = content.notes.map(
@@ -125,6 +125,15 @@ function exportTopWindows(
       t.midi = rel;
     });
   });
+}
+
+/** A file name for a piece: the last three parts of its path (the telling ones), made safe. */
+function pieceSlug(file: string): string {
+  const parts = file
+    .replace(/\.(mid|midi)$/i, '')
+    .split(/[\\/]/)
+    .filter((p) => p && p !== '.' && p !== '..');
+  return safeSegment(parts.slice(-3).join('_'));
 }
 
 function ms(t: number): number {

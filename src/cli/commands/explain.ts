@@ -21,6 +21,7 @@ import {
 import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
 import { bankOptions, bankStage, checkBankFlags, type BankFlags } from './bank.ts';
 import {
+  checkComposers,
   checkTop,
   hopFrames,
   timelineModelIdentity,
@@ -192,6 +193,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     try {
       const hop = hopFrames(lens.classifier, args.hop);
       const top = checkTop(args.top);
+      const composers = checkComposers(lens.classifier, args.composer);
       let timeline: TimelineResults | undefined;
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
       const targets = lens.targets(args.targets);
@@ -241,7 +243,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
               model: timelineModelIdentity(lens.classifier, args.model),
               startedAt: new Date(started).toISOString(),
               hopFrames: hop,
-              composers: args.composer,
+              composers,
               topWindows: top,
               cache: lens.cache,
               sustain: args.sustain,

@@ -69,6 +69,16 @@ export function hopFrames(classifier: ComposerClassifier, hop: number | undefine
   return Math.max(1, Math.round(hop * fps));
 }
 
+export function checkComposers(classifier: ComposerClassifier, composers: string[]): string[] {
+  for (const c of composers) {
+    if (!classifier.labels.includes(c))
+      throw new UserError(
+        `--composer: ${c} is not a composer of the model (${classifier.labels.join(', ')})`,
+      );
+  }
+  return composers;
+}
+
 export function checkTop(top: number): number {
   if (!(Number.isInteger(top) && top >= 0 && top <= 100))
     throw new UserError(`--top: expected a whole number from 0 to 100, got ${top}`);
@@ -161,13 +171,14 @@ export const timelineCommand: CommandModule<object, TimelineArgs> = {
       const entries = pieceEntries(args.inputs, args.root);
       const hop = hopFrames(classifier, args.hop);
       const top = checkTop(args.top);
+      const composers = checkComposers(classifier, args.composer);
       const results = await stagedRun(args.out, (output) =>
         timelineStage(classifier, bank, entries, output, {
           input: args.inputs.join(', '),
           model: timelineModelIdentity(classifier, args.model),
           startedAt: started.toISOString(),
           hopFrames: hop,
-          composers: args.composer,
+          composers,
           topWindows: top,
           cache: args.cache ? new ActivationCache(args['cache-dir']) : undefined,
           sustain: args.sustain,
