@@ -39,18 +39,14 @@ export function checkBankFlags(args: Pick<BankFlags, 'save-bank'>): void {
 
 /**
  * A bank in the making: collects the CAVs during TCAV (`collector.add` is runTcav's onCavs), then
- * builds the bank, writing it when `--save-bank` names a folder.
+ * builds the bank (in memory; `saveBank` writes it where --save-bank says, as the run's last step).
  */
-export function bankStage(args: BankFlags, save: boolean) {
+export function bankStage(args: BankFlags) {
   const collector = new CavCollector();
   return {
     collector,
-    async build(
-      lens: ConceptLens,
-      prepared: PreparedConcept[],
-      modelPath: string,
-    ): Promise<ConceptBank> {
-      const bank = await buildBank(lens, collector.cavs, prepared, {
+    build: (lens: ConceptLens, prepared: PreparedConcept[], modelPath: string) =>
+      buildBank(lens, collector.cavs, prepared, {
         modelPath,
         seed: args.seed,
         runs: args['random-runs'],
@@ -58,20 +54,10 @@ export function bankStage(args: BankFlags, save: boolean) {
         minCavAccuracy: TCAV_DEFAULTS.minCavAccuracy,
         referenceExcerpts: args['bank-excerpts'],
         warn: log,
-      });
-      if (save && args['save-bank']) writeBank(args['save-bank'], bank);
-      return bank;
-    },
+      }),
   };
 }
 
-/** For tcav: the bank stage when --save-bank is given. */
-export function saveBankStage(args: BankFlags) {
-  if (!args['save-bank']) return undefined;
-  const stage = bankStage(args, true);
-  return {
-    collector: stage.collector,
-    save: (lens: ConceptLens, prepared: PreparedConcept[], modelPath: string) =>
-      stage.build(lens, prepared, modelPath),
-  };
+export function saveBank(args: Pick<BankFlags, 'save-bank'>, bank: ConceptBank | undefined): void {
+  if (args['save-bank'] && bank) writeBank(args['save-bank'], bank);
 }

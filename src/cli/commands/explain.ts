@@ -19,7 +19,7 @@ import {
   type DiscoverFlags,
 } from './discover.ts';
 import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
-import { bankOptions, bankStage, checkBankFlags, type BankFlags } from './bank.ts';
+import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
 import {
   checkComposers,
   checkTop,
@@ -32,6 +32,7 @@ import {
 import { pieceEntries } from '../../timeline/inputs.ts';
 import type { CorpusEntry } from '../../corpus/types.ts';
 import type { TimelineResults } from '../../results/timeline.ts';
+import type { ConceptBank } from '../../bank/build.ts';
 
 /**
  * `concept-lens explain`: TCAV over the given concepts and discovery over the target composers in
@@ -195,6 +196,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       const top = checkTop(args.top);
       const composers = checkComposers(lens.classifier, args.composer);
       let timeline: TimelineResults | undefined;
+      let built: ConceptBank | undefined;
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
       const targets = lens.targets(args.targets);
       const discoveryLayers = args['discovery-layers'].length
@@ -229,14 +231,14 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           },
         });
         if (!args['skip-tcav']) {
-          const bank = wantsBank ? bankStage(args, args['save-bank'] !== undefined) : undefined;
+          const bank = wantsBank ? bankStage(args) : undefined;
           const { prepared } = await tcavStage(
             lens,
             { ...args, layers },
             results,
             bank?.collector.add,
           );
-          const built = bank ? await bank.build(lens, prepared, args.model) : undefined;
+          built = await bank?.build(lens, prepared, args.model);
           if (built && pieces.length > 0) {
             timeline = await timelineStage(lens.classifier, built, pieces, output, {
               input: args.pieces.join(', '),
@@ -266,6 +268,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           'report.html',
           renderReport(results, { outDir: output.staging, timeline }),
         );
+        saveBank(args, built);
         return results;
       });
       printResult(args.json, results, () =>

@@ -10,7 +10,7 @@ import {
   type PreparedConcept,
   type TcavOptions,
 } from '../../tcav/run.ts';
-import { bankOptions, checkBankFlags, saveBankStage, type BankFlags } from './bank.ts';
+import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
 import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
@@ -171,16 +171,17 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
           targets: lens.targets(args.targets),
           parameters: {},
         });
-        const bank = saveBankStage(args);
+        const bank = args['save-bank'] ? bankStage(args) : undefined;
         const { prepared } = await tcavStage(
           lens,
           { ...args, layers },
           results,
           bank?.collector.add,
         );
-        if (bank) await bank.save(lens, prepared, args.model);
+        const built = await bank?.build(lens, prepared, args.model);
         results.run.seconds = (Date.now() - started) / 1000;
         output.writeResults(results);
+        saveBank(args, built);
         return results;
       });
       printResult(args.json, results, () =>
