@@ -17,6 +17,7 @@ import { REPORT_CSS } from './style.ts';
 import { timelineNav, timelineSection } from './sections/timeline.ts';
 import { TIMELINE_CSS } from './timeline-figure.ts';
 import type { TimelineResults } from '../results/timeline.ts';
+import { derivativesRows } from './sections/derivatives.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
@@ -104,6 +105,7 @@ function runSection(r: RunResults): string {
     ['Started', esc(fmtDate(run.startedAt))],
     ['Duration', esc(fmtDuration(run.seconds))],
     ['Layers', run.layers.map((l) => `<code>${esc(l)}</code>`).join(', ') || '–'],
+    ...derivativesRows(r),
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
     ...Object.entries(run.parameters).map(

@@ -25,6 +25,8 @@ export interface TimelineResults {
     composers: string[];
     /** Windows exported as MIDI per concept and layer. */
     topWindows: number;
+    /** How influence was differentiated at each layer (exact gradients, or why not). */
+    derivatives: { layer: string; derivatives: 'exact' | 'finite-difference'; note?: string }[];
   };
   model: ModelIdentity;
   bank: {

@@ -4,6 +4,8 @@ import { UNKNOWN_COMPOSER, type CorpusEntry } from '../corpus/types.ts';
 import { activations } from '../model/activations.ts';
 import type { ActivationCache } from '../model/cache.ts';
 import type { ComposerClassifier } from '../model/classifier.ts';
+import { rowDots } from '../model/dots.ts';
+import type { HeadModel } from '../model/head.ts';
 import { rollLayoutOf } from '../model/input.ts';
 import { renderRoll, rollFrames } from '../midi/render.ts';
 import { barToSeconds, secondsToBar } from '../midi/timemap.ts';
@@ -80,33 +82,23 @@ export async function analysePiece(
       for (const l of here) {
         projections[l.k].set(project(acts, batch.n, l.layer.direction), batch.start);
       }
-      // Derivatives along every concept of this layer, in one batched call, of the logits asked
-      // about only: each window's predicted composer and the --composers (once the head model has
-      // exact gradients, one gradient per window and composer; see directionalDerivatives).
-      const head = await classifier.head(layer);
+      // Influence: derivatives of each window's predicted composer's logit, and of each
+      // --composer's, along every concept of this layer.
       const predicted = [...Array(batch.n).keys()].map((i) =>
         argmax(batch.logits.subarray(i * C, (i + 1) * C)),
       );
-      const classes = [...new Set([...predicted, ...composerIndex])].sort((a, b) => a - b);
-      const K = classes.length;
-      const derivs = await head.directionalDerivatives(
+      const derivs = await laneDerivatives(
+        await classifier.head(layer),
         acts,
         batch.n,
         here.map((l) => l.layer.direction),
-        classes,
-        // Large head batches (at most 64 MB of rows): fewer session calls.
-        { maxBatch: Math.max(2, Math.min(1024, Math.floor(2 ** 24 / head.size))) },
+        predicted,
+        composerIndex,
       );
-      const D = here.length;
-      for (let i = 0; i < batch.n; i++) {
-        here.forEach((l, d) => {
-          const base = (i * D + d) * K;
-          influence[l.k][batch.start + i] = derivs[base + classes.indexOf(predicted[i])];
-          composerIndex.forEach(
-            (c, j) => (influenceOn[l.k][j][batch.start + i] = derivs[base + classes.indexOf(c)]),
-          );
-        });
-      }
+      here.forEach((l, d) => {
+        influence[l.k].set(derivs.own[d], batch.start);
+        composerIndex.forEach((_, j) => influenceOn[l.k][j].set(derivs.fixed[j][d], batch.start));
+      });
     }
   }
 
@@ -183,6 +175,57 @@ export async function analysePiece(
   };
   if (withBars) piece.barLines = barLines(content);
   return piece;
+}
+
+/**
+ * Directional derivatives along unit directions at n activations: `own[d][i]` of the logit of
+ * class `rowClass[i]` (each window's predicted composer), `fixed[j][d][i]` of class `fixed[j]`.
+ * With exact gradients, one backward pass per activation and class (the window's own class in one
+ * pass for all windows, with per-row one-hot weights), dotted with every direction; with finite
+ * differences, the head's batched differences for all the classes asked (two head runs per
+ * activation and direction, whatever the number of classes).
+ */
+export async function laneDerivatives(
+  head: HeadModel,
+  acts: Float32Array,
+  n: number,
+  directions: Float32Array[],
+  rowClass: number[],
+  fixed: number[],
+): Promise<{ own: Float32Array[]; fixed: Float32Array[][] }> {
+  const R = directions.length;
+  const D = head.size;
+  const split = (values: Float32Array, stride: number, offset: number) =>
+    directions.map((_, d) =>
+      Float32Array.from({ length: n }, (_, i) => values[(i * R + d) * stride + offset]),
+    );
+  if (head.derivatives === 'exact') {
+    const weights = new Float32Array(n * head.classes);
+    rowClass.forEach((c, i) => (weights[i * head.classes + c] = 1));
+    const grads = await head.gradients(acts, n, weights);
+    const units = new Float32Array(R * D);
+    directions.forEach((v, d) => {
+      let norm = 0;
+      for (let e = 0; e < D; e++) norm += v[e] * v[e];
+      norm = Math.sqrt(norm);
+      for (let e = 0; e < D; e++) units[d * D + e] = v[e] / norm;
+    });
+    const own = split(await rowDots(grads, n, units, R, D), 1, 0);
+    const others: Float32Array[][] = [];
+    for (const c of fixed)
+      others.push(split(await head.directionalDerivatives(acts, n, directions, [c]), 1, 0));
+    return { own, fixed: others };
+  }
+  const classes = [...new Set([...rowClass, ...fixed])].sort((a, b) => a - b);
+  const K = classes.length;
+  const all = await head.directionalDerivatives(acts, n, directions, classes, {
+    // Large head batches (at most 64 MB of rows): fewer session calls.
+    maxBatch: Math.max(2, Math.min(1024, Math.floor(2 ** 24 / D))),
+  });
+  const own = directions.map((_, d) =>
+    Float32Array.from({ length: n }, (_, i) => all[(i * R + d) * K + classes.indexOf(rowClass[i])]),
+  );
+  return { own, fixed: fixed.map((c) => split(all, K, classes.indexOf(c))) };
 }
 
 /**

@@ -66,6 +66,7 @@ export async function runTimeline(
       hopFrames: options.hopFrames,
       composers: options.composers,
       topWindows: options.topWindows,
+      derivatives: [],
     },
     model: options.model,
     bank: {
@@ -99,6 +100,15 @@ export async function runTimeline(
     { sustain: options.sustain, progress: options.progress },
   );
   results.skipped = skipped.map((s) => ({ file: s.file, reason: s.reason }));
+  for (const layer of [...new Set(bank.concepts.flatMap((c) => c.layers.map((l) => l.layer)))]) {
+    const head = await classifier.head(layer);
+    results.run.derivatives.push({
+      layer,
+      derivatives: head.derivatives,
+      ...(head.derivativesNote ? { note: head.derivativesNote } : {}),
+    });
+    if (head.derivativesNote) options.warn?.(`${layer}: ${head.derivativesNote}`);
+  }
   results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
   return results;
 }

@@ -170,6 +170,33 @@ describe('timeline of a piece with planted textures', () => {
     expect(readdirSync(join(tmp, 'cache')).length).toBeGreaterThan(0);
   });
 
+  it('influence: exact gradients agree with finite differences', async () => {
+    expect(first.run.derivatives).toEqual([{ layer: 'layer3', derivatives: 'exact' }]);
+    const out = join(tmp, 'fd');
+    const args = ['--no-cache', '--composer', 'Kantorius', '--derivatives', 'finite-difference'];
+    expect(await timeline(out, ...args)).toBe(0);
+    const fd = read(out);
+    expect(fd.run.derivatives).toEqual([{ layer: 'layer3', derivatives: 'finite-difference' }]);
+    const rel = (x: number[], y: number[]) =>
+      Math.hypot(...x.map((v, i) => v - y[i])) / Math.hypot(...x);
+    let worst = 0;
+    first.pieces.forEach((p, i) =>
+      p.lanes.forEach((lane, k) => {
+        const other = fd.pieces[i].lanes[k];
+        expect(other.presence).toEqual(lane.presence);
+        worst = Math.max(
+          worst,
+          rel(lane.influence, other.influence),
+          rel(lane.influenceOn.Kantorius, other.influenceOn.Kantorius),
+        );
+      }),
+    );
+    console.log(
+      `influence, exact vs finite differences: worst relative L2 difference ${worst.toFixed(4)}`,
+    );
+    expect(worst).toBeLessThan(0.05);
+  });
+
   it('skips and lists a corrupt file, pads and flags a piece shorter than a window', () => {
     expect(first.skipped).toEqual([
       { file: 'corrupt.mid', reason: expect.stringMatching(/truncated/) },

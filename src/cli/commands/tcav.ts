@@ -180,6 +180,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         );
         const built = await bank?.build(lens, prepared, args.model);
         results.run.seconds = (Date.now() - started) / 1000;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
         saveBank(args, built);
         return results;

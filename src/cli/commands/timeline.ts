@@ -17,6 +17,8 @@ import { stderrProgress } from '../../util/progress.ts';
 import { modelOptions, overridesFromFlags, type ModelFlags } from './model.ts';
 import { log, printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
+import { derivativesOption } from '../lens-options.ts';
+import type { DerivativeMethod } from '../../model/head.ts';
 import { readModelCard } from '../../lens/evaluate.ts';
 
 /**
@@ -25,6 +27,7 @@ import { readModelCard } from '../../lens/evaluate.ts';
  * The input needs no composer labels.
  */
 interface TimelineArgs extends ModelFlags {
+  derivatives: DerivativeMethod;
   inputs: string[];
   model: string;
   bank: string;
@@ -156,6 +159,7 @@ export const timelineCommand: CommandModule<object, TimelineArgs> = {
         describe: 'Apply the sustain pedal (CC64) to note lengths',
       })
       .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' })
+      .option('derivatives', derivativesOption)
       .option('json', {
         type: 'boolean',
         default: false,
@@ -165,6 +169,7 @@ export const timelineCommand: CommandModule<object, TimelineArgs> = {
     const started = new Date();
     // Inputs first: a bad model, bank, or input leaves no output folder behind.
     const classifier = await ComposerClassifier.load(args.model, overridesFromFlags(args));
+    classifier.derivatives = args.derivatives;
     try {
       const bank = loadBank(args.bank);
       checkBankModel(bank, classifier);
