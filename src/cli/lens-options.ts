@@ -11,6 +11,9 @@ import {
 } from './commands/model.ts';
 import { log } from './output.ts';
 
+// `--derivatives` lives with the model flags (model gradient uses it too); re-exported here.
+export { derivativesOption };
+
 /** Flags shared by the commands that open a model over a corpus (tcav, discover, explain). */
 export interface LensFlags extends ModelFlags {
   model: string;

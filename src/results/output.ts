@@ -6,7 +6,7 @@ import type { RunResults } from './results.ts';
 /**
  * The output folder of a run, written so that an interrupted run never leaves half-written results:
  * everything is written to a staging folder beside it, and only `commit()` moves the products
- * (results.json, report.html, excerpts/) into place, replacing the previous run's. Other files in
+ * (results.json, report.html, excerpts/, timeline.json, timeline/) into place, replacing the previous run's. Other files in
  * the output folder are left alone.
  */
 export class RunOutput {
@@ -18,6 +18,8 @@ export class RunOutput {
     'report.html',
     'gradient.json',
     'gradient.html',
+    'timeline.json',
+    'timeline',
   ];
 
   constructor(out: string) {
