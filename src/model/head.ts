@@ -1,4 +1,5 @@
 import ort from 'onnxruntime-node';
+import { BatchPolicy } from './batch.ts';
 import type { LayerInfo } from './graph.ts';
 
 /**
@@ -38,12 +39,19 @@ export class HeadModel {
     readonly layer: LayerInfo,
     readonly classes: number,
     private readonly session: ort.InferenceSession,
+    /** The classifier's batch policy: a head of a fixed-batch model runs in chunks too. */
+    readonly batch: BatchPolicy,
   ) {
     this.size = layer.shape.reduce((a, b) => a * b, 1);
   }
 
-  static async create(model: Uint8Array, layer: LayerInfo, classes: number): Promise<HeadModel> {
-    return new HeadModel(layer, classes, await ort.InferenceSession.create(model));
+  static async create(
+    model: Uint8Array,
+    layer: LayerInfo,
+    classes: number,
+    batch: BatchPolicy = BatchPolicy.dynamic(),
+  ): Promise<HeadModel> {
+    return new HeadModel(layer, classes, await ort.InferenceSession.create(model), batch);
   }
 
   /** Logits [n x classes] of n activations laid out one after another. */
@@ -54,9 +62,9 @@ export class HeadModel {
       );
     }
     this.runCount++;
-    const input = new ort.Tensor('float32', acts, [n, ...this.layer.shape]);
-    const out = await this.session.run({ [this.session.inputNames[0]]: input });
-    return out[this.session.outputNames[0]].data as Float32Array;
+    const output = this.session.outputNames[0];
+    const feed = { name: this.session.inputNames[0], data: acts, itemDims: this.layer.shape };
+    return (await this.batch.run(this.session, [feed], n, [output]))[output];
   }
 
   /**
