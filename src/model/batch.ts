@@ -143,8 +143,29 @@ export interface ResolvedBatch {
 
 /** Probe excerpts: a few distinct sparse rolls (zeros would hide batch mix-ups). */
 const PROBE_ITEMS = 3;
-/** Graph outputs per probe session, so that memory stays bounded on large models. */
-const OUTPUTS_PER_SESSION = 48;
+/**
+ * Probe runs return every tensor of the graph; they go in groups sized so that one group's values
+ * stay near this many bytes (estimated from the group before), whatever the model's size.
+ */
+const PROBE_BYTES = 256 * 2 ** 20;
+
+/** Tensor names in groups of at most PROBE_BYTES of values, learning the sizes as it goes. */
+function* groups(names: string[], bytesOf: (group: string[]) => number): Generator<string[]> {
+  let size = 16;
+  for (let g = 0; g < names.length;) {
+    const group = names.slice(g, g + size);
+    yield group;
+    g += group.length;
+    const perTensor = bytesOf(group) / group.length;
+    size = Math.max(1, Math.min(256, Math.floor(PROBE_BYTES / Math.max(perTensor, 1))));
+  }
+}
+
+function bytes(outputs: Record<string, ort.Tensor>[], group: string[]): number {
+  let total = 0;
+  for (const out of outputs) for (const t of group) total += out[t]?.data.length ?? 0;
+  return 4 * total;
+}
 
 export async function resolveBatch(model: ModelProto, itemDims: number[]): Promise<ResolvedBatch> {
   const input = graphInputs(model)[0];
@@ -266,8 +287,8 @@ async function compareBatching(
   const perItem = new Set<string>();
   shapes.set(graphInputs(candidate)[0].name!, [n, ...itemDims]);
   types.set(graphInputs(candidate)[0].name!, 'float32');
-  for (let g = 0; g < tensorNames.length; g += OUTPUTS_PER_SESSION) {
-    const group = tensorNames.slice(g, g + OUTPUTS_PER_SESSION);
+  let last: Record<string, ort.Tensor>[] = [];
+  for (const group of groups(tensorNames, (g) => bytes(last, g))) {
     let ref: Record<string, ort.Tensor>[];
     let cand: Record<string, ort.Tensor>;
     try {
@@ -279,6 +300,7 @@ async function compareBatching(
         ref = await runModel(reference, itemDims, group, singles);
         [cand] = await runModel(candidate, itemDims, group, [{ data: all, n }]);
       }
+      last = [...ref, cand];
     } catch (err) {
       return { ok: false, reason: `a batch of ${n} fails: ${runError(err)}` };
     }
@@ -337,9 +359,10 @@ async function probeAt(
   for (let r = 0; r < rows; r++) data.set(items[r % items.length], r * size);
   const shapes = new Map<string, number[]>([[graphInputs(model)[0].name!, [rows, ...itemDims]]]);
   const types = new Map<string, string>([[graphInputs(model)[0].name!, 'float32']]);
-  for (let g = 0; g < tensorNames.length; g += OUTPUTS_PER_SESSION) {
-    const group = tensorNames.slice(g, g + OUTPUTS_PER_SESSION);
+  let last: Record<string, ort.Tensor>[] = [];
+  for (const group of groups(tensorNames, (g) => bytes(last, g))) {
     const [out] = await runModel(model, itemDims, group, [{ data, n: rows }]);
+    last = [out];
     for (const t of group) {
       if (!out[t]) continue;
       shapes.set(t, out[t].dims.map(Number));

@@ -117,6 +117,24 @@ describe.each(MATRIX)('foreign model $name ($what)', (c) => {
       expect(byName.get(layer)?.axes).toEqual(axes);
   });
 
+  it('runs model evaluate', async () => {
+    const { code, stdout, stderr } = await runMain([
+      'model',
+      'evaluate',
+      model(c.name),
+      '--corpus',
+      CORPUS,
+      '--split',
+      'all',
+      '--no-cache',
+      '--json',
+    ]);
+    expect(code, stderr).toBe(0);
+    const r = JSON.parse(stdout);
+    expect(r.excerpts).toBeGreaterThan(0);
+    expect(r.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(r.excerpts);
+  });
+
   it('runs tcav', async () => {
     const out = join(tmp, `${c.name}-tcav`);
     const layers = c.tcavLayers ? ['--layers', ...c.tcavLayers] : [];
@@ -199,5 +217,35 @@ describe.each(MATRIX)('foreign model $name ($what)', (c) => {
     const r = results(out);
     expect(r.discovery.method).toBe('kmeans');
     expect(r.discovery.clusters).toBe(4);
+  });
+});
+
+describe('NMF at a layer with no map', () => {
+  it('warns, and exports whole excerpts without a localisation', async () => {
+    const out = join(tmp, 'vgg-avgpool');
+    const { code, stderr } = await runMain([
+      'discover',
+      '--model',
+      model('vgg_ncpt'),
+      '--corpus',
+      CORPUS,
+      '--layers',
+      'avgpool',
+      ...FAST_DISCOVERY,
+      ...FAST,
+      '--out',
+      out,
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(
+      'warning: layer avgpool [channel 16 x pitch 1 x time 1] cannot localise concepts within an excerpt: its time and pitch axes have length 1 (pooled away)',
+    );
+    const r = results(out);
+    expect(r.discovery.map).toBeNull();
+    for (const c of r.concepts)
+      for (const x of c.excerpts) {
+        expect(x.localization).toBeUndefined();
+        expect(x.midiLocalized).toBeUndefined();
+      }
   });
 });

@@ -7,10 +7,9 @@ import type { RunResults } from '../../results/results.ts';
  */
 export function discoveryMapNote(discovery: RunResults['discovery']): string {
   if (!discovery) return '';
-  const axes = typeof discovery.axes === 'string' ? discovery.axes : undefined;
-  const map = discovery.map as { rows: number; cols: number } | null | undefined;
+  const { axes, map } = discovery;
   const layer = axes ? ` (axes ${esc(axes)})` : '';
-  if (typeof discovery.unlocalised === 'string')
+  if (discovery.unlocalised)
     return ` <span class="notrun">The layer${layer} has no map: ${esc(discovery.unlocalised.replace(/^the layer cannot localise concepts: /, ''))}, so excerpts are shown whole.</span>`;
   if (map && discovery.method === 'nmf') {
     const grid =
