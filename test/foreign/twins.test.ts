@@ -100,6 +100,54 @@ describe('NMF localisation of a pitch-first (NCPT) model', () => {
 });
 
 /**
+ * In channels_last, `mix` is a channels-last map [time, pitch, hidden] and `Transpose` the same
+ * values permuted to [hidden, time, pitch]: NMF at either must find the same concepts, localised
+ * alike, since only the order of the axes differs.
+ */
+describe('NMF localisation of a channels-last map', () => {
+  it('equals that of the same map permuted channel-first', async () => {
+    const runs: Record<string, RunResults> = {};
+    for (const layer of ['mix', 'Transpose']) {
+      const out = join(tmp, `channels-last-${layer}`);
+      const { code, stderr } = await runMain([
+        'discover',
+        '--model',
+        model('channels_last'),
+        '--corpus',
+        CORPUS,
+        '--method',
+        'nmf',
+        '--layers',
+        layer,
+        ...FAST_DISCOVERY,
+        ...FAST,
+        '--out',
+        out,
+      ]);
+      expect(code, stderr).toBe(0);
+      runs[layer] = read(out);
+    }
+    expect(runs.mix.discovery!.axes).toBe('time 48 x pitch 88 x hidden 4');
+    expect(runs.Transpose.discovery!.axes).toBe('hidden 4 x time 48 x pitch 88');
+    expect(runs.mix.discovery!.map).toEqual({ rows: 48, cols: 88 });
+    const a = runs.mix.concepts;
+    const b = runs.Transpose.concepts;
+    expect(a.length).toBeGreaterThan(0);
+    expect(a.length).toBe(b.length);
+    a.forEach((c, k) => {
+      for (const target of Object.keys(c.importance))
+        expect(c.importance[target].value).toBeCloseTo(b[k].importance[target].value, 5);
+      c.excerpts.forEach((x, j) => {
+        expect(x.piece).toBe(b[k].excerpts[j].piece);
+        expect(
+          maxAbsDiff(x.localization!.values, b[k].excerpts[j].localization!.values),
+        ).toBeLessThan(2e-3);
+      });
+    });
+  });
+});
+
+/**
  * attention_fixed_b1 is attention exported without dynamic axes: its reshapes freeze the batch,
  * so it runs one excerpt at a time; cnn_fixed_b1 is given a symbolic batch. Both must give the
  * TCAV results of their dynamic-batch twins (same scores; effects equal up to the float32 noise
