@@ -1,13 +1,21 @@
 import ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.ts';
 import { readUserFile, sha256 } from '../util/files.ts';
-import { axisLabel, describeAxes, isBatchAxis, propagateAxes, type GraphAxes } from './axes.ts';
+import {
+  axisLabel,
+  describeAxes,
+  isBatchAxis,
+  layoutLabels,
+  propagateAxes,
+  type GraphAxes,
+} from './axes.ts';
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
-import { HeadModel } from './head.ts';
+import { HeadModel, type DerivativeMethod } from './head.ts';
 import {
   declaredDims,
   decodeModel,
+  encodeModel,
   graphInputs,
   metadata,
   type Dim,
@@ -42,6 +50,8 @@ export interface ModelIo {
 export class ComposerClassifier {
   /** Session runs so far (the activation cache tests count them). */
   runCount = 0;
+  /** How heads take derivatives ('exact' falls back to finite differences per head when it must). */
+  derivatives: DerivativeMethod = 'exact';
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly heads = new Map<string, Promise<HeadModel>>();
 
@@ -182,15 +192,47 @@ export class ComposerClassifier {
     const info = this.layer(layer);
     let head = this.heads.get(info.tensor);
     if (!head) {
-      head = HeadModel.create(
-        this.graph.headModel(info.tensor, info.shape),
-        info,
-        this.classes,
-        this.batch,
-      );
+      head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes, {
+        derivatives: this.derivatives,
+        batch: this.batch,
+      });
       this.heads.set(info.tensor, head);
     }
     return head;
+  }
+
+  /** The whole model as a head from its input (for input gradients), built once. */
+  inputHead(): Promise<HeadModel> {
+    let head = this.heads.get(this.graph.inputName);
+    if (!head) {
+      const dims = inputItemDims(this.input);
+      const info: LayerInfo = {
+        name: 'input',
+        aliases: [],
+        tensor: this.graph.inputName,
+        shape: dims,
+        axes: layoutLabels(this.input.layout).slice(1),
+        nonNegative: true,
+      };
+      head = HeadModel.create(encodeModel(this.graph.model), info, this.classes, {
+        derivatives: this.derivatives,
+        batch: this.batch,
+      });
+      this.heads.set(this.graph.inputName, head);
+    }
+    return head;
+  }
+
+  /**
+   * Gradients [n x inputSize] of sum_c weights[i, c] logit_c with respect to n inputs laid out as
+   * the model's input tensor (weights [n x classes]; one-hot rows: one logit per input).
+   */
+  async inputGradients(
+    batch: Float32Array,
+    n: number,
+    weights: Float32Array,
+  ): Promise<Float32Array> {
+    return (await this.inputHead()).gradients(batch, n, weights);
   }
 
   async release(): Promise<void> {

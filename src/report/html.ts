@@ -15,6 +15,7 @@ import { discoveryMapNote } from './sections/discovery-map.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
+import { derivativesRows } from './sections/derivatives.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
@@ -99,6 +100,7 @@ function runSection(r: RunResults): string {
     ['Started', esc(fmtDate(run.startedAt))],
     ['Duration', esc(fmtDuration(run.seconds))],
     ['Layers', run.layers.map((l) => `<code>${esc(l)}</code>`).join(', ') || '–'],
+    ...derivativesRows(r),
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
     ...Object.entries(run.parameters).map(

@@ -150,8 +150,8 @@ describe('NMF localisation of a channels-last map', () => {
 /**
  * attention_fixed_b1 is attention exported without dynamic axes: its reshapes freeze the batch,
  * so it runs one excerpt at a time; cnn_fixed_b1 is given a symbolic batch. Both must give the
- * TCAV results of their dynamic-batch twins (same scores; effects equal up to the float32 noise
- * of finite differences taken in batches of different sizes).
+ * TCAV results of their dynamic-batch twins: same scores, effects and p-values equal up to float32
+ * rounding (the derivatives are exact gradients through heads run in chunks of one).
  */
 describe('a fixed-batch model gives the TCAV results of its dynamic-batch twin', () => {
   const pairs = [
@@ -190,8 +190,8 @@ describe('a fixed-batch model gives the TCAV results of its dynamic-batch twin',
       const f = b[i];
       expect(e.scores).toEqual(f.scores);
       expect(e.cavAccuracy).toBe(f.cavAccuracy);
-      expect(Math.abs(e.effect - f.effect)).toBeLessThan(1e-3 * Math.abs(f.effect) + 1e-6);
-      expect(Math.abs(e.pValue - f.pValue)).toBeLessThan(1e-3);
+      expect(Math.abs(e.effect - f.effect)).toBeLessThan(1e-4 * Math.abs(f.effect) + 1e-7);
+      expect(Math.abs(e.pValue - f.pValue)).toBeLessThan(1e-4);
       expect(e.significant).toBe(f.significant);
     });
   });
