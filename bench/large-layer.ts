@@ -5,9 +5,11 @@
  *   /usr/bin/python3 training/fixtures/make_foreign_fixtures.py --bench-vgg /tmp/vgg_bench.onnx
  *   npx tsx bench/large-layer.ts [--model /tmp/vgg_bench.onnx] [--corpus synthetic]
  *       [--layers features.8,features.5,features.2] [--runs 10] [--set-size 20] [--excerpts 20]
- * Stages: model runs for activations; directional derivatives (finite differences through the
- * head: two head runs per excerpt and direction, the part branch grad replaces with gradients);
- * and everything else (Gram matrices, CAV fits, scores, tests), which should grow linearly.
+ *       [--derivatives exact|finite-difference|both]
+ * Stages: model runs for activations; directional derivatives (exact: one backward pass per
+ * excerpt and composer, then dot products; finite differences: two head runs per excerpt and
+ * direction); and everything else (Gram matrices, CAV fits, scores, tests), which should grow
+ * linearly with the layer size.
  */
 import { loadConcepts } from '../src/concepts/load.ts';
 import { ConceptLens } from '../src/lens/lens.ts';
@@ -25,6 +27,10 @@ const layers = opt('layers', 'features.8,features.5,features.2').split(',');
 const runs = Number(opt('runs', '10'));
 const setSize = Number(opt('set-size', '20'));
 const excerpts = Number(opt('excerpts', '20'));
+const methodArg = opt('derivatives', 'exact');
+const methods = (methodArg === 'both' ? ['exact', 'finite-difference'] : [methodArg]) as (
+  'exact' | 'finite-difference'
+)[];
 
 const lens = await ConceptLens.open({ model, corpus, cacheDir: false, progress: silentProgress });
 const { concepts } = loadConcepts(opt('concepts', 'concepts/textures/alberti.yaml'));
@@ -47,48 +53,55 @@ lens.activations = async (...a: Parameters<typeof lens.activations>) => {
 };
 const rows: string[][] = [];
 for (const layer of layers) {
-  const info = lens.classifier.layer(layer);
-  const size = info.shape.reduce((a, b) => a * b, 1);
-  const head = await lens.head(layer);
-  let derivativeMs = 0;
-  let pairs = 0;
-  const dd = head.directionalDerivatives.bind(head);
-  head.directionalDerivatives = async (...a: Parameters<typeof head.directionalDerivatives>) => {
-    const t = performance.now();
-    try {
-      return await dd(...a);
-    } finally {
-      derivativeMs += performance.now() - t;
-      pairs += a[1] * a[2].length;
-    }
-  };
-  activationMs = 0;
-  const t0 = performance.now();
-  await runTcav(lens, prepared, {
-    layers: [layer],
-    targets,
-    runs,
-    setSize,
-    targetExcerpts: excerpts,
-    seed: 1,
-  });
-  const total = performance.now() - t0;
-  const rest = total - activationMs - derivativeMs;
-  rows.push([
-    `${layer} [${info.shape.join(', ')}]`,
-    String(size),
-    (total / 1000).toFixed(1),
-    (activationMs / 1000).toFixed(1),
-    `${(derivativeMs / 1000).toFixed(1)} (${pairs} pairs)`,
-    (rest / 1000).toFixed(2),
-    ((rest / size) * 1e3).toFixed(2),
-  ]);
+  for (const method of methods) {
+    // Heads are built once per layer; releasing them makes the next one use this method.
+    lens.classifier.derivatives = method;
+    await lens.classifier.release();
+    const info = lens.classifier.layer(layer);
+    const size = info.shape.reduce((a, b) => a * b, 1);
+    const head = await lens.head(layer);
+    let derivativeMs = 0;
+    let pairs = 0;
+    const dd = head.directionalDerivatives.bind(head);
+    head.directionalDerivatives = async (...a: Parameters<typeof head.directionalDerivatives>) => {
+      const t = performance.now();
+      try {
+        return await dd(...a);
+      } finally {
+        derivativeMs += performance.now() - t;
+        pairs += a[1] * a[2].length;
+      }
+    };
+    activationMs = 0;
+    const t0 = performance.now();
+    await runTcav(lens, prepared, {
+      layers: [layer],
+      targets,
+      runs,
+      setSize,
+      targetExcerpts: excerpts,
+      seed: 1,
+    });
+    const total = performance.now() - t0;
+    const rest = total - activationMs - derivativeMs;
+    rows.push([
+      `${layer} [${info.shape.join(', ')}]`,
+      String(size),
+      head.derivatives,
+      (total / 1000).toFixed(1),
+      (activationMs / 1000).toFixed(1),
+      `${(derivativeMs / 1000).toFixed(1)} (${pairs} pairs)`,
+      (rest / 1000).toFixed(2),
+      ((rest / size) * 1e3).toFixed(2),
+    ]);
+  }
 }
 await lens.close();
 
 const header = [
   'layer',
   'dims',
+  'derivatives',
   'total s',
   'activations s',
   'derivatives s',
