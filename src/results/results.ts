@@ -155,4 +155,6 @@ export interface RunResults {
     [key: string]: unknown;
   };
   skipped: { file: string; reason: string }[];
+  /** Timelines of given pieces (explain --pieces), relative to the output folder. */
+  timeline?: { file: string; pieces: number };
 }
