@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
 import { gradientGraph, type GradientGraph } from './autodiff/index.ts';
+import { BatchPolicy } from './batch.ts';
 import { rowDots } from './dots.ts';
 import type { LayerInfo } from './graph.ts';
 import { decodeModel } from './onnx.ts';
@@ -43,6 +44,8 @@ export interface HeadOptions {
    * 'finite-difference': always finite differences.
    */
   derivatives?: DerivativeMethod;
+  /** The classifier's batch policy: heads of a fixed-batch model run in chunks too. */
+  batch?: BatchPolicy;
 }
 
 export interface DerivativeOptions {
@@ -74,6 +77,8 @@ export class HeadModel {
     private readonly gradientNames: Omit<GradientGraph, 'model' | 'backwardNodes'> | undefined,
     /** How directional derivatives and gradients are computed. */
     readonly derivatives: DerivativeMethod,
+    /** How sessions take batches (chunks of the fixed size for a fixed-batch model). */
+    readonly batch: BatchPolicy,
     /** Why derivatives are finite differences although exact ones were asked for. */
     readonly derivativesNote?: string,
   ) {
@@ -87,16 +92,29 @@ export class HeadModel {
     options: HeadOptions = {},
   ): Promise<HeadModel> {
     const session = await ort.InferenceSession.create(model);
+    const batch = options.batch ?? BatchPolicy.dynamic();
     if (options.derivatives === 'finite-difference')
-      return new HeadModel(layer, classes, session, undefined, undefined, 'finite-difference');
+      return new HeadModel(
+        layer,
+        classes,
+        session,
+        undefined,
+        undefined,
+        'finite-difference',
+        batch,
+      );
     try {
+      // A fixed-batch graph can only be probed at its own batch size.
       const {
         model: bytes,
         backwardNodes: _,
         ...names
-      } = await gradientGraph(decodeModel(model), { itemDims: layer.shape });
+      } = await gradientGraph(decodeModel(model), {
+        itemDims: layer.shape,
+        ...(batch.info.mode === 'fixed' ? { batchSizes: [batch.rows] } : {}),
+      });
       const gradientSession = await ort.InferenceSession.create(bytes);
-      return new HeadModel(layer, classes, session, gradientSession, names, 'exact');
+      return new HeadModel(layer, classes, session, gradientSession, names, 'exact', batch);
     } catch (err) {
       const note = `${(err as Error).message}; derivatives by finite differences`;
       return new HeadModel(
@@ -106,6 +124,7 @@ export class HeadModel {
         undefined,
         undefined,
         'finite-difference',
+        batch,
         note,
       );
     }
@@ -115,9 +134,9 @@ export class HeadModel {
   async logits(acts: Float32Array, n: number): Promise<Float32Array> {
     this.checkActs(acts, n);
     this.runCount++;
-    const input = new ort.Tensor('float32', acts, [n, ...this.layer.shape]);
-    const out = await this.session.run({ [this.session.inputNames[0]]: input });
-    return out[this.session.outputNames[0]].data as Float32Array;
+    const output = this.session.outputNames[0];
+    const feed = { name: this.session.inputNames[0], data: acts, itemDims: this.layer.shape };
+    return (await this.batch.run(this.session, [feed], n, [output]))[output];
   }
 
   /**
@@ -148,21 +167,24 @@ export class HeadModel {
     for (let first = 0; first < n; first += rows) {
       const count = Math.min(rows, n - first);
       this.gradientRunCount++;
-      const result = await s.run(
-        {
-          [names.input]: new ort.Tensor('float32', acts.subarray(first * D, (first + count) * D), [
-            count,
-            ...this.layer.shape,
-          ]),
-          [names.weights]: new ort.Tensor(
-            'float32',
-            weights.subarray(first * C, (first + count) * C),
-            [count, C],
-          ),
-        },
+      const result = await this.batch.run(
+        s,
+        [
+          {
+            name: names.input,
+            data: acts.subarray(first * D, (first + count) * D),
+            itemDims: this.layer.shape,
+          },
+          {
+            name: names.weights,
+            data: weights.subarray(first * C, (first + count) * C),
+            itemDims: [C],
+          },
+        ],
+        count,
         [names.gradient],
       );
-      out.set(result[names.gradient].data as Float32Array, first * D);
+      out.set(result[names.gradient], first * D);
     }
     return out;
   }

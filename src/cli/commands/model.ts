@@ -1,4 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
+import { LAYOUTS } from '../../model/axes.ts';
+import type { BatchInfo } from '../../model/batch.ts';
 import { ComposerClassifier } from '../../model/classifier.ts';
 import type { LayerInfo } from '../../model/graph.ts';
 import type { Dim } from '../../model/onnx.ts';
@@ -54,8 +56,9 @@ export function modelOptions<T>(y: Argv<T>) {
     })
     .option('layout', {
       type: 'string',
-      choices: ['NCTP', 'NCPT'],
-      describe: 'Input spec: tensor layout',
+      choices: [...LAYOUTS],
+      describe:
+        'Input spec: tensor layout (N batch, C channels, T time, P pitch; NTP/NPT: one channel, no C axis)',
     });
 }
 
@@ -87,6 +90,8 @@ export interface ModelInspection {
   outputs: { name: string; dims: Dim[] }[];
   labels: string[];
   input: InputSpec;
+  /** Fixed or symbolic batch, and how concept-lens runs it (src/model/batch.ts). */
+  batch: BatchInfo;
   layers: LayerInfo[];
 }
 
@@ -103,6 +108,7 @@ export async function inspectModel(
       outputs: c.outputs(),
       labels: c.labels,
       input: c.input,
+      batch: c.batchInfo,
       layers: c.layers(),
     };
   } finally {
@@ -114,18 +120,34 @@ export function formatInspection(m: ModelInspection): string {
   const dims = (d: Dim[]) => `[${d.map((x) => x ?? '?').join(', ')}]`;
   const s = m.input;
   const width = Math.max(...m.layers.map((l) => l.name.length));
+  const shapeWidth = Math.max(...m.layers.map((l) => `[${l.shape.join(', ')}]`.length));
+  const axesWidth = Math.max(...m.layers.map((l) => l.axes.join(' x ').length));
   return [
     `${m.model} (sha256 ${m.sha256.slice(0, 12)})`,
     ...m.inputs.map((i) => `input   ${i.name} ${dims(i.dims)}`),
     ...m.outputs.map((o) => `output  ${o.name} ${dims(o.dims)}`),
     `labels  ${m.labels.join(', ')}`,
     `input spec: ${s.layout}, ${s.channels.join('+')} (${s.values}), ${s.windowFrames} frames at ${s.fps} fps, pitches ${s.lowPitch}..${s.highPitch}`,
-    'layers:',
-    ...m.layers.map(
-      (l) =>
-        `  ${l.name.padEnd(width)}  [${l.shape.join(', ')}]${l.aliases.length ? `  (also ${l.aliases.join(', ')})` : ''}`,
-    ),
+    `batch   ${batchLine(m.batch)}`,
+    'layers (axes: what each dimension is; >= 0: non-negative, NMF can factorise it):',
+    ...m.layers.map((l) => {
+      const shape = `[${l.shape.join(', ')}]`.padEnd(shapeWidth);
+      const axes = l.axes.join(' x ').padEnd(axesWidth);
+      const also = l.aliases.length ? `  (also ${l.aliases.join(', ')})` : '';
+      return `  ${l.name.padEnd(width)}  ${shape}  ${axes}  ${l.nonNegative ? '>= 0' : '    '}${also}`.trimEnd();
+    }),
   ].join('\n');
+}
+
+function batchLine(b: BatchInfo): string {
+  switch (b.mode) {
+    case 'dynamic':
+      return `symbolic (${b.declared ?? 'unnamed'})`;
+    case 'rewritten':
+      return `fixed at ${b.declared} in the file; rewritten: ${b.reason}`;
+    case 'fixed':
+      return `${typeof b.declared === 'number' ? `fixed at ${b.declared}` : 'symbolic'} in the file; runs ${b.size} excerpt${b.size === 1 ? '' : 's'} at a time: ${b.reason}`;
+  }
 }
 
 interface InspectArgs extends ModelFlags {
