@@ -1,11 +1,18 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadConcepts } from '../../concepts/load.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
+import { defaultTcavLayer } from '../../model/layer-choice.ts';
 import { emptyResults } from '../../results/identity.ts';
 import type { RunResults, TcavEntry } from '../../results/results.ts';
 import type { CavMethod } from '../../tcav/cav.ts';
-import { prepareConcepts, TCAV_DEFAULTS } from '../../tcav/run.ts';
+import {
+  prepareConcepts,
+  TCAV_DEFAULTS,
+  type PreparedConcept,
+  type TcavOptions,
+} from '../../tcav/run.ts';
 import { runTcavSeeds, stableShare } from '../../tcav/stability.ts';
+import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
 import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
@@ -24,28 +31,19 @@ export interface TcavFlags {
   alpha: number;
 }
 
-interface TcavArgs extends LensFlags, TcavFlags {
+interface TcavArgs extends LensFlags, BankFlags, TcavFlags {
   concepts: string[];
   layers: string[];
   targets?: string[];
-  'random-runs': number;
-  'set-size': number;
-  'target-excerpts': number;
-  'null-concepts': number;
-  'pool-size': number;
-  cav: CavMethod;
-  seed: number;
-  seeds: number;
-  alpha: number;
   out: string;
   json: boolean;
 }
 
-/** Layers to explain when none are named: `layer3` when the model has it, else the middle cut. */
+/** Layers to explain when none are named (src/model/layer-choice.ts), saying why on stderr. */
 export function defaultLayers(lens: ConceptLens): string[] {
-  const layers = lens.classifier.layers().map((l) => l.name);
-  if (layers.includes('layer3')) return ['layer3'];
-  return [layers[Math.floor(layers.length / 2)]];
+  const choice = defaultTcavLayer(lens.classifier.layers());
+  log(`TCAV layer (default): ${choice.why}`);
+  return [choice.name];
 }
 
 /** Concept files of a run; bad files are reported on stderr and in results.skipped, not fatal. */
@@ -78,7 +76,8 @@ export async function tcavStage(
     | 'alpha'
   >,
   results: RunResults,
-) {
+  onCavs?: TcavOptions['onCavs'],
+): Promise<{ prepared: PreparedConcept[] }> {
   const { concepts, errors } = loadRunConcepts(args.concepts);
   results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
   const prepared = await prepareConcepts(lens, concepts);
@@ -99,6 +98,7 @@ export async function tcavStage(
       cav: args.cav,
       seed: args.seed,
       alpha: args.alpha,
+      onCavs,
     },
     seeds,
   );
@@ -113,6 +113,7 @@ export async function tcavStage(
     alpha: args.alpha,
     concepts: concepts.map((c) => c.spec.name),
   });
+  return { prepared };
 }
 
 /** Flags of a TCAV run, shared by tcav and explain. */
@@ -200,7 +201,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
   describe:
     'Test concepts (YAML) with TCAV: scores per composer against random counterexamples, with statistics',
   builder: (y) =>
-    tcavFlags(lensOptions(y))
+    tcavFlags(bankOptions(lensOptions(y)))
       .option('concepts', {
         type: 'string',
         array: true,
@@ -211,7 +212,8 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         type: 'string',
         array: true,
         default: [],
-        describe: 'Layers to test at (default layer3)',
+        describe:
+          'Layers to test at (default: layer3 in a ResNet, else the middle layer with a time or pitch map)',
       })
       .option('targets', {
         type: 'string',
@@ -230,6 +232,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
       }) as unknown as Argv<TcavArgs>,
   handler: async (args) => {
     const started = Date.now();
+    checkBankFlags(args);
     const lens = await openLens(args);
     try {
       const results = await stagedRun(args.out, async (output) => {
@@ -242,14 +245,24 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
           targets: lens.targets(args.targets),
           parameters: {},
         });
-        await tcavStage(lens, { ...args, layers }, results);
+        const bank = args['save-bank'] ? bankStage(args) : undefined;
+        const { prepared } = await tcavStage(
+          lens,
+          { ...args, layers },
+          results,
+          bank?.collector.add,
+        );
+        const built = await bank?.build(lens, prepared, args.model);
         results.run.seconds = (Date.now() - started) / 1000;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
+        saveBank(args, built);
         return results;
       });
       printResult(args.json, results, () =>
         [
           `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
+          ...(args['save-bank'] ? [`wrote the concept bank ${args['save-bank']}`] : []),
           'significant concepts per composer:',
           ...tcavSummary(results.tcav),
           ...stabilitySummary(results.tcav),
