@@ -20,7 +20,12 @@
 import { ConceptLens } from '../src/lens/lens.ts';
 import type { TcavEntry } from '../src/results/results.ts';
 import { holm } from '../src/tcav/stats.ts';
-import { runTcav, TCAV_DEFAULTS, type PreparedConcept } from '../src/tcav/run.ts';
+import {
+  defaultNullConcepts,
+  runTcav,
+  TCAV_DEFAULTS,
+  type PreparedConcept,
+} from '../src/tcav/run.ts';
 import type { CavMethod } from '../src/tcav/cav.ts';
 import { stderrProgress } from '../src/util/progress.ts';
 
@@ -39,7 +44,7 @@ const composerSize = Number(opt('composer-size', '40'));
 const family = Number(opt('family', '8'));
 const settings = {
   runs: Number(opt('runs', String(TCAV_DEFAULTS.runs))),
-  nullConcepts: Number(opt('null-concepts', String(TCAV_DEFAULTS.nullConcepts))),
+  nullConcepts: opt('null-concepts', '') ? Number(opt('null-concepts', '')) : undefined,
   targetExcerpts: Number(opt('excerpts', String(TCAV_DEFAULTS.targetExcerpts))),
   poolSize: Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize))),
   cav: opt('cav', TCAV_DEFAULTS.cav) as CavMethod,
@@ -52,7 +57,7 @@ console.log(
   `model ${model}, corpus ${corpus}, layer ${layer}, ${targets.length} composers, seeds ${seeds.join(',')}`,
 );
 console.log(
-  `settings: ${settings.runs} runs, ${settings.nullConcepts} random concepts per null, ${settings.targetExcerpts} excerpts per composer, pool ${settings.poolSize}, CAV ${settings.cav}`,
+  `settings: ${settings.runs} runs, ${settings.nullConcepts ?? defaultNullConcepts(settings.cav)} random concepts per null, ${settings.targetExcerpts} excerpts per composer, pool ${settings.poolSize}, CAV ${settings.cav}`,
 );
 
 interface NullCell extends TcavEntry {

@@ -29,7 +29,13 @@ import type { TcavEntry } from '../src/results/results.ts';
 import type { CavMethod } from '../src/tcav/cav.ts';
 import { DerivativeTable } from '../src/tcav/derivatives.ts';
 import { TcavLayer } from '../src/tcav/layer.ts';
-import { prepareConcepts, runTcav, TCAV_DEFAULTS, type ConceptCavs } from '../src/tcav/run.ts';
+import {
+  defaultNullConcepts,
+  prepareConcepts,
+  runTcav,
+  TCAV_DEFAULTS,
+  type ConceptCavs,
+} from '../src/tcav/run.ts';
 import { stderrProgress } from '../src/util/progress.ts';
 
 const args = process.argv.slice(2);
@@ -44,7 +50,7 @@ const conceptDir = opt('concepts', synthetic ? 'concepts/textures' : 'concepts/a
 const layer = opt('layer', 'layer3');
 const runs = Number(opt('runs', String(TCAV_DEFAULTS.runs)));
 const excerpts = Number(opt('excerpts', '50'));
-const nullConcepts = Number(opt('null-concepts', String(TCAV_DEFAULTS.nullConcepts)));
+const nullConcepts = opt('null-concepts', '') ? Number(opt('null-concepts', '')) : undefined;
 const poolSize = Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize)));
 const cavArg = opt('cav', TCAV_DEFAULTS.cav);
 const cav = (cavArg === 'both' ? TCAV_DEFAULTS.cav : cavArg) as CavMethod;
@@ -175,7 +181,7 @@ const first = results.values().next().value!;
 console.log(`model ${model}, corpus ${corpus}, layer ${layer}`);
 console.log(
   `${first.concepts} concepts x ${runs} runs x ${first.composers} composers x ${excerpts} excerpts = ${first.entries.length} cells; CAV ${cav}; ` +
-    `nulls of ${nullConcepts} random concepts per concept size, drawn with the counterexamples from a pool of ${first.pool} windows`,
+    `nulls of ${nullConcepts ?? defaultNullConcepts(cav)} random concepts per concept size, drawn with the counterexamples from a pool of ${first.pool} windows`,
 );
 const s = (t: Time) => `${(t.wall / 1000).toFixed(1)} s (cpu ${(t.cpu / 1000).toFixed(1)})`;
 const rows: [string, keyof Split][] = [

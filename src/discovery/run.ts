@@ -5,7 +5,7 @@ import type { LayerInfo } from '../model/graph.ts';
 import type { ComposerImportance } from '../results/results.ts';
 import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
 import type { CavMethod } from '../tcav/cav.ts';
-import { TCAV_DEFAULTS } from '../tcav/run.ts';
+import { defaultNullConcepts, TCAV_DEFAULTS } from '../tcav/run.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { clusterFeatures, clusterRows } from './kmeans.ts';
@@ -189,7 +189,7 @@ async function discoverKmeans(
     {
       runs,
       setSize,
-      nullConcepts: o.nullConcepts ?? TCAV_DEFAULTS.nullConcepts,
+      nullConcepts: o.nullConcepts ?? defaultNullConcepts(o.cav ?? TCAV_DEFAULTS.cav),
       cav: o.cav ?? TCAV_DEFAULTS.cav,
       seed: `${o.seed}/${o.layer}/clusters`,
       progress: lens.progress,

@@ -40,17 +40,17 @@ import { holm, meanStd } from './stats.ts';
 export interface TcavOptions {
   layers: string[];
   targets: string[];
-  /** Runs (CAVs) per concept and per random concept: each against a fresh counterexample set (default 20). */
+  /** Runs (CAVs) per concept and per random concept: each against a fresh counterexample set (default 50). */
   runs?: number;
   /** Excerpts per random counterexample set (default 30). */
   setSize?: number;
-  /** Excerpts of each target composer where derivatives are taken (default 40). */
+  /** Excerpts of each target composer where derivatives are taken (default 100). */
   targetExcerpts?: number;
-  /** Random concepts in each size-matched null (default 50). */
+  /** Random concepts in each size-matched null (default: defaultNullConcepts(cav)). */
   nullConcepts?: number;
-  /** Random corpus windows that counterexample sets and random concepts are drawn from (default 500). */
+  /** Random corpus windows that counterexample sets and random concepts are drawn from (default 1000). */
   poolSize?: number;
-  /** How CAVs are learnt: logistic regression (default) or FastCAV. */
+  /** How CAVs are learnt: FastCAV (default) or logistic regression. */
   cav?: CavMethod;
   seed: number;
   alpha?: number;
@@ -75,15 +75,23 @@ export interface ConceptCavs {
 }
 
 export const TCAV_DEFAULTS = {
-  runs: 20,
+  runs: 50,
   setSize: 30,
-  targetExcerpts: 40,
-  nullConcepts: 50,
-  poolSize: 500,
-  cav: 'logistic' as CavMethod,
+  targetExcerpts: 100,
+  poolSize: 1000,
+  cav: 'fast' as CavMethod,
   alpha: 0.05,
   minCavAccuracy: 0.7,
 };
+
+/**
+ * Random concepts per null when not given: a FastCAV random concept costs a few microseconds per
+ * run, so 1000 keep the null's own estimation noise (about 2% on its spread) below the draw-to-draw
+ * noise of the concept; a logistic one costs a fit per run (about 1-3 ms), so 200.
+ */
+export function defaultNullConcepts(cav: CavMethod): number {
+  return cav === 'fast' ? 1000 : 200;
+}
 
 /** A concept ready for TCAV: its examples (and counterexamples, when explicit) as model inputs. */
 export interface PreparedConcept {
@@ -150,7 +158,7 @@ export async function runTcav(
   concepts: PreparedConcept[],
   options: TcavOptions,
 ): Promise<TcavEntry[]> {
-  const o = { ...TCAV_DEFAULTS, ...options };
+  const o = resolveOptions(options);
   if (concepts.length === 0) return [];
   if (o.runs < 2)
     throw new UserError(`--random-runs: at least 2 are needed for a test, got ${o.runs}`);
@@ -239,7 +247,7 @@ export async function prepareTcavLayer(
   tcav: TcavLayer;
   acts: (items: LensItem[], stage: string) => Promise<KeyedSet>;
 }> {
-  const o = { ...TCAV_DEFAULTS, ...options };
+  const o = resolveOptions(options);
   lens.classifier.layer(layer); // fails early, listing the valid layers
   const targetExcerpts = o.targets.map((t) =>
     lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]),
@@ -275,6 +283,13 @@ export async function prepareTcavLayer(
     progress: lens.progress,
   });
   return { tcav, acts };
+}
+
+/** Options with their defaults (undefined values take the default too). */
+function resolveOptions<T extends Partial<TcavOptions>>(options: T) {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const merged = { ...TCAV_DEFAULTS, ...given } as typeof TCAV_DEFAULTS & T;
+  return { ...merged, nullConcepts: merged.nullConcepts ?? defaultNullConcepts(merged.cav) };
 }
 
 /** Holm's correction over all cells; a cell is significant when its corrected p-value is below alpha. */

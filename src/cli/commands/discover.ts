@@ -23,7 +23,7 @@ export interface DiscoverFlags {
   'random-runs': number;
   'set-size': number;
   'target-excerpts': number;
-  'null-concepts': number;
+  'null-concepts'?: number;
   cav: CavMethod;
   seed: number;
   alpha: number;
@@ -152,8 +152,8 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
       })
       .option('null-concepts', {
         type: 'number',
-        default: TCAV_DEFAULTS.nullConcepts,
-        describe: 'k-means: random concepts of each cluster size in the null',
+        describe:
+          'k-means: random concepts of each cluster size in the null (default 1000 with FastCAV, 200 logistic)',
       })
       .option('cav', {
         choices: ['logistic', 'fast'] as const,

@@ -6,6 +6,7 @@ import { emptyResults } from '../../results/identity.ts';
 import type { RunResults, TcavEntry } from '../../results/results.ts';
 import type { CavMethod } from '../../tcav/cav.ts';
 import {
+  defaultNullConcepts,
   prepareConcepts,
   TCAV_DEFAULTS,
   type PreparedConcept,
@@ -23,7 +24,7 @@ export interface TcavFlags {
   'random-runs': number;
   'set-size': number;
   'target-excerpts': number;
-  'null-concepts': number;
+  'null-concepts'?: number;
   'pool-size': number;
   cav: CavMethod;
   seed: number;
@@ -106,7 +107,7 @@ export async function tcavStage(
     randomRuns: args['random-runs'],
     setSize: args['set-size'],
     targetExcerpts: args['target-excerpts'],
-    nullConcepts: args['null-concepts'],
+    nullConcepts: args['null-concepts'] ?? defaultNullConcepts(args.cav),
     poolSize: args['pool-size'],
     cav: args.cav,
     ...(seeds.length > 1 ? { seeds } : {}),
@@ -136,8 +137,8 @@ export function tcavFlags<T>(y: Argv<T>) {
     })
     .option('null-concepts', {
       type: 'number',
-      default: TCAV_DEFAULTS.nullConcepts,
-      describe: 'Random concepts of each concept size in the null',
+      describe:
+        'Random concepts of each concept size in the null (default 1000 with FastCAV, 200 with the logistic CAV)',
     })
     .option('pool-size', {
       type: 'number',
