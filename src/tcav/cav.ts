@@ -25,7 +25,7 @@ export interface LinearFit {
 /**
  * Fit on the rows of a Gram matrix `k` ([n x n], row-major) with labels y in {0, 1}.
  */
-export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C = 1): LinearFit {
+export function fitLogisticEvd(k: Float64Array, n: number, y: readonly number[], C = 1): LinearFit {
   if (y.length !== n) throw new Error(`fitLogistic: ${y.length} labels for ${n} rows`);
   const evd = new EigenvalueDecomposition(
     new Matrix(Array.from({ length: n }, (_, i) => Array.from(k.subarray(i * n, (i + 1) * n)))),
@@ -115,6 +115,134 @@ export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C 
   let norm = 0;
   for (let c = 0; c < r; c++) norm += theta[c] * theta[c];
   return { alpha, bias: theta[r], norm: Math.sqrt(norm), iterations };
+}
+
+/**
+ * Fit on the rows of a Gram matrix `k` ([n x n], row-major) with labels y in {0, 1}: Newton's
+ * method on (alpha, b) directly. The Hessian of the objective in alpha is K (W K + I/C) (W the
+ * logistic weights p(1 - p)), and its gradient K ((p - y) + alpha/C): both carry a factor K, so a
+ * Newton step solves the (n + 1) x (n + 1) system
+ *   [W K + I/C, W 1; 1^T W K, 1^T W 1] [da; db] = [(p - y) + alpha/C; 1^T (p - y)],
+ * whose solutions satisfy the full Newton equations (the difference lies in the null space of K,
+ * where alpha does not change w = X^T alpha). One LU solve per iteration, no eigendecomposition:
+ * random concepts need tens of thousands of CAVs per test.
+ */
+export function fitLogistic(k: Float64Array, n: number, y: readonly number[], C = 1): LinearFit {
+  if (y.length !== n) throw new Error(`fitLogistic: ${y.length} labels for ${n} rows`);
+  const alpha = new Float64Array(n);
+  const ka = new Float64Array(n); // K alpha
+  let bias = 0;
+  const objective = (a: Float64Array, kA: Float64Array, b: number) => {
+    let loss = 0;
+    let reg = 0;
+    for (let i = 0; i < n; i++) {
+      const f = kA[i] + b;
+      loss += softplus(y[i] === 1 ? -f : f);
+      reg += a[i] * kA[i];
+    }
+    return loss + reg / (2 * C);
+  };
+  let current = objective(alpha, ka, bias);
+  const N1 = n + 1;
+  const m = new Float64Array(N1 * N1);
+  const rhs = new Float64Array(N1);
+  const w = new Float64Array(n);
+  let iterations = 0;
+  for (; iterations < 100; iterations++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const p = sigmoid(ka[i] + bias);
+      w[i] = Math.max(p * (1 - p), 1e-12);
+      rhs[i] = p - y[i] + alpha[i] / C;
+      s += p - y[i];
+    }
+    rhs[n] = s;
+    m.fill(0);
+    let wsum = 0;
+    for (let i = 0; i < n; i++) {
+      const wi = w[i];
+      for (let j = 0; j < n; j++) {
+        const kij = k[i * n + j];
+        m[i * N1 + j] = wi * kij;
+        m[n * N1 + j] += wi * kij;
+      }
+      m[i * N1 + i] += 1 / C;
+      m[i * N1 + n] = wi;
+      wsum += wi;
+    }
+    m[n * N1 + n] = wsum + 1e-12;
+    const step = luSolve(m, N1, rhs);
+    // Gradient (K r, s) along the step: the Newton decrement.
+    const kStep = new Float64Array(n);
+    let decrement = step[n] * s;
+    for (let i = 0; i < n; i++) {
+      let ks = 0;
+      for (let j = 0; j < n; j++) ks += k[i * n + j] * step[j];
+      kStep[i] = ks;
+      decrement += ks * rhs[i];
+    }
+    if (!(decrement / 2 >= 1e-12)) break;
+    let t = 1;
+    let accepted = false;
+    const nextA = new Float64Array(n);
+    const nextKa = new Float64Array(n);
+    while (t > 1e-8) {
+      for (let i = 0; i < n; i++) {
+        nextA[i] = alpha[i] - t * step[i];
+        nextKa[i] = ka[i] - t * kStep[i];
+      }
+      const value = objective(nextA, nextKa, bias - t * step[n]);
+      if (value <= current - 0.25 * t * decrement) {
+        alpha.set(nextA);
+        ka.set(nextKa);
+        bias -= t * step[n];
+        current = value;
+        accepted = true;
+        break;
+      }
+      t /= 2;
+    }
+    if (!accepted) break;
+  }
+  let squared = 0;
+  for (let i = 0; i < n; i++) squared += alpha[i] * ka[i];
+  return { alpha, bias, norm: Math.sqrt(Math.max(0, squared)), iterations };
+}
+
+/** Solve A x = b for a dense [n x n] A (row-major) by LU with partial pivoting; A and b are not kept. */
+function luSolve(a: Float64Array, n: number, b: Float64Array): Float64Array {
+  const lu = a.slice();
+  const x = b.slice();
+  for (let c = 0; c < n; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < n; r++)
+      if (Math.abs(lu[r * n + c]) > Math.abs(lu[pivot * n + c])) pivot = r;
+    if (pivot !== c) {
+      for (let j = 0; j < n; j++) {
+        const t = lu[c * n + j];
+        lu[c * n + j] = lu[pivot * n + j];
+        lu[pivot * n + j] = t;
+      }
+      const t = x[c];
+      x[c] = x[pivot];
+      x[pivot] = t;
+    }
+    const d = lu[c * n + c];
+    if (d === 0) continue;
+    for (let r = c + 1; r < n; r++) {
+      const f = lu[r * n + c] / d;
+      if (f === 0) continue;
+      for (let j = c; j < n; j++) lu[r * n + j] -= f * lu[c * n + j];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let r = n - 1; r >= 0; r--) {
+    let v = x[r];
+    for (let j = r + 1; j < n; j++) v -= lu[r * n + j] * x[j];
+    const d = lu[r * n + r];
+    x[r] = d === 0 ? 0 : v / d;
+  }
+  return x;
 }
 
 /** How a CAV is learnt: L2-regularised logistic regression (TCAV's linear classifier) or FastCAV. */

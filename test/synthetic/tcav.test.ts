@@ -3,29 +3,47 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConcepts } from '../../src/concepts/load.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import type { TcavEntry } from '../../src/results/results.ts';
-import { prepareConcepts, runTcav } from '../../src/tcav/run.ts';
+import {
+  prepareConcepts,
+  runTcav,
+  TCAV_DEFAULTS,
+  type PreparedConcept,
+} from '../../src/tcav/run.ts';
 import { signatures, spec, SYNTHETIC_MODEL } from './helpers.ts';
 
 // The must-show of TCAV: on the synthetic corpus, whose composers are defined by their signature
 // textures, every signature is significant with a high score for its composer, and the negative
-// controls (textures nobody uses) are significant for no composer.
+// controls (textures nobody uses) are significant for no composer. With the default settings
+// (FastCAV, nulls of 1000 size-matched random concepts). Also: concepts made of one composer's
+// windows are significant for that composer (power), and random windows are significant for no
+// one (calibration, in small).
 describe('TCAV on the synthetic model', () => {
   let lens: ConceptLens;
   let entries: TcavEntry[];
+  let power: TcavEntry[];
+  let nulls: TcavEntry[];
   beforeAll(async () => {
     lens = await ConceptLens.open({ model: SYNTHETIC_MODEL, corpus: 'synthetic' });
     const { concepts, errors } = loadConcepts(
       join(import.meta.dirname, '..', '..', 'concepts', 'textures'),
     );
     expect(errors).toEqual([]);
-    entries = await runTcav(lens, await prepareConcepts(lens, concepts), {
-      layers: ['layer3'],
-      targets: lens.targets(),
-      runs: 20,
-      setSize: 30,
-      targetExcerpts: 40,
-      seed: 1,
+    const options = { layers: ['layer3'], targets: lens.targets(), seed: 1 };
+    entries = await runTcav(lens, await prepareConcepts(lens, concepts), options);
+    const windows = (count: number, seed: string, composers: string[]): PreparedConcept => ({
+      name: seed,
+      examples: lens.corpusItems(lens.index.sample(count, seed, composers)),
     });
+    power = await runTcav(
+      lens,
+      lens.targets().map((c) => windows(40, `only ${c}`, [c])),
+      options,
+    );
+    nulls = await runTcav(
+      lens,
+      [...Array(8).keys()].map((k) => windows(k % 2 ? 40 : 10, `random ${k}`, lens.targets())),
+      options,
+    );
   }, 600_000);
   afterAll(() => lens?.close());
 
@@ -38,7 +56,8 @@ describe('TCAV on the synthetic model', () => {
   it('has one tested cell per concept and composer, each with its statistics', () => {
     expect(entries).toHaveLength(10 * spec.composers.length);
     for (const e of entries) {
-      expect(e.scores).toHaveLength(20);
+      expect(e.scores).toHaveLength(TCAV_DEFAULTS.runs);
+      expect(e.nullSizes).toEqual([40]);
       expect(e.pValue).toBeGreaterThanOrEqual(0);
       expect(e.pValueCorrected).toBeGreaterThanOrEqual(e.pValue);
     }
@@ -88,5 +107,21 @@ describe('TCAV on the synthetic model', () => {
           .join(', ') || 'none'
       }`,
     );
+  });
+
+  it('finds every one-composer concept significant and positive for its composer', () => {
+    for (const composer of lens.targets()) {
+      const e = power.find((x) => x.concept === `only ${composer}` && x.target === composer)!;
+      expect({ composer, significant: e.significant, up: e.effect > e.randomEffect }).toEqual({
+        composer,
+        significant: true,
+        up: true,
+      });
+    }
+  });
+
+  it('finds concepts of random windows significant for no composer', () => {
+    expect(nulls.filter((e) => e.significant).map((e) => `${e.concept}/${e.target}`)).toEqual([]);
+    expect(nulls.every((e) => !e.cavReliable)).toBe(true);
   });
 });
