@@ -10,7 +10,8 @@
  *
  *   npm run bench:calibration -- [--model models/asap.onnx] [--corpus ../shared/corpora/asap]
  *        [--seeds 1,2,3] [--null 40] [--sizes 10,40] [--composer-size 40] [--family 8]
- *        [--layer layer3] [--cav logistic|fast] [--runs 20] [--null-concepts 50] [--excerpts 40]
+ *        [--layer layer3] [--cav logistic|fast] [--runs R] [--null-concepts M] [--excerpts E]
+ *        [--draw pieces|uniform]
  *   npm run bench:calibration -- --model models/synthetic.onnx --corpus synthetic
  *
  * Families for Holm's correction: the null concepts of one seed in groups of `--family` concepts
@@ -28,6 +29,7 @@ import {
 } from '../src/tcav/run.ts';
 import type { CavMethod } from '../src/tcav/cav.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { Rng } from '../src/util/random.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
@@ -42,6 +44,9 @@ const nullPerSize = Number(opt('null', '40'));
 const sizes = opt('sizes', '10,40').split(',').map(Number);
 const composerSize = Number(opt('composer-size', '40'));
 const family = Number(opt('family', '8'));
+// How null concepts are drawn: spread over pieces (CorpusIndex.sample, as target excerpts and the
+// pool are) or as a uniform sample of all windows.
+const drawing = opt('draw', 'pieces');
 const settings = {
   runs: Number(opt('runs', String(TCAV_DEFAULTS.runs))),
   nullConcepts: opt('null-concepts', '') ? Number(opt('null-concepts', '')) : undefined,
@@ -74,7 +79,11 @@ for (const seed of seeds) {
   const concepts: (PreparedConcept & { size: number })[] = [];
   for (const size of sizes) {
     for (let k = 0; k < nullPerSize; k++) {
-      const windows = lens.index.sample(size, `calibration/${seed}/null/${size}/${k}`, targets);
+      const key = `calibration/${seed}/null/${size}/${k}`;
+      const windows =
+        drawing === 'uniform'
+          ? new Rng(key).sample(lens.index.excerpts(targets), size)
+          : lens.index.sample(size, key, targets);
       concepts.push({ name: `null-${size}-${k}`, examples: lens.corpusItems(windows), size });
     }
   }

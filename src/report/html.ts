@@ -136,8 +136,9 @@ random music, then counts, over excerpts by one composer, how often nudging the 
 the model more sure it hears that composer. A score of 0.8 means that for 80&nbsp;% of those excerpts it would. The
 experiment is repeated against many random sets of music; the dashed line shows what concepts made of random
 excerpts score. A concept is called significant for a composer when the strength of its pull on that composer (how
-far the model's score for the composer moves) lies clearly outside what random concepts produce, in either
-direction (a statistical test, corrected for the number of tests); the table gives that effect next to the score. If the concept's examples cannot be told apart from random music inside the model (low CAV
+far the model's score for the composer moves) lies clearly outside what many concepts made of as many random
+excerpts produce, in either direction (a statistical test, corrected for the number of tests); the table gives that
+effect next to the score. If the concept's examples cannot be told apart from random music inside the model (low CAV
 accuracy), its scores mean nothing and are flagged. A <strong>discovered concept</strong> is a pattern the tool found
 without being told what to look for: a group of excerpts the model represents alike. Its importance says how much each
 composer's prediction leans on it; listen to its most typical excerpts to name it in musical terms, and compare with the
@@ -180,7 +181,7 @@ function tcavTable(rows: readonly TcavEntry[]): string {
         `<tr><td>${esc(e.concept)}</td><td>${esc(e.target)}</td><td>${fmt(e.score)} ± ${fmt(e.std)}</td><td>${fmt(e.magnitude)} ± ${fmt(e.magnitudeStd)}</td><td>${fmt(e.randomScore)} ± ${fmt(e.randomStd)}</td><td>${fmtSig(e.effect)} (random ${fmtSig(e.randomEffect)} ± ${fmtSig(e.randomEffectStd)})</td><td>${fmtP(e.pValue)}</td><td>${fmtP(e.pValueCorrected)}</td><td>${e.significant ? 'yes' : 'no'}</td><td>${fmt(e.cavAccuracy)}${e.cavReliable ? '' : ' ⚠'}</td></tr>`,
     )
     .join('');
-  return `<details><summary>The numbers</summary><table><thead><tr><th>Concept</th><th>Composer</th><th>TCAV score</th><th>Magnitude score</th><th>Random</th><th>Effect</th><th>p</th><th>p corrected</th><th>Significant</th><th>CAV accuracy</th></tr></thead><tbody>${body}</tbody></table></details>`;
+  return `<details><summary>The numbers</summary><table><thead><tr><th>Concept</th><th>Composer</th><th>TCAV score</th><th>Magnitude score</th><th>Random</th><th>Effect</th><th>p</th><th>p corrected</th><th>Significant</th><th>CAV accuracy (balanced)</th></tr></thead><tbody>${body}</tbody></table></details>`;
 }
 
 function conceptsSection(r: RunResults, ctx: Context): string {

@@ -19,6 +19,7 @@ import {
 } from './discover.ts';
 import {
   defaultLayers,
+  checkTcavFlags,
   stabilitySummary,
   tcavFlags,
   tcavStage,
@@ -182,6 +183,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     }
     const started = Date.now();
     checkBankFlags(args);
+    if (!args['skip-tcav']) checkTcavFlags(args);
     const wantsBank = args['pieces'].length > 0 || args['save-bank'] !== undefined;
     if (wantsBank && args['skip-tcav'])
       throw new UserError('--pieces and --save-bank need the CAVs of TCAV: drop --skip-tcav');

@@ -82,8 +82,7 @@ export async function tcavStage(
   const { concepts, errors } = loadRunConcepts(args.concepts);
   results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
   const prepared = await prepareConcepts(lens, concepts);
-  if (!Number.isInteger(args.seeds) || args.seeds < 1)
-    throw new UserError(`--seeds: a whole number of seeds, at least 1, got ${args.seeds}`);
+  checkTcavFlags(args);
   const seeds = [...Array(args.seeds).keys()].map((i) => args.seed + i);
   results.tcav = await runTcavSeeds(
     lens,
@@ -115,6 +114,15 @@ export async function tcavStage(
     concepts: concepts.map((c) => c.spec.name),
   });
   return { prepared };
+}
+
+/** Checks of the TCAV flags that need no model: call before opening anything. */
+export function checkTcavFlags(args: Pick<TcavFlags, 'seeds' | 'null-concepts'>): void {
+  if (!Number.isInteger(args.seeds) || args.seeds < 1 || args.seeds > 100)
+    throw new UserError(`--seeds: a whole number of seeds from 1 to 100, got ${args.seeds}`);
+  const m = args['null-concepts'];
+  if (m !== undefined && (!Number.isInteger(m) || m < 3))
+    throw new UserError(`--null-concepts: a whole number, at least 3, got ${m}`);
 }
 
 /** Flags of a TCAV run, shared by tcav and explain. */
@@ -234,6 +242,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
   handler: async (args) => {
     const started = Date.now();
     checkBankFlags(args);
+    checkTcavFlags(args);
     const lens = await openLens(args);
     try {
       const results = await stagedRun(args.out, async (output) => {

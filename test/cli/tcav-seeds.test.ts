@@ -1,0 +1,99 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import type { RunResults } from '../../src/results/results.ts';
+
+const repo = resolve(import.meta.dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'cl-tcav-seeds-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// Small settings on the synthetic model: the flags reach the run and the results say what was done.
+const SMALL = [
+  '--corpus',
+  'synthetic',
+  '--concepts',
+  join(repo, 'concepts/textures/alberti.yaml'),
+  join(repo, 'concepts/textures/trill.yaml'),
+  '--targets',
+  'Albertini',
+  'Kantorius',
+  '--random-runs',
+  '4',
+  '--set-size',
+  '10',
+  '--target-excerpts',
+  '10',
+  '--null-concepts',
+  '20',
+  '--pool-size',
+  '80',
+  '--quiet',
+];
+
+describe('concept-lens tcav --seeds, --cav', () => {
+  it('repeats the run over seeds and marks each cell with how its verdict held', async () => {
+    const out = join(tmp, 'seeds');
+    const log = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let code: number;
+    try {
+      code = await main([
+        'tcav',
+        '--model',
+        join(repo, 'models/synthetic.onnx'),
+        ...SMALL,
+        '--seed',
+        '4',
+        '--seeds',
+        '3',
+        '--out',
+        out,
+      ]);
+    } finally {
+      log.mockRestore();
+    }
+    expect(code).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+    expect(results.run.parameters).toMatchObject({
+      seeds: [4, 5, 6],
+      nullConcepts: 20,
+      cav: 'fast',
+    });
+    expect(results.tcav).toHaveLength(4);
+    for (const e of results.tcav) {
+      expect(e.stability!.seeds).toEqual([4, 5, 6]);
+      expect(e.stability!.effects).toHaveLength(3);
+      expect(e.stability!.effects[0]).toBe(e.effect); // the cells are the first seed's
+      const called = e.stability!.significantUp + e.stability!.significantDown;
+      expect(e.stability!.stable).toBe(called === 3 && e.stability!.significantUp % 3 === 0);
+      expect(e).toMatchObject({
+        cav: 'fast',
+        nullConcepts: 20,
+        runs: 4,
+        counterexamples: 'random',
+      });
+    }
+    // alberti raises its composer in every seed, even with these small settings.
+    const alberti = results.tcav.find((e) => e.concept === 'alberti' && e.target === 'Albertini')!;
+    expect(alberti.stability).toMatchObject({ significantUp: 3, stable: true });
+  });
+
+  it('takes --cav logistic and rejects a bad --seeds with exit code 2', async () => {
+    const out = join(tmp, 'logistic');
+    const model = join(repo, 'models/synthetic.onnx');
+    expect(
+      await main(['tcav', '--model', model, ...SMALL, '--cav', 'logistic', '--out', out]),
+    ).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+    expect(results.tcav.every((e) => e.cav === 'logistic')).toBe(true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(
+        await main(['tcav', '--model', model, ...SMALL, '--seeds', '0', '--out', join(tmp, 'bad')]),
+      ).toBe(2);
+    } finally {
+      err.mockRestore();
+    }
+  });
+});
