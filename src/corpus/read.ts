@@ -1,7 +1,9 @@
 import { readMidiFile } from '../midi/read.ts';
 import type { MidiContent } from '../midi/types.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import type { Progress } from '../util/progress.ts';
+import { warn } from '../util/warn.ts';
 import type { CorpusEntry } from './types.ts';
 
 export interface SkippedFile {
@@ -12,11 +14,15 @@ export interface SkippedFile {
 export interface ReadOptions {
   sustain?: boolean;
   progress?: Progress;
+  /** Files a lenient read (--lenient-midi) recovered, with what was lost, are added here. */
+  recovered?: SkippedFile[];
 }
 
 /**
  * Read a corpus file by file, handing each parsed file to `visit` and then dropping it, so memory
- * stays bounded. A file that cannot be read is skipped and reported, and the run goes on.
+ * stays bounded. A file that cannot be read, or that `visit` refuses with a UserError (e.g. its
+ * roll would be over the size limit), is skipped and reported, and the run goes on. A file read
+ * leniently is reported with what it lost (a warning, and `options.recovered`).
  */
 export async function forEachFile(
   entries: readonly CorpusEntry[],
@@ -29,14 +35,18 @@ export async function forEachFile(
     let content: MidiContent;
     try {
       content = readMidiFile(entry.path, { sustain: options.sustain });
+      if (content.damage) {
+        const reason = `read leniently: ${content.damage.map((d) => d.description).join('; ')}`;
+        options.recovered?.push({ file: entry.file, reason });
+        warn(`${entry.file}: ${reason}`);
+      }
+      await visit(entry, content);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       skipped.push({ file: entry.file, reason: stripPath(err.message, entry.path) });
-      options.progress?.tick();
-      continue;
     }
-    await visit(entry, content);
     options.progress?.tick();
+    await yieldToSignals();
   }
   options.progress?.stop();
   return skipped;

@@ -3,6 +3,7 @@ import { UserError } from '../util/errors.ts';
 import { readUserFile, sha256 } from '../util/files.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo } from './graph.ts';
 import { HeadModel } from './head.ts';
+import { createSession, ortMessage, runSession } from './session.ts';
 import {
   declaredDims,
   decodeModel,
@@ -71,7 +72,7 @@ export class ComposerClassifier {
       );
     checkInputShape(path, input, declaredDims(inputs[0]));
     const graph = new ModelGraph(model);
-    const shapes = await probeShapes(graph, input);
+    const shapes = await probeShapes(graph, input, path);
     const logitsShape = shapes.get(graph.outputName);
     if (!logitsShape || logitsShape.length !== 1 || logitsShape[0] !== labels.length) {
       throw new UserError(
@@ -135,13 +136,18 @@ export class ComposerClassifier {
     const key = tensors.join('\n');
     let session = this.sessions.get(key);
     if (!session) {
-      session = ort.InferenceSession.create(this.graph.withOutputs(tensors));
+      session = createSession(this.graph.withOutputs(tensors), this.path);
       this.sessions.set(key, session);
     }
     const s = await session;
     this.runCount++;
     const feed = new ort.Tensor('float32', batch, [n, ...inputItemDims(this.input)]);
-    const out = await s.run({ [this.graph.inputName]: feed }, [this.graph.outputName, ...tensors]);
+    const out = await runSession(
+      s,
+      { [this.graph.inputName]: feed },
+      [this.graph.outputName, ...tensors],
+      this.path,
+    );
     const activations: Record<string, Float32Array> = {};
     layers.forEach((name, i) => (activations[name] = out[infos[i].tensor].data as Float32Array));
     return { logits: out[this.graph.outputName].data as Float32Array, activations };
@@ -152,7 +158,15 @@ export class ComposerClassifier {
     const info = this.layer(layer);
     let head = this.heads.get(info.tensor);
     if (!head) {
-      head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes);
+      head = HeadModel.create(
+        this.graph.headModel(info.tensor, info.shape),
+        info,
+        this.classes,
+      ).catch((err: unknown) => {
+        throw new UserError(
+          `${this.path}: onnxruntime cannot run the model from layer ${layer}: ${ortMessage(err)}`,
+        );
+      });
       this.heads.set(info.tensor, head);
     }
     return head;
@@ -170,16 +184,20 @@ export class ComposerClassifier {
  * Shapes of the logits and of every valid cut, from one run on a batch of one zero input: ONNX
  * shape inference is not available in JS, and running the model is cheap and always right.
  */
-async function probeShapes(graph: ModelGraph, spec: InputSpec): Promise<Map<string, number[]>> {
+async function probeShapes(
+  graph: ModelGraph,
+  spec: InputSpec,
+  path: string,
+): Promise<Map<string, number[]>> {
   const cuts = graph.validCuts();
-  const session = await ort.InferenceSession.create(graph.withOutputs(cuts));
+  const session = await createSession(graph.withOutputs(cuts), path);
   try {
     const dims = inputItemDims(spec);
     const zero = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), [
       1,
       ...dims,
     ]);
-    const out = await session.run({ [graph.inputName]: zero });
+    const out = await runSession(session, { [graph.inputName]: zero }, undefined, path);
     const shapes = new Map<string, number[]>();
     for (const [name, tensor] of Object.entries(out)) {
       if (tensor.type === 'float32' && tensor.dims[0] === 1)

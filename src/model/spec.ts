@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { parseYamlFile } from '../util/yaml.ts';
+import { checkInputBounds } from './bounds.ts';
 import type { Dim } from './onnx.ts';
 
 /**
@@ -113,6 +114,7 @@ export function resolveDescription(
       ),
     );
   }
+  checkInputBounds(modelPath, parsed.data);
   return { labels: labels!, input: parsed.data };
 }
 

@@ -6,6 +6,7 @@ import { loadCorpus } from '../../corpus/manifest.ts';
 import { stderrProgress } from '../../util/progress.ts';
 import { UserError } from '../../util/errors.ts';
 import { printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 
 interface CorpusArgs {
   corpus: string;
@@ -83,11 +84,19 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       }),
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
-    const summary = await exportWindows(
-      corpus,
-      { out: args.out, seed: args.seed, minPieces: args['min-pieces'], trainHopFrames: args.hop },
-      stderrProgress(),
-    );
+    const summary = await stagedRun(args.out, async (output) => ({
+      ...(await exportWindows(
+        corpus,
+        {
+          out: output.staging,
+          seed: args.seed,
+          minPieces: args['min-pieces'],
+          trainHopFrames: args.hop,
+        },
+        stderrProgress(),
+      )),
+      out: args.out,
+    }));
     printResult(args.json, summary, () =>
       [
         `wrote ${args.out}: ${summary.labels.length} composers (${summary.labels.join(', ')})`,
