@@ -14,10 +14,16 @@ import { PLAYER_SCRIPT } from './player.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
+import { timelineNav, timelineSection } from './sections/timeline.ts';
+import { TIMELINE_CSS } from './timeline-figure.ts';
+import type { TimelineResults } from '../results/timeline.ts';
+import { derivativesRows } from './sections/derivatives.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
   outDir: string;
+  /** Timelines of pieces (explain --pieces), shown in their own section. */
+  timeline?: TimelineResults;
 }
 
 /** What rendering needs besides the results: colours, the MIDI folder, and the notes to embed. */
@@ -45,6 +51,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     readingSection(),
     tcavSection(results.tcav, ctx),
     conceptsSection(results, ctx),
+    timelineSection(options.timeline, ctx.colors),
     skippedSection(results.skipped),
   ];
   return [
@@ -54,9 +61,9 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     // An empty icon, so the browser does not ask the file system or network for favicon.ico.
     '<link rel="icon" href="data:,">',
     `<title>${esc(title)}</title>`,
-    `<style>${REPORT_CSS}</style></head><body>`,
+    `<style>${REPORT_CSS}${options.timeline ? TIMELINE_CSS : ''}</style></head><body>`,
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(results.run.command)} run of ${esc(fmtDate(results.run.startedAt))}, concept-lens ${esc(results.run.version)}</p></header>`,
-    '<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#skipped">Skipped files</a></nav>',
+    `<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a>${timelineNav(options.timeline)}<a href="#skipped">Skipped files</a></nav>`,
     '<main>',
     ...sections,
     '</main>',
@@ -98,6 +105,7 @@ function runSection(r: RunResults): string {
     ['Started', esc(fmtDate(run.startedAt))],
     ['Duration', esc(fmtDuration(run.seconds))],
     ['Layers', run.layers.map((l) => `<code>${esc(l)}</code>`).join(', ') || '–'],
+    ...derivativesRows(r),
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
     ...Object.entries(run.parameters).map(

@@ -44,7 +44,7 @@ import type { RunResults } from './results.ts';
 export const MANIFEST = '.concept-lens-run.json';
 const MANIFEST_FORMAT = 'concept-lens-run/1';
 /** What RunOutput wrote before manifests existed: these are replaced, not kept. */
-const LEGACY_PRODUCTS = ['excerpts', 'results.json', 'report.html'];
+const LEGACY_PRODUCTS = ['excerpts', 'results.json', 'report.html', 'timeline.json', 'timeline'];
 
 export interface RunManifest {
   format: string;

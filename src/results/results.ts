@@ -123,10 +123,23 @@ export interface DiscoveredConcept {
   leastTypical: ExcerptRef[];
 }
 
+/** How derivatives were taken at a layer of the run. */
+export interface LayerDerivatives {
+  name: string;
+  /** Shape of one activation at the layer. */
+  shape: number[];
+  /** 'exact': reverse-mode gradients of the head; 'finite-difference': central differences. */
+  derivatives: 'exact' | 'finite-difference';
+  /** Why finite differences were used although exact derivatives were asked for. */
+  note?: string;
+}
+
 export interface RunResults {
   run: RunInfo;
   model: ModelIdentity;
   corpus: CorpusIdentity;
+  /** Per layer of the run: how its derivatives were taken. */
+  layers?: LayerDerivatives[];
   tcav: TcavEntry[];
   concepts: DiscoveredConcept[];
   discovery?: {
@@ -136,4 +149,6 @@ export interface RunResults {
     [key: string]: unknown;
   };
   skipped: { file: string; reason: string }[];
+  /** Timelines of given pieces (explain --pieces), relative to the output folder. */
+  timeline?: { file: string; pieces: number };
 }
