@@ -1,4 +1,4 @@
-import { readMidiFile } from '../midi/read.ts';
+import { MidiReadError, readMidiFile } from '../midi/read.ts';
 import type { MidiContent } from '../midi/types.ts';
 import { UserError } from '../util/errors.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
@@ -20,7 +20,7 @@ export interface ReadOptions {
 
 /**
  * Read a corpus file by file, handing each parsed file to `visit` and then dropping it, so memory
- * stays bounded. A file that cannot be read, or that `visit` refuses with a UserError (e.g. its
+ * stays bounded. A file that cannot be read, or that `visit` refuses with a MidiReadError (e.g. its
  * roll would be over the size limit), is skipped and reported, and the run goes on. A file read
  * leniently is reported with what it lost (a warning, and `options.recovered`).
  */
@@ -32,7 +32,7 @@ export async function forEachFile(
   const skipped: SkippedFile[] = [];
   options.progress?.start('reading MIDI', entries.length);
   for (const entry of entries) {
-    let content: MidiContent;
+    let content: MidiContent | undefined;
     try {
       content = readMidiFile(entry.path, { sustain: options.sustain });
       if (content.damage) {
@@ -40,9 +40,16 @@ export async function forEachFile(
         options.recovered?.push({ file: entry.file, reason });
         warn(`${entry.file}: ${reason}`);
       }
-      await visit(entry, content);
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
+      skipped.push({ file: entry.file, reason: stripPath(err.message, entry.path) });
+    }
+    try {
+      if (content) await visit(entry, content);
+    } catch (err) {
+      // A problem of the file found later (its roll over the size limit): skipped too. Other
+      // errors (a full disk, a bad model) stop the run.
+      if (!(err instanceof MidiReadError)) throw err;
       skipped.push({ file: entry.file, reason: stripPath(err.message, entry.path) });
     }
     options.progress?.tick();
