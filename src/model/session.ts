@@ -18,19 +18,6 @@ export async function createSession(
   }
 }
 
-export async function runSession(
-  session: ort.InferenceSession,
-  feeds: Record<string, ort.Tensor>,
-  fetches: string[] | undefined,
-  modelPath: string,
-): Promise<ort.InferenceSession.OnnxValueMapType> {
-  try {
-    return fetches ? await session.run(feeds, fetches) : await session.run(feeds);
-  } catch (err) {
-    throw new UserError(`${modelPath}: onnxruntime cannot run the model: ${ortMessage(err)}`);
-  }
-}
-
 /** The useful part of an onnxruntime message, on one line. */
 export function ortMessage(err: unknown): string {
   const text = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();

@@ -11,6 +11,7 @@ import { composerColors, type ComposerColors } from './colors.ts';
 import { esc, jsonForScript, relativeHref } from './escape.ts';
 import { pianoRollSvg, type PlayNote } from './pianoroll.ts';
 import { PLAYER_SCRIPT } from './player.ts';
+import { discoveryMapNote } from './sections/discovery-map.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
@@ -186,7 +187,7 @@ function conceptsSection(r: RunResults, ctx: Context): string {
     return `${head}<p class="notrun">Concept discovery was not run in this run.</p></section>`;
   const d = r.discovery;
   const intro = d
-    ? `<p>${r.concepts.length} concept${r.concepts.length === 1 ? '' : 's'} found by ${d.method === 'nmf' ? 'non-negative matrix factorisation (ICE-style)' : 'k-means clustering (ACE-style)'} of the activations at layer <code>${esc(d.layer)}</code>${d.fidelity !== undefined ? `; the concepts reconstruct the activations with fidelity ${fmt(d.fidelity)}` : ''}.</p>`
+    ? `<p>${r.concepts.length} concept${r.concepts.length === 1 ? '' : 's'} found by ${d.method === 'nmf' ? 'non-negative matrix factorisation (ICE-style)' : 'k-means clustering (ACE-style)'} of the activations at layer <code>${esc(d.layer)}</code>${d.fidelity !== undefined ? `; the concepts reconstruct the activations with fidelity ${fmt(d.fidelity)}` : ''}.${discoveryMapNote(d)}</p>`
     : '';
   return `${head}${intro}${r.concepts.map((c, i) => conceptArticle(c, i, ctx)).join('\n')}</section>`;
 }

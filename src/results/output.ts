@@ -44,7 +44,15 @@ import type { RunResults } from './results.ts';
 export const MANIFEST = '.concept-lens-run.json';
 const MANIFEST_FORMAT = 'concept-lens-run/1';
 /** What RunOutput wrote before manifests existed: these are replaced, not kept. */
-const LEGACY_PRODUCTS = ['excerpts', 'results.json', 'report.html', 'timeline.json', 'timeline'];
+const LEGACY_PRODUCTS = [
+  'excerpts',
+  'results.json',
+  'report.html',
+  'gradient.json',
+  'gradient.html',
+  'timeline.json',
+  'timeline',
+];
 
 export interface RunManifest {
   format: string;

@@ -134,13 +134,15 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         type: 'string',
         array: true,
         default: [],
-        describe: 'TCAV layers (default layer3)',
+        describe:
+          'TCAV layers (default: layer3 in a ResNet, else the middle layer with a time or pitch map)',
       })
       .option('discovery-layers', {
         type: 'string',
         array: true,
         default: [],
-        describe: 'Discovery layers (default layer4 for nmf)',
+        describe:
+          'Discovery layers (default for nmf: the deepest non-negative layer with a time or pitch map, layer4 in a ResNet)',
       })
       .option('targets', {
         type: 'string',
@@ -197,11 +199,17 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       const composers = checkComposers(lens.classifier, args.composer);
       let timeline: TimelineResults | undefined;
       let built: ConceptBank | undefined;
-      const layers = args.layers.length ? args.layers : defaultLayers(lens);
+      const layers = args.layers.length
+        ? args.layers
+        : args['skip-tcav']
+          ? []
+          : defaultLayers(lens);
       const targets = lens.targets(args.targets);
       const discoveryLayers = args['discovery-layers'].length
         ? args['discovery-layers']
-        : [defaultDiscoveryLayer(lens, args.method)];
+        : args['skip-discovery']
+          ? []
+          : [defaultDiscoveryLayer(lens, args.method)];
       const discoveryTargets = lens.targets(args['discovery-targets'] ?? args.targets);
       const results = await stagedRun(args.out, async (output) => {
         const results = emptyResults(lens, args.model, {

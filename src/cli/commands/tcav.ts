@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadConcepts } from '../../concepts/load.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
+import { defaultTcavLayer } from '../../model/layer-choice.ts';
 import { emptyResults } from '../../results/identity.ts';
 import type { RunResults, TcavEntry } from '../../results/results.ts';
 import {
@@ -29,11 +30,11 @@ interface TcavArgs extends LensFlags, BankFlags {
   json: boolean;
 }
 
-/** Layers to explain when none are named: `layer3` when the model has it, else the middle cut. */
+/** Layers to explain when none are named (src/model/layer-choice.ts), saying why on stderr. */
 export function defaultLayers(lens: ConceptLens): string[] {
-  const layers = lens.classifier.layers().map((l) => l.name);
-  if (layers.includes('layer3')) return ['layer3'];
-  return [layers[Math.floor(layers.length / 2)]];
+  const choice = defaultTcavLayer(lens.classifier.layers());
+  log(`TCAV layer (default): ${choice.why}`);
+  return [choice.name];
 }
 
 /** Concept files of a run; bad files are reported on stderr and in results.skipped, not fatal. */
@@ -118,7 +119,8 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         type: 'string',
         array: true,
         default: [],
-        describe: 'Layers to test at (default layer3)',
+        describe:
+          'Layers to test at (default: layer3 in a ResNet, else the middle layer with a time or pitch map)',
       })
       .option('targets', {
         type: 'string',
