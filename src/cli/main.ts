@@ -13,9 +13,6 @@ import { commands } from './commands/index.ts';
  * File-system errors that no layer wrapped (they carry the path) are user errors too.
  */
 export async function main(argv: string[]): Promise<number> {
-  installInterruptHandler(
-    'concept-lens: interrupted; the output folder is as it was before the run; cached activations are kept',
-  );
   let parser = yargs(argv)
     .scriptName('concept-lens')
     .usage('$0 <command> [options]\n\nExplains symbolic composer classifiers in musical terms.')
@@ -73,6 +70,11 @@ function userMessage(err: unknown): string | undefined {
 
 const isEntry = process.argv[1] && /concept-lens$|main\.ts$/.test(process.argv[1]);
 if (isEntry) {
+  // Only the real process gets the Ctrl-C handler: tests that call main() in-process must not
+  // turn their worker's SIGTERM into an "interrupted" exit.
+  installInterruptHandler(
+    'concept-lens: interrupted; the output folder is as it was before the run; cached activations are kept',
+  );
   main(hideBin(process.argv)).then(
     (code) => exitAfterFlush(code),
     (err) => {
