@@ -1,5 +1,6 @@
 import type { HeadModel } from '../model/head.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { sha256 } from '../util/files.ts';
 import type { Progress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
@@ -236,7 +237,7 @@ export class TcavLayer {
       for (let i = 0; i < t.n; i++) classes.push(t.classIndex);
       at += t.n;
     }
-    o.progress?.start('random pool: inner products and derivatives', 2);
+    o.progress?.start('pool: inner products and derivatives', 2);
     const poolGram = await gram(unique.acts, unique.n, unique.acts, unique.n, dim);
     o.progress?.tick();
     const started = performance.now();
@@ -307,7 +308,11 @@ export class TcavLayer {
       bank = await this.bank(local, false);
       nullSizes = [first.n, second.n];
     }
-    const results = plans.map((p) => this.run(bank, p, orientation, true));
+    const results: RunResult[] = [];
+    for (const p of plans) {
+      results.push(this.run(bank, p, orientation, true));
+      await yieldToSignals(); // a pending Ctrl-C acts between CAV fits
+    }
     this.cost.conceptMs += performance.now() - started;
     const nul = await this.nullFor(nullSizes);
     const M = this.options.nullConcepts;
@@ -358,13 +363,13 @@ export class TcavLayer {
     const key = sizes.join('/');
     let found = this.nulls.get(key);
     if (!found) {
-      found = Promise.resolve().then(() => this.computeNull(sizes));
+      found = this.computeNull(sizes);
       this.nulls.set(key, found);
     }
     return found;
   }
 
-  private computeNull(requested: number[]): NullDistribution {
+  private async computeNull(requested: number[]): Promise<NullDistribution> {
     const started = performance.now();
     const { runs, setSize, holdout, nullConcepts } = this.options;
     const N = this.pool.n;
@@ -409,17 +414,22 @@ export class TcavLayer {
       }
       // Only the first run's per-excerpt signs are kept (its sign-count score); the others
       // need just their mean effects.
-      const results = plans.map((p, r) =>
-        r > 0 && this.options.cav === 'fast'
-          ? this.fastNullRun(p)
-          : this.run(bank, p, 1, false, r === 0, r === 0),
-      );
+      const results: RunResult[] = [];
+      for (const [r, p] of plans.entries()) {
+        results.push(
+          r > 0 && this.options.cav === 'fast'
+            ? this.fastNullRun(p)
+            : this.run(bank, p, 1, false, r === 0, r === 0),
+        );
+        if (this.options.cav === 'logistic') await yieldToSignals();
+      }
       for (let t = 0; t < T; t++) {
         out.effects[t].push(results.reduce((a, r) => a + r.mean[t], 0) / results.length);
         out.positive[t].push(results[0].usable ? results[0].positive[t] : 0.5);
         out.negative[t].push(results[0].usable ? results[0].negative[t] : 0.5);
       }
       out.accuracies.push(meanOf(results.map((r) => r.accuracy)));
+      await yieldToSignals(); // a pending Ctrl-C acts between random concepts
     }
     this.cost.randomConcepts += nullConcepts;
     this.cost.nullMs += performance.now() - started;

@@ -3,6 +3,7 @@ import { resolveExamples } from '../concepts/examples.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { TcavEntry } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import type { CavMethod } from './cav.ts';
 import { TcavLayer, type KeyedSet, type TargetSet } from './layer.ts';
 import { holm, meanStd } from './stats.ts';
@@ -114,11 +115,23 @@ export async function prepareConcepts(
     corpusRoot: options.corpusRoot ?? lens.index.corpus.root,
     sustain: options.sustain,
   };
-  const items = async (file: ConceptFile, which: 'examples' | 'counterexamples') =>
-    (await resolveExamples(file, which, ctx)).map((x) =>
-      lens.notesItem(`concept:${x.id}`, x.notes),
-    );
+  const items = async (file: ConceptFile, which: 'examples' | 'counterexamples') => {
+    const out: LensItem[] = [];
+    for (const x of await resolveExamples(file, which, ctx)) {
+      out.push(lens.notesItem(`concept:${x.id}`, x.notes));
+      await yieldToSignals();
+    }
+    return out;
+  };
   const byName = new Map(files.map((f) => [f.spec.name, f]));
+  for (const file of files) {
+    if (byName.get(file.spec.name) !== file)
+      throw new UserError(
+        `${file.path}: another concept of this run is also named ${file.spec.name}`,
+      );
+    if (file.spec.relativeTo === file.spec.name)
+      throw new UserError(`${file.path}: concept ${file.spec.name} is relativeTo itself`);
+  }
   const out: PreparedConcept[] = [];
   for (const file of files) {
     const examples = await items(file, 'examples');
@@ -263,10 +276,10 @@ export async function prepareTcavLayer(
     targets.push({
       name: t,
       classIndex: lens.labels.indexOf(t),
-      ...(await acts(lens.corpusItems(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
+      ...(await acts(await lens.corpusItemsAsync(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
     });
   }
-  const pool = await acts(lens.corpusItems(poolExcerpts), `${layer}: random pool`);
+  const pool = await acts(await lens.corpusItemsAsync(poolExcerpts), `${layer}: pool of random sets`);
   if (pool.n < o.setSize + 3) {
     throw new UserError(
       `the corpus has ${pool.n} windows; random concepts and counterexample sets of ${o.setSize} need more (lower --set-size)`,

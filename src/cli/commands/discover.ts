@@ -97,7 +97,7 @@ export async function discoverStage(
       nullConcepts: args['null-concepts'],
       cav: args.cav,
     });
-    concepts.push(...exportConcepts(lens, found.concepts, (rel) => output.path(rel)));
+    concepts.push(...(await exportConcepts(lens, found.concepts, (rel) => output.path(rel))));
     info.push(found.info);
   }
   results.concepts = concepts;
