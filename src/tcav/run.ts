@@ -279,7 +279,10 @@ export async function prepareTcavLayer(
       ...(await acts(await lens.corpusItemsAsync(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
     });
   }
-  const pool = await acts(await lens.corpusItemsAsync(poolExcerpts), `${layer}: pool of random sets`);
+  const pool = await acts(
+    await lens.corpusItemsAsync(poolExcerpts),
+    `${layer}: pool of random sets`,
+  );
   if (pool.n < o.setSize + 3) {
     throw new UserError(
       `the corpus has ${pool.n} windows; random concepts and counterexample sets of ${o.setSize} need more (lower --set-size)`,
