@@ -1,3 +1,5 @@
+import type { AttackResults } from './attack.ts';
+
 /**
  * The contents of `<out>/results.json`: the contract between the analysis stages (src/tcav,
  * src/discovery), the report (src/report/html) and anyone reading the file.
@@ -7,7 +9,7 @@
 export interface RunInfo {
   tool: 'concept-lens';
   version: string;
-  command: 'explain' | 'tcav' | 'discover';
+  command: 'explain' | 'tcav' | 'discover' | 'attack';
   startedAt: string;
   seconds: number;
   seed: number;
@@ -136,4 +138,6 @@ export interface RunResults {
     [key: string]: unknown;
   };
   skipped: { file: string; reason: string }[];
+  /** Robustness to musical note edits (`attack`, `explain --attack`); see attack.ts. */
+  attack?: AttackResults;
 }

@@ -19,6 +19,13 @@ import {
   type DiscoverFlags,
 } from './discover.ts';
 import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
+import {
+  attackOptions,
+  attackStage,
+  attackSummary,
+  parseAttackFlags,
+  type AttackFlags,
+} from './attack.ts';
 
 /**
  * `concept-lens explain`: TCAV over the given concepts and discovery over the target composers in
@@ -67,7 +74,8 @@ const configSchema = z
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags {
+interface ExplainArgs extends LensFlags, DiscoverFlags, AttackFlags {
+  attack: boolean;
   concepts: string[];
   layers: string[];
   'discovery-layers': string[];
@@ -84,9 +92,17 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
   describe:
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
-    discoveryOptions(
-      lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+    attackOptions(
+      discoveryOptions(
+        lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      ),
     )
+      .option('attack', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Also attack the model with note edits (robustness section; see `attack --help` for its flags)',
+      })
       .config(
         'config',
         'YAML naming model, corpus, concepts, layers, targets, seeds (flags override it)',
@@ -152,6 +168,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
+    if (args.attack) parseAttackFlags(args, args.model); // bad flags fail before anything is opened
     const lens = await openLens(args);
     try {
       const layers = args.layers.length ? args.layers : defaultLayers(lens);
@@ -195,6 +212,18 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             results,
             output,
           );
+        if (args.attack)
+          await attackStage(
+            lens,
+            {
+              ...args,
+              targets,
+              concepts: args['skip-tcav'] ? [] : args.concepts,
+              layer: layers[0],
+            },
+            results,
+            output,
+          );
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
         output.writeResults(results);
         output.writeText('report.html', renderReport(results, { outDir: output.staging }));
@@ -211,6 +240,9 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
                 'discovered concepts raising each composer most:',
                 ...discoverySummary(results.concepts, discoveryTargets),
               ]
+            : []),
+          ...(results.attack
+            ? ['robustness to note edits:', ...attackSummary(results.attack)]
             : []),
           ...(results.skipped.length
             ? [`skipped ${results.skipped.length} bad input(s); see results.json`]
