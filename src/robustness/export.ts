@@ -1,5 +1,7 @@
-import { applyEdits } from '../edits/apply.ts';
+import { applyEdits, editNote } from '../edits/apply.ts';
+import { describeEdit } from '../edits/describe.ts';
 import type { EditGrid, NoteEdit } from '../edits/types.ts';
+import type { Note } from '../midi/types.ts';
 import { notesToMidiBytes } from '../midi/write.ts';
 import type { AttackEdit, AttackOutcome, AttackSearch } from '../results/attack.ts';
 import { writeFileAtomic } from '../util/files.ts';
@@ -50,4 +52,29 @@ export function writeAttackFiles(
   ];
   writeFileAtomic(writeFile(paths.edits), lines.join('\n'));
   return paths;
+}
+
+/** The edits of an attack as results.json lists them: in words, with the note before and after. */
+export function attackEdits(
+  x: AttackExcerpt,
+  edits: readonly NoteEdit[],
+  grid: EditGrid,
+): AttackEdit[] {
+  const span = (n: Note) => ({ pitch: n.pitch, onset: round(n.onset), offset: round(n.offset) });
+  return edits.map((e) => {
+    const d = describeEdit(e, x.notes, grid, x.place);
+    const from = e.kind === 'add' ? undefined : x.notes[e.note];
+    const to =
+      e.kind === 'add' ? { ...e, track: 0, channel: 0 } : editNote(x.notes[e.note], e, grid);
+    return {
+      ...d,
+      time: round(d.time),
+      ...(from ? { from: span(from) } : {}),
+      ...(to ? { to: span(to) } : {}),
+    };
+  });
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }

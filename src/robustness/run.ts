@@ -1,7 +1,4 @@
 import type { SplitName } from '../corpus/split.ts';
-import { editNote } from '../edits/apply.ts';
-import { describeEdit } from '../edits/describe.ts';
-import type { Note } from '../midi/types.ts';
 import type { ConceptLens } from '../lens/lens.ts';
 import type {
   AttackedExcerpt,
@@ -13,7 +10,7 @@ import type { PreparedConcept } from '../tcav/run.ts';
 import { UserError } from '../util/errors.ts';
 import { conceptRobustness } from './concepts.ts';
 import { excerptGrid, loadExcerpts, selectExcerpts, type AttackExcerpt } from './excerpts.ts';
-import { writeAttackFiles } from './export.ts';
+import { attackEdits, writeAttackFiles } from './export.ts';
 import { attackModel } from './model.ts';
 import { argmax, margin, searchEdits, type SearchResult } from './search.ts';
 import { pairMedians, robustnessCurve } from './summary.ts';
@@ -41,6 +38,11 @@ export interface AttackOptions {
     setSize: number;
     targetExcerpts: number;
   };
+  /**
+   * Attack at most this many excerpts: the drawn excerpts are taken in order until this many are
+   * classified correctly (the curves are over the excerpts taken). Default: all drawn.
+   */
+  limit?: number;
   /** Where the MIDI and text files of successful attacks go (output folder paths); none if absent. */
   writeFile?: (rel: string) => string;
 }
@@ -70,15 +72,21 @@ export async function runAttack(lens: ConceptLens, o: AttackOptions): Promise<At
     throw new UserError(
       `no excerpts of ${o.targets.join(', ')} in the ${o.split} split (seed ${o.splitSeed}) of the corpus`,
     );
-  const { loaded } = loadExcerpts(lens, drawn);
   const model = attackModel(lens.classifier);
   const grid = excerptGrid(lens);
-  const labels = loaded.map((x) => lens.labels.indexOf(x.excerpt.composer));
-  const clean = await model.logits(loaded.map((x) => x.roll));
   const C = lens.labels.length;
-  const correct = loaded
+  let { loaded } = loadExcerpts(lens, drawn);
+  let labels = loaded.map((x) => lens.labels.indexOf(x.excerpt.composer));
+  const clean = await model.logits(loaded.map((x) => x.roll));
+  let correct = loaded
     .map((x, i) => ({ x, i }))
     .filter(({ i }) => argmax(clean.subarray(i * C, (i + 1) * C)) === labels[i]);
+  if (o.limit !== undefined && correct.length > o.limit) {
+    const taken = correct[o.limit - 1].i + 1;
+    correct = correct.slice(0, o.limit);
+    loaded = loaded.slice(0, taken);
+    labels = labels.slice(0, taken);
+  }
   const targets = correct.map(({ x }) => x);
   const targetLabels = correct.map(({ i }) => labels[i]);
   const targetLogits = new Float32Array(correct.length * C);
@@ -130,20 +138,7 @@ export async function runAttack(lens: ConceptLens, o: AttackOptions): Promise<At
       };
       if (!r.success) return;
       const outcome = attacked[k].outcomes[search]!;
-      outcome.list = r.edits.map((e) => {
-        const d = describeEdit(e, x.notes, grid, x.place);
-        const span = (n: Note | null | undefined) =>
-          n ? { pitch: n.pitch, onset: round(n.onset), offset: round(n.offset) } : undefined;
-        const from = e.kind === 'add' ? undefined : x.notes[e.note];
-        const to =
-          e.kind === 'add' ? { ...e, track: 0, channel: 0 } : editNote(x.notes[e.note], e, grid);
-        return {
-          ...d,
-          time: round(d.time),
-          ...(from ? { from: span(from) } : {}),
-          ...(to ? { to: span(to) } : {}),
-        };
-      });
+      outcome.list = attackEdits(x, r.edits, grid);
       if (o.writeFile)
         outcome.midi = writeAttackFiles(
           x,
