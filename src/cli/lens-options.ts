@@ -1,8 +1,10 @@
 import type { Argv } from 'yargs';
 import { ConceptLens } from '../lens/lens.ts';
 import { DEFAULT_CACHE_DIR } from '../model/cache.ts';
+import type { DerivativeMethod } from '../model/head.ts';
 import { stderrProgress } from '../util/progress.ts';
 import { modelOptions, overridesFromFlags, type ModelFlags } from './commands/model.ts';
+import { log } from './output.ts';
 
 /** Flags shared by the commands that open a model over a corpus (tcav, discover, explain). */
 export interface LensFlags extends ModelFlags {
@@ -13,6 +15,7 @@ export interface LensFlags extends ModelFlags {
   cache: boolean;
   sustain: boolean;
   quiet: boolean;
+  derivatives: DerivativeMethod;
 }
 
 export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: string } = {}) {
@@ -45,8 +48,17 @@ export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: 
       default: false,
       describe: 'Apply the sustain pedal (CC64) to note lengths',
     })
-    .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' });
+    .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' })
+    .option('derivatives', derivativesOption);
 }
+
+/** `--derivatives`: shared by every command that takes derivatives of a model. */
+export const derivativesOption = {
+  choices: ['exact', 'finite-difference'] as const,
+  default: 'exact' as const,
+  describe:
+    'exact: gradients by reverse-mode differentiation of the ONNX graph (finite differences for a layer whose head has an op without a backward rule, saying so); finite-difference: central differences everywhere (a cross-check)',
+};
 
 export function openLens(f: LensFlags): Promise<ConceptLens> {
   return ConceptLens.open({
@@ -57,5 +69,7 @@ export function openLens(f: LensFlags): Promise<ConceptLens> {
     cacheDir: f.cache ? f['cache-dir'] : false,
     sustain: f.sustain,
     progress: stderrProgress(!f.quiet),
+    derivatives: f.derivatives,
+    log,
   });
 }

@@ -2,10 +2,11 @@ import ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.ts';
 import { readUserFile, sha256 } from '../util/files.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo } from './graph.ts';
-import { HeadModel } from './head.ts';
+import { HeadModel, type DerivativeMethod } from './head.ts';
 import {
   declaredDims,
   decodeModel,
+  encodeModel,
   graphInputs,
   metadata,
   type Dim,
@@ -40,6 +41,8 @@ export interface ModelIo {
 export class ComposerClassifier {
   /** Session runs so far (the activation cache tests count them). */
   runCount = 0;
+  /** How heads take derivatives ('exact' falls back to finite differences per head when it must). */
+  derivatives: DerivativeMethod = 'exact';
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly heads = new Map<string, Promise<HeadModel>>();
 
@@ -152,10 +155,38 @@ export class ComposerClassifier {
     const info = this.layer(layer);
     let head = this.heads.get(info.tensor);
     if (!head) {
-      head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes);
+      head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes, {
+        derivatives: this.derivatives,
+      });
       this.heads.set(info.tensor, head);
     }
     return head;
+  }
+
+  /** The whole model as a head from its input (for input gradients), built once. */
+  inputHead(): Promise<HeadModel> {
+    let head = this.heads.get(this.graph.inputName);
+    if (!head) {
+      const dims = inputItemDims(this.input);
+      const info = { name: 'input', aliases: [], tensor: this.graph.inputName, shape: dims };
+      head = HeadModel.create(encodeModel(this.graph.model), info, this.classes, {
+        derivatives: this.derivatives,
+      });
+      this.heads.set(this.graph.inputName, head);
+    }
+    return head;
+  }
+
+  /**
+   * Gradients [n x inputSize] of sum_c weights[i, c] logit_c with respect to n inputs laid out as
+   * the model's input tensor (weights [n x classes]; one-hot rows: one logit per input).
+   */
+  async inputGradients(
+    batch: Float32Array,
+    n: number,
+    weights: Float32Array,
+  ): Promise<Float32Array> {
+    return (await this.inputHead()).gradients(batch, n, weights);
   }
 
   async release(): Promise<void> {

@@ -14,6 +14,7 @@ import { PLAYER_SCRIPT } from './player.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
+import { derivativesRows } from './sections/derivatives.ts';
 import { robustnessSection } from './sections/robustness.ts';
 
 export interface ReportOptions {
@@ -100,6 +101,7 @@ function runSection(r: RunResults): string {
     ['Started', esc(fmtDate(run.startedAt))],
     ['Duration', esc(fmtDuration(run.seconds))],
     ['Layers', run.layers.map((l) => `<code>${esc(l)}</code>`).join(', ') || '–'],
+    ...derivativesRows(r),
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
     ...Object.entries(run.parameters).map(

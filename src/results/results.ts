@@ -125,10 +125,23 @@ export interface DiscoveredConcept {
   leastTypical: ExcerptRef[];
 }
 
+/** How derivatives were taken at a layer of the run. */
+export interface LayerDerivatives {
+  name: string;
+  /** Shape of one activation at the layer. */
+  shape: number[];
+  /** 'exact': reverse-mode gradients of the head; 'finite-difference': central differences. */
+  derivatives: 'exact' | 'finite-difference';
+  /** Why finite differences were used although exact derivatives were asked for. */
+  note?: string;
+}
+
 export interface RunResults {
   run: RunInfo;
   model: ModelIdentity;
   corpus: CorpusIdentity;
+  /** Per layer of the run: how its derivatives were taken. */
+  layers?: LayerDerivatives[];
   tcav: TcavEntry[];
   concepts: DiscoveredConcept[];
   discovery?: {

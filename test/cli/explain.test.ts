@@ -66,7 +66,13 @@ describe('concept-lens explain', () => {
       expect(Object.keys(c.importance).length).toBe(5);
       for (const x of c.excerpts) expect(existsSync(join(out, x.midi))).toBe(true);
     }
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
+    // Exact gradients at every layer of the run, in results.json and in the report.
+    expect(results.layers.map((l: { name: string }) => l.name)).toEqual(results.run.layers);
+    for (const l of results.layers) expect(l.derivatives).toBe('exact');
+    const report = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(report).toContain('<svg');
+    expect(report).toContain('<dt>Derivatives</dt>');
+    expect(report).toContain('exact gradients (reverse mode)');
     expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
   }, 300_000);
 

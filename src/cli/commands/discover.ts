@@ -176,6 +176,7 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
         });
         await discoverStage(lens, { ...args, layers, targets }, results, output);
         results.run.seconds = (Date.now() - started) / 1000;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
         return results;
       });

@@ -225,6 +225,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             output,
           );
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
         output.writeText('report.html', renderReport(results, { outDir: output.staging }));
         return results;

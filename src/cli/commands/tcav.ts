@@ -162,6 +162,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         });
         await tcavStage(lens, { ...args, layers }, results);
         results.run.seconds = (Date.now() - started) / 1000;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
         return results;
       });
