@@ -140,6 +140,8 @@ export interface AttackResults {
   cleanAccuracy: number;
   /** How the greedy search ranks candidate edits before the model checks the best few. */
   ranking: 'input-gradients' | 'model-scored';
+  /** Why the greedy search had no input gradients, when it had none. */
+  rankingNote?: string;
   /** Candidates the model checks per greedy step. */
   candidates: number;
   curves: RobustnessCurve[];

@@ -12,6 +12,8 @@ export interface AttackModel {
   labels: string[];
   /** Logits [n x classes] of rolls shaped as the model's input window. */
   logits(rolls: readonly PianoRoll[]): Promise<Float32Array>;
+  /** Why there are no gradients, when there are none. */
+  noGradients?: string;
   /**
    * d(sum_c w[i, c] logit_c(roll_i)) / d roll_i, [n x roll size] in the roll's own layout
    * ([channel][frame][pitch]); undefined when the model layer cannot differentiate the model.
@@ -19,17 +21,15 @@ export interface AttackModel {
   gradients?: (rolls: readonly PianoRoll[], weights: Float32Array) => Promise<Float32Array>;
 }
 
-/** The exact input gradients of the model layer (branch grad), when it has them. */
-type InputGradients = (
-  batch: Float32Array,
-  n: number,
-  weights: Float32Array,
-) => Promise<Float32Array>;
-
 /** Rows per model run: bounds the memory of a batch of candidate rolls (a 400 x 88 roll is 140 kB). */
 const BATCH = 64;
 
-export function attackModel(classifier: ComposerClassifier): AttackModel {
+/**
+ * The attack's view of a classifier. Gradients are offered only when the model layer differentiates
+ * the whole model exactly (reverse mode, src/model/autodiff): its finite-difference fallback would
+ * take two model runs per input cell, far too many for a search.
+ */
+export async function attackModel(classifier: ComposerClassifier): Promise<AttackModel> {
   const spec = classifier.input;
   const C = classifier.classes;
   const logits = async (rolls: readonly PianoRoll[]) => {
@@ -41,18 +41,15 @@ export function attackModel(classifier: ComposerClassifier): AttackModel {
     }
     return out;
   };
+  const head = await classifier.inputHead();
   const model: AttackModel = { labels: classifier.labels, logits };
-  // The one switch between gradient-guided and model-scored search: present once grad has landed.
-  const inputGradients = (classifier as unknown as { inputGradients?: InputGradients })
-    .inputGradients;
-  if (typeof inputGradients === 'function') {
+  if (head.derivatives === 'exact') {
     const size = classifier.inputSize;
     model.gradients = async (rolls, weights) => {
       const out = new Float32Array(rolls.length * size);
       for (let s = 0; s < rolls.length; s += BATCH) {
         const part = rolls.slice(s, s + BATCH);
-        const g = await inputGradients.call(
-          classifier,
+        const g = await classifier.inputGradients(
           rollsToBatch(part, spec),
           part.length,
           weights.subarray(s * C, (s + part.length) * C),
@@ -61,6 +58,8 @@ export function attackModel(classifier: ComposerClassifier): AttackModel {
       }
       return out;
     };
+  } else {
+    model.noGradients = head.derivativesNote ?? 'the model layer takes no exact input gradients';
   }
   return model;
 }

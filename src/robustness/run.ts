@@ -52,7 +52,7 @@ export const ATTACK_DEFAULTS = {
   budgets: [1, 2, 5, 10, 20],
   shares: [0.005, 0.01, 0.02, 0.05, 0.1],
   searches: ['greedy', 'random'] as AttackSearch[],
-  candidates: 16,
+  candidates: 32,
   fallbackCandidates: 48,
 };
 
@@ -72,7 +72,7 @@ export async function runAttack(lens: ConceptLens, o: AttackOptions): Promise<At
     throw new UserError(
       `no excerpts of ${o.targets.join(', ')} in the ${o.split} split (seed ${o.splitSeed}) of the corpus`,
     );
-  const model = attackModel(lens.classifier);
+  const model = await attackModel(lens.classifier);
   const grid = excerptGrid(lens);
   const C = lens.labels.length;
   let { loaded } = loadExcerpts(lens, drawn);
@@ -165,6 +165,7 @@ export async function runAttack(lens: ConceptLens, o: AttackOptions): Promise<At
     correct: targets.length,
     cleanAccuracy: loaded.length ? targets.length / loaded.length : 0,
     ranking: model.gradients ? 'input-gradients' : 'model-scored',
+    ...(model.noGradients ? { rankingNote: model.noGradients } : {}),
     candidates: model.gradients ? o.candidates : o.fallbackCandidates,
     curves,
     pairs: o.searches.flatMap((s) => pairMedians(s, attacked)),

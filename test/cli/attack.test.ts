@@ -59,12 +59,46 @@ describe('concept-lens attack', () => {
     expect(readFileSync(join(outDir, 'report.html'), 'utf8')).toContain('id="robustness"');
   });
 
+  it('explain --attack adds the robustness section, with the concepts of the run', async () => {
+    const outDir = join(tmp, 'explain');
+    const { code } = await run([
+      'explain',
+      '--attack',
+      '--attack-excerpts',
+      '2',
+      '--budget',
+      '2',
+      '--searches',
+      'greedy',
+      '--concepts',
+      join(repo, 'concepts/textures/alberti.yaml'),
+      join(repo, 'concepts/textures/canon.yaml'),
+      '--random-runs',
+      '3',
+      '--set-size',
+      '8',
+      '--target-excerpts',
+      '5',
+      '--skip-discovery',
+      '--no-cache',
+      '--quiet',
+      '--out',
+      outDir,
+    ]);
+    expect(code).toBe(0);
+    const results = JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8'));
+    expect(results.tcav.length).toBeGreaterThan(0);
+    expect(results.attack.searches).toEqual(['greedy']);
+    expect(results.attack.concepts.layer).toBe('layer3');
+    expect(readFileSync(join(outDir, 'report.html'), 'utf8')).toContain('id="robustness"');
+  });
+
   it('rejects bad flags with one line and exit code 2, writing nothing', async () => {
     for (const [flag, value, message] of [
       ['--budget', '1,x', /--budget/],
       ['--searches', 'greedy,smart', /--searches/],
       ['--candidates', '0', /--candidates/],
-    ]) {
+    ] as [string, string, RegExp][]) {
       const outDir = join(tmp, `bad-${flag.slice(2)}`);
       const { code, stderr } = await run([
         'attack',

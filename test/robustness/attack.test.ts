@@ -44,7 +44,8 @@ describe('attack on the synthetic model', () => {
     rmSync(out, { recursive: true, force: true });
   });
 
-  it('attacks the correctly classified excerpts of the test split', () => {
+  it('attacks the correctly classified excerpts of the test split, guided by exact input gradients', () => {
+    expect(attack.ranking).toBe('input-gradients');
     expect(attack.excerpts).toBe(6);
     expect(attack.correct).toBeGreaterThanOrEqual(5); // the model is right on its test split
     expect(attack.attacked).toHaveLength(attack.correct);
