@@ -15,7 +15,7 @@ import { attackEdits, writeAttackFiles } from '../../src/robustness/export.ts';
 import { robustnessCurve } from '../../src/robustness/summary.ts';
 import { writeFileAtomic } from '../../src/util/files.ts';
 import { HAVE_CHROMIUM, openInChromium, type OpenedPage } from '../helpers/chromium.ts';
-import { albertiNotes, HOSTILE_PIECE, sampleResults } from './sample.ts';
+import { albertiNotes, HOSTILE_CONCEPT, HOSTILE_PIECE, sampleResults } from './sample.ts';
 
 const grid = editGrid(DEFAULT_LAYOUT, 400);
 
@@ -119,6 +119,27 @@ function sampleAttack(outDir: string): AttackResults {
     ),
     pairs: [{ search: 'greedy', from: 'Albertini', to: 'Canonici', count: 3, medianEdits: 2 }],
     attacked,
+    concepts: {
+      layer: 'layer3',
+      attacks: 3,
+      shifts: [{ concept: 'canon', before: 1, after: 3, shift: 2, shiftStd: 0.5 }],
+      towards: [
+        {
+          from: 'Albertini',
+          to: 'Canonici',
+          count: 3,
+          concepts: [
+            { concept: 'canon', shift: 2, push: 0.8 },
+            { concept: HOSTILE_CONCEPT, shift: -1, push: 0.1 },
+            { concept: 'alberti', shift: 1, push: -0.3 },
+          ],
+        },
+      ],
+      tcav: [
+        { concept: 'canon', composer: 'Albertini', excerpts: 3, original: 0.2, adversarial: 0.9 },
+      ],
+      derivatives: 'exact',
+    },
   };
 }
 
@@ -147,6 +168,14 @@ describe('robustness section', () => {
     expect(articles[2]).toContain('after 3 edits:');
     expect(html).not.toContain(HOSTILE_PIECE);
     expect(html).toContain('Sonata &lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;');
+  });
+
+  it('names the concepts the edits pushed towards the new composer (only those with a positive push)', () => {
+    const line = html.split('<ul class="towards">')[1].split('</ul>')[0];
+    expect(line).toContain('canon (more present, push 0.800)');
+    expect(line).toContain('less present, push 0.100');
+    expect(line).not.toContain('alberti');
+    expect(html).not.toContain(HOSTILE_CONCEPT);
   });
 
   describe.skipIf(!HAVE_CHROMIUM)('in Chromium', () => {

@@ -6,7 +6,12 @@
  */
 import { join } from 'node:path';
 import { readMidiFile } from '../../midi/read.ts';
-import type { AttackedExcerpt, AttackResults, RobustnessCurve } from '../../results/attack.ts';
+import type {
+  AttackedExcerpt,
+  AttackResults,
+  ConceptRobustness,
+  RobustnessCurve,
+} from '../../results/attack.ts';
 import type { RunResults } from '../../results/results.ts';
 import { UserError } from '../../util/errors.ts';
 import type { ComposerColors } from '../colors.ts';
@@ -187,21 +192,23 @@ function conceptPart(a: AttackResults): string {
         `<tr><td>${esc(s.concept)}</td><td>${fmt(s.before)}</td><td>${fmt(s.after)}</td><td>${fmt(s.shift)} ± ${fmt(s.shiftStd)}</td></tr>`,
     )
     .join('');
-  const towards = c.towards
-    .map((t) => {
-      const top = t.concepts.filter((p) => p.push > 0).slice(0, 3);
-      return `<li><strong>${esc(t.from)} → ${esc(t.to)}</strong> (${t.count} attack${t.count === 1 ? '' : 's'}): ${
-        top.length
-          ? top
-              .map(
-                (p) =>
-                  `${esc(p.concept)} (${p.shift >= 0 ? 'more' : 'less'} present, push ${fmt(p.push, 3)})`,
-              )
-              .join(', ')
-          : '<span class="muted">no concept moved towards the new composer</span>'
-      }</li>`;
-    })
-    .join('');
+  const pushLine = (t: ConceptRobustness['towards'][number]) => {
+    const top = t.concepts.filter((p) => p.push > 0).slice(0, 3);
+    return `<li><strong>${esc(t.from)} → ${esc(t.to)}</strong> (${t.count} attack${t.count === 1 ? '' : 's'}): ${
+      top.length
+        ? top
+            .map(
+              (p) =>
+                `${esc(p.concept)} (${p.shift >= 0 ? 'more' : 'less'} present, push ${fmt(p.push, 3)})`,
+            )
+            .join(', ')
+        : '<span class="muted">no concept moved towards the new composer</span>'
+    }</li>`;
+  };
+  // The most frequent pairs in view, the rest folded away.
+  const shown = c.towards.slice(0, 6).map(pushLine).join('');
+  const rest = c.towards.slice(6).map(pushLine).join('');
+  const towards = `${shown}${rest ? `<li><details><summary>${c.towards.length - 6} more composer pairs</summary><ul>${rest}</ul></details></li>` : ''}`;
   const tcav = c.tcav
     .map(
       (t) =>
