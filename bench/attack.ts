@@ -18,6 +18,7 @@ import { ConceptLens } from '../src/lens/lens.ts';
 import { readModelCard } from '../src/lens/evaluate.ts';
 import type { AttackResults } from '../src/results/attack.ts';
 import { ATTACK_DEFAULTS, runAttack } from '../src/robustness/run.ts';
+import { pairedComparison } from '../src/robustness/summary.ts';
 import { stderrProgress } from '../src/util/progress.ts';
 
 const args = process.argv.slice(2);
@@ -91,6 +92,21 @@ if (compare) {
       console.log(
         `| ${model.replace(/^.*\//, '')} (${c.search}) | ${pct(a.cleanAccuracy)} | ${c.byEdits.map((b) => pct(b.robustAccuracy)).join(' | ')} |`,
       );
+}
+if (compare) {
+  const budget = Math.max(...budgets);
+  console.log(
+    `\nPaired, on the excerpts both models classify correctly (greedy edits needed; not flipped within ${budget} counts as ${budget + 1}):`,
+  );
+  for (let i = 0; i < rows.length; i++)
+    for (let j = i + 1; j < rows.length; j++) {
+      const [a, b] = [rows[i], rows[j]];
+      const c = pairedComparison(a.attack.attacked, b.attack.attacked, 'greedy', budget);
+      const name = (m: string) => m.replace(/^.*\//, '');
+      console.log(
+        `  ${name(a.model)} vs ${name(b.model)}: ${c.excerpts} excerpts; mean ${c.meanA.toFixed(2)} vs ${c.meanB.toFixed(2)}, median ${c.medianA} vs ${c.medianB}; fewer edits ${c.aFewer} vs ${c.bFewer} times (${c.ties} ties), sign test p = ${c.pSign.toPrecision(2)}`,
+      );
+    }
 }
 if (jsonOut)
   writeFileSync(

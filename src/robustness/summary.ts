@@ -73,3 +73,66 @@ export function median(values: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/**
+ * Two models attacked on the same excerpts: on the excerpts both classify correctly, the edits each
+ * needed (an attack that failed within the budget counts as budget + 1, a lower bound), how often
+ * each needed fewer, and an exact two-sided sign test of "neither needs fewer more often".
+ */
+export interface PairedComparison {
+  excerpts: number;
+  meanA: number;
+  meanB: number;
+  medianA: number;
+  medianB: number;
+  /** Excerpts where A needed fewer edits than B (A less robust), more, and as many. */
+  aFewer: number;
+  bFewer: number;
+  ties: number;
+  pSign: number;
+}
+
+export function pairedComparison(
+  a: readonly AttackedExcerpt[],
+  b: readonly AttackedExcerpt[],
+  search: AttackSearch,
+  budget: number,
+): PairedComparison {
+  const needed = (x: AttackedExcerpt) => {
+    const o = x.outcomes[search];
+    return o?.success ? o.edits : budget + 1;
+  };
+  const byId = new Map(b.map((x) => [x.id, x]));
+  const pairs = a.filter((x) => byId.has(x.id)).map((x) => [needed(x), needed(byId.get(x.id)!)]);
+  const na = pairs.map((p) => p[0]);
+  const nb = pairs.map((p) => p[1]);
+  const aFewer = pairs.filter(([p, q]) => p < q).length;
+  const bFewer = pairs.filter(([p, q]) => p > q).length;
+  const mean = (v: number[]) => (v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN);
+  return {
+    excerpts: pairs.length,
+    meanA: mean(na),
+    meanB: mean(nb),
+    medianA: na.length ? median(na) : NaN,
+    medianB: nb.length ? median(nb) : NaN,
+    aFewer,
+    bFewer,
+    ties: pairs.length - aFewer - bFewer,
+    pSign: signTest(aFewer, bFewer),
+  };
+}
+
+/** Exact two-sided sign test: 2 P(X <= min(k, n - k)) for X ~ Binomial(n = wins + losses, 1/2), at most 1. */
+export function signTest(wins: number, losses: number): number {
+  const n = wins + losses;
+  if (n === 0) return 1;
+  const k = Math.min(wins, losses);
+  // log C(n, i) - n log 2, summed in linear space from the largest term down for accuracy.
+  let logTerm = -n * Math.LN2; // i = 0
+  let sum = 0;
+  for (let i = 0; i <= k; i++) {
+    if (i > 0) logTerm += Math.log((n - i + 1) / i);
+    sum += Math.exp(logTerm);
+  }
+  return Math.min(1, 2 * sum);
+}

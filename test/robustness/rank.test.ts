@@ -4,7 +4,13 @@ import { renderRoll } from '../../src/midi/render.ts';
 import { DEFAULT_LAYOUT } from '../../src/midi/roll.ts';
 import type { Note } from '../../src/midi/types.ts';
 import { firstOrderEffects, smallestK } from '../../src/robustness/rank.ts';
-import { median, pairMedians, robustnessCurve } from '../../src/robustness/summary.ts';
+import {
+  median,
+  pairedComparison,
+  pairMedians,
+  robustnessCurve,
+  signTest,
+} from '../../src/robustness/summary.ts';
 import type { AttackedExcerpt } from '../../src/results/attack.ts';
 import { Rng } from '../../src/util/random.ts';
 
@@ -112,5 +118,30 @@ describe('robustness summaries', () => {
       { search: 'greedy', from: 'B', to: 'A', count: 1, medianEdits: 3 },
     ]);
     expect(median([4, 1, 3])).toBe(3);
+  });
+
+  it('compares two models on the excerpts both classify correctly, with a sign test', () => {
+    const other = [x('A', 100, [2, 'B']), x('A', 50, [3, 'B']), x('B', 300), x('Z', 1, [1, 'A'])];
+    other[0].id = attacked[0].id;
+    other[1].id = attacked[1].id;
+    other[2].id = attacked[2].id;
+    // Common: 3 excerpts; needed 1 vs 2, 3 vs 3, 3 vs 21 (robust within 20).
+    const c = pairedComparison(attacked, other, 'greedy', 20);
+    expect(c).toMatchObject({ excerpts: 3, aFewer: 2, bFewer: 0, ties: 1, medianA: 3, medianB: 3 });
+    expect(c.meanB).toBeCloseTo(26 / 3, 10);
+    expect(c.pSign).toBeCloseTo(0.5, 12); // 2 wins, 0 losses: 2 * (1/4)
+  });
+});
+
+describe('signTest', () => {
+  it('matches the binomial sums worked by hand', () => {
+    // 2 vs 8: 2 * (C(10,0) + C(10,1) + C(10,2)) / 2^10 = 2 * 56 / 1024.
+    expect(signTest(2, 8)).toBeCloseTo(112 / 1024, 14);
+    expect(signTest(8, 2)).toBeCloseTo(112 / 1024, 14);
+    // 5 vs 5: the two tails overlap; capped at 1.
+    expect(signTest(5, 5)).toBe(1);
+    expect(signTest(0, 0)).toBe(1);
+    // 0 vs 30: 2 / 2^30.
+    expect(signTest(0, 30)).toBeCloseTo(2 / 2 ** 30, 20);
   });
 });
