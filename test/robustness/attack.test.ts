@@ -12,7 +12,10 @@ import { readMidiFile } from '../../src/midi/read.ts';
 import { renderRoll } from '../../src/midi/render.ts';
 import { rollsToBatch } from '../../src/model/input.ts';
 import type { AttackResults, AttackSearch } from '../../src/results/attack.ts';
+import { excerptGrid, loadExcerpts, selectExcerpts } from '../../src/robustness/excerpts.ts';
+import { attackModel } from '../../src/robustness/model.ts';
 import { ATTACK_DEFAULTS, runAttack } from '../../src/robustness/run.ts';
+import { searchEdits } from '../../src/robustness/search.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 
 const BUDGET = 40;
@@ -92,6 +95,41 @@ describe('attack on the synthetic model', () => {
       }
     }
     expect(checked).toBeGreaterThan(0);
+  });
+
+  it('without input gradients, the greedy search lets the model score random candidates', async () => {
+    const { loaded } = loadExcerpts(
+      lens,
+      selectExcerpts(lens, {
+        split: 'test',
+        splitSeed: 1,
+        count: 2,
+        seed: 1,
+        targets: lens.targets(),
+      }),
+    );
+    const model = { ...(await attackModel(lens.classifier)), gradients: undefined };
+    const logits = await model.logits(loaded.map((x) => x.roll));
+    const labels = loaded.map((x) => lens.labels.indexOf(x.excerpt.composer));
+    const results = await searchEdits(
+      'greedy',
+      model,
+      loaded,
+      labels,
+      logits,
+      lens.layout,
+      excerptGrid(lens),
+      {
+        budget: 2,
+        candidates: 8,
+        fallbackCandidates: 8,
+        seed: 1,
+      },
+    );
+    for (const r of results) {
+      expect(r.edits).toHaveLength(2);
+      expect(r.logitsAfter).not.toEqual(r.logitsBefore);
+    }
   });
 
   it('lists each attack’s edits for a musician: which note, where, what change', () => {
