@@ -3,8 +3,16 @@ import { ConceptLens } from '../lens/lens.ts';
 import { DEFAULT_CACHE_DIR } from '../model/cache.ts';
 import type { DerivativeMethod } from '../model/head.ts';
 import { stderrProgress } from '../util/progress.ts';
-import { modelOptions, overridesFromFlags, type ModelFlags } from './commands/model.ts';
+import {
+  derivativesOption,
+  modelOptions,
+  overridesFromFlags,
+  type ModelFlags,
+} from './commands/model.ts';
 import { log } from './output.ts';
+
+// `--derivatives` lives with the model flags (model gradient uses it too); re-exported here.
+export { derivativesOption };
 
 /** Flags shared by the commands that open a model over a corpus (tcav, discover, explain). */
 export interface LensFlags extends ModelFlags {
@@ -51,14 +59,6 @@ export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: 
     .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' })
     .option('derivatives', derivativesOption);
 }
-
-/** `--derivatives`: shared by every command that takes derivatives of a model. */
-export const derivativesOption = {
-  choices: ['exact', 'finite-difference'] as const,
-  default: 'exact' as const,
-  describe:
-    'exact: gradients by reverse-mode differentiation of the ONNX graph (finite differences for a layer whose head has an op without a backward rule, saying so); finite-difference: central differences everywhere (a cross-check)',
-};
 
 export function openLens(f: LensFlags): Promise<ConceptLens> {
   return ConceptLens.open({

@@ -1,4 +1,5 @@
 import { kmeans } from 'ml-kmeans';
+import type { AxisLabel } from '../model/axes.ts';
 
 /**
  * k-means (ml-kmeans, k-means++ starts) with several seeded restarts, keeping the partition with
@@ -37,23 +38,31 @@ function squared(a: number[], b: number[]): number {
 }
 
 /**
- * Features for clustering: the layer's activation averaged over time (keeping channels x pitch)
- * when the layer is a [channels, time, pitch] map, so that clusters gather what is played rather
- * than when in the window; rows scaled to unit length so that loud, dense excerpts do not form
- * clusters of their own.
+ * Features for clustering: the layer's activation averaged over time (keeping the other axes:
+ * channels x pitch for a CNN map, hidden units for a sequence layer) when the layer has a time
+ * axis, so that clusters gather what is played rather than when in the window; rows scaled to unit
+ * length so that loud, dense excerpts do not form clusters of their own.
  */
-export function clusterFeatures(acts: Float32Array, n: number, shape: number[]): number[][] {
+export function clusterFeatures(
+  acts: Float32Array,
+  n: number,
+  shape: readonly number[],
+  axes: readonly AxisLabel[],
+): number[][] {
   const size = shape.reduce((a, b) => a * b, 1);
+  const timeAxes = axes.flatMap((a, i) => (a === 'time' ? [i] : []));
+  const t = timeAxes.length === 1 && shape.length > 1 ? timeAxes[0] : -1;
+  const T = t >= 0 ? shape[t] : 1;
+  const inner = t >= 0 ? shape.slice(t + 1).reduce((a, b) => a * b, 1) : 1;
   const rows: number[][] = [];
   for (let i = 0; i < n; i++) {
     const a = acts.subarray(i * size, (i + 1) * size);
     let row: number[];
-    if (shape.length === 3) {
-      const [C, T, P] = shape;
-      row = new Array(C * P).fill(0);
-      for (let c = 0; c < C; c++)
-        for (let t = 0; t < T; t++)
-          for (let p = 0; p < P; p++) row[c * P + p] += a[(c * T + t) * P + p] / T;
+    if (t >= 0) {
+      row = new Array(size / T).fill(0);
+      // Drop the time coordinate from each row-major offset: outer * inner + rest.
+      for (let e = 0; e < size; e++)
+        row[Math.floor(e / (T * inner)) * inner + (e % inner)] += a[e] / T;
     } else row = Array.from(a);
     const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0)) || 1;
     rows.push(row.map((v) => v / norm));

@@ -1,4 +1,4 @@
-import { loadCorpus } from '../corpus/manifest.ts';
+import { loadCorpus, requireLabels } from '../corpus/manifest.ts';
 import type { Excerpt } from '../corpus/types.ts';
 import { renderRoll } from '../midi/render.ts';
 import { PianoRoll, type RollLayout } from '../midi/roll.ts';
@@ -67,6 +67,7 @@ export class ConceptLens {
     const classifier = await ComposerClassifier.load(options.model, options.overrides);
     classifier.derivatives = options.derivatives ?? 'exact';
     const corpus = loadCorpus(options.corpus, { root: options.root, composers: options.composers });
+    requireLabels(corpus, options.corpus, 'this command');
     const known = new Set(classifier.labels);
     const usable = corpus.entries.filter((e) => known.has(e.composer));
     if (usable.length === 0) {

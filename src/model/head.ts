@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import ort from 'onnxruntime-node';
-import { gradientGraph } from './autodiff/index.ts';
+import { gradientGraph, type GradientGraph } from './autodiff/index.ts';
+import { BatchPolicy } from './batch.ts';
 import { rowDots } from './dots.ts';
 import type { LayerInfo } from './graph.ts';
 import { decodeModel } from './onnx.ts';
@@ -43,6 +44,8 @@ export interface HeadOptions {
    * 'finite-difference': always finite differences.
    */
   derivatives?: DerivativeMethod;
+  /** The classifier's batch policy: heads of a fixed-batch model run in chunks too. */
+  batch?: BatchPolicy;
 }
 
 export interface DerivativeOptions {
@@ -70,8 +73,12 @@ export class HeadModel {
     readonly classes: number,
     private readonly session: ort.InferenceSession,
     private readonly gradientSession: ort.InferenceSession | undefined,
+    /** Input and output names of the gradient graph. */
+    private readonly gradientNames: Omit<GradientGraph, 'model' | 'backwardNodes'> | undefined,
     /** How directional derivatives and gradients are computed. */
     readonly derivatives: DerivativeMethod,
+    /** How sessions take batches (chunks of the fixed size for a fixed-batch model). */
+    readonly batch: BatchPolicy,
     /** Why derivatives are finite differences although exact ones were asked for. */
     readonly derivativesNote?: string,
   ) {
@@ -85,15 +92,41 @@ export class HeadModel {
     options: HeadOptions = {},
   ): Promise<HeadModel> {
     const session = await ort.InferenceSession.create(model);
+    const batch = options.batch ?? BatchPolicy.dynamic();
     if (options.derivatives === 'finite-difference')
-      return new HeadModel(layer, classes, session, undefined, 'finite-difference');
+      return new HeadModel(
+        layer,
+        classes,
+        session,
+        undefined,
+        undefined,
+        'finite-difference',
+        batch,
+      );
     try {
-      const graph = await gradientGraph(decodeModel(model), { itemDims: layer.shape });
-      const gradientSession = await ort.InferenceSession.create(graph.model);
-      return new HeadModel(layer, classes, session, gradientSession, 'exact');
+      // A fixed-batch graph can only be probed at its own batch size.
+      const {
+        model: bytes,
+        backwardNodes: _,
+        ...names
+      } = await gradientGraph(decodeModel(model), {
+        itemDims: layer.shape,
+        ...(batch.info.mode === 'fixed' ? { batchSizes: [batch.rows] } : {}),
+      });
+      const gradientSession = await ort.InferenceSession.create(bytes);
+      return new HeadModel(layer, classes, session, gradientSession, names, 'exact', batch);
     } catch (err) {
       const note = `${(err as Error).message}; derivatives by finite differences`;
-      return new HeadModel(layer, classes, session, undefined, 'finite-difference', note);
+      return new HeadModel(
+        layer,
+        classes,
+        session,
+        undefined,
+        undefined,
+        'finite-difference',
+        batch,
+        note,
+      );
     }
   }
 
@@ -101,9 +134,9 @@ export class HeadModel {
   async logits(acts: Float32Array, n: number): Promise<Float32Array> {
     this.checkActs(acts, n);
     this.runCount++;
-    const input = new ort.Tensor('float32', acts, [n, ...this.layer.shape]);
-    const out = await this.session.run({ [this.session.inputNames[0]]: input });
-    return out[this.session.outputNames[0]].data as Float32Array;
+    const output = this.session.outputNames[0];
+    const feed = { name: this.session.inputNames[0], data: acts, itemDims: this.layer.shape };
+    return (await this.batch.run(this.session, [feed], n, [output]))[output];
   }
 
   /**
@@ -123,8 +156,10 @@ export class HeadModel {
       throw new Error(
         `head(${this.layer.name}): got ${weights.length} class weights for ${n} x ${this.classes}`,
       );
-    if (!this.gradientSession) return this.differenceGradients(acts, n, weights, options);
+    if (!this.gradientSession || !this.gradientNames)
+      return this.differenceGradients(acts, n, weights, options);
     const s = this.gradientSession;
+    const names = this.gradientNames;
     const D = this.size;
     const C = this.classes;
     const out = new Float32Array(n * D);
@@ -132,19 +167,24 @@ export class HeadModel {
     for (let first = 0; first < n; first += rows) {
       const count = Math.min(rows, n - first);
       this.gradientRunCount++;
-      const result = await s.run({
-        [s.inputNames[0]]: new ort.Tensor(
-          'float32',
-          acts.subarray(first * D, (first + count) * D),
-          [count, ...this.layer.shape],
-        ),
-        [s.inputNames[1]]: new ort.Tensor(
-          'float32',
-          weights.subarray(first * C, (first + count) * C),
-          [count, C],
-        ),
-      });
-      out.set(result[s.outputNames[1]].data as Float32Array, first * D);
+      const result = await this.batch.run(
+        s,
+        [
+          {
+            name: names.input,
+            data: acts.subarray(first * D, (first + count) * D),
+            itemDims: this.layer.shape,
+          },
+          {
+            name: names.weights,
+            data: weights.subarray(first * C, (first + count) * C),
+            itemDims: [C],
+          },
+        ],
+        count,
+        [names.gradient],
+      );
+      out.set(result[names.gradient], first * D);
     }
     return out;
   }
@@ -184,15 +224,62 @@ export class HeadModel {
     return out;
   }
 
+  /**
+   * Directional derivatives [n x directions.length] (row-major) of one logit per activation,
+   * `rowClasses[i]` at activation i, along each unit direction: what TCAV needs (each excerpt's
+   * own composer), at one backward pass per activation instead of one per (activation, class).
+   */
+  async rowDerivatives(
+    acts: Float32Array,
+    n: number,
+    directions: Float32Array[],
+    rowClasses: number[],
+    options: DerivativeOptions = {},
+  ): Promise<Float32Array> {
+    if (rowClasses.length !== n)
+      throw new Error(`rowDerivatives: ${rowClasses.length} classes for ${n} activations`);
+    const R = directions.length;
+    if (!this.gradientSession) {
+      const all = await this.directionalDerivatives(acts, n, directions, undefined, options);
+      const C = this.classes;
+      return Float32Array.from({ length: n * R }, (_, k) => {
+        const i = Math.floor(k / R);
+        return all[k * C + rowClasses[i]];
+      });
+    }
+    this.checkActs(acts, n);
+    const D = this.size;
+    const packed = new Float32Array(R * D);
+    directions.forEach((v, j) => {
+      if (v.length !== D) throw new Error(`direction ${j} has ${v.length} values, the layer ${D}`);
+      const norm = Math.sqrt(dot(v, v));
+      if (!(norm > 0)) throw new Error(`direction ${j} is zero`);
+      for (let e = 0; e < D; e++) packed[j * D + e] = v[e] / norm;
+    });
+    const id = `${contentKey(acts, n)}/rows:${rowClasses.join(',')}`;
+    const grads = await this.cachedGradients(id, acts, n, rowClasses, options);
+    return rowDots(grads, n, packed, R, D);
+  }
+
   /** Gradients of one logit at n activations, reused while the activations are the same. */
-  private async classGradients(
+  private classGradients(
     acts: Float32Array,
     n: number,
     c: number,
     key: string,
     options: DerivativeOptions,
   ): Promise<Float32Array> {
-    const id = `${key}/${c}`;
+    return this.cachedGradients(`${key}/${c}`, acts, n, Array(n).fill(c), options);
+  }
+
+  /** Gradients of logit rowClasses[i] at activation i, kept under `id` (bounded, least recently used out). */
+  private async cachedGradients(
+    id: string,
+    acts: Float32Array,
+    n: number,
+    rowClasses: number[],
+    options: DerivativeOptions,
+  ): Promise<Float32Array> {
     const hit = this.cache.get(id);
     if (hit) {
       // Most recently used last: eviction takes the oldest.
@@ -201,7 +288,7 @@ export class HeadModel {
       return hit;
     }
     const weights = new Float32Array(n * this.classes);
-    for (let i = 0; i < n; i++) weights[i * this.classes + c] = 1;
+    for (let i = 0; i < n; i++) weights[i * this.classes + rowClasses[i]] = 1;
     const grads = await this.gradients(acts, n, weights, options);
     if (grads.byteLength <= GRADIENT_CACHE_BYTES) {
       for (const [k, v] of this.cache) {

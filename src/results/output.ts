@@ -6,13 +6,21 @@ import type { RunResults } from './results.ts';
 /**
  * The output folder of a run, written so that an interrupted run never leaves half-written results:
  * everything is written to a staging folder beside it, and only `commit()` moves the products
- * (results.json, report.html, excerpts/) into place, replacing the previous run's. Other files in
+ * (results.json, report.html, excerpts/, timeline.json, timeline/) into place, replacing the previous run's. Other files in
  * the output folder are left alone.
  */
 export class RunOutput {
   readonly out: string;
   readonly staging: string;
-  private static readonly PRODUCTS = ['excerpts', 'results.json', 'report.html'];
+  private static readonly PRODUCTS = [
+    'excerpts',
+    'results.json',
+    'report.html',
+    'gradient.json',
+    'gradient.html',
+    'timeline.json',
+    'timeline',
+  ];
 
   constructor(out: string) {
     this.out = resolve(out);

@@ -147,10 +147,18 @@ export interface RunResults {
   discovery?: {
     method: 'kmeans' | 'nmf';
     layer: string;
+    /** The layer's axes, e.g. `channel 64 x time 25 x pitch 6` or `time 48 x hidden 32`. */
+    axes?: string;
+    /** NMF: the localisation grid (rows time, columns pitch), null when the layer has no map. */
+    map?: { rows: number; cols: number } | null;
+    /** NMF: why concepts at this layer cannot be localised, when they cannot. */
+    unlocalised?: string;
     fidelity?: number;
     [key: string]: unknown;
   };
   skipped: { file: string; reason: string }[];
   /** Robustness to musical note edits (`attack`, `explain --attack`); see attack.ts. */
   attack?: AttackResults;
+  /** Timelines of given pieces (explain --pieces), relative to the output folder. */
+  timeline?: { file: string; pieces: number };
 }

@@ -211,18 +211,17 @@ export class TcavLayer {
   private async score(directions: Float32Array[]): Promise<TargetScores[]> {
     const usable = directions.map((d) => d.some((v) => v !== 0));
     const dirs = directions.map((d, i) => (usable[i] ? d : unitVector(this.dim)));
-    const classes = this.targets.map((t) => t.classIndex);
-    const T = classes.length;
     const R = dirs.length;
-    const derivs = await this.head.directionalDerivatives(
+    // Each excerpt's derivative of its own composer's logit: [excerpt x direction].
+    const derivs = await this.head.rowDerivatives(
       this.allTargets.acts,
       this.allTargets.n,
       dirs,
-      classes,
+      this.targets.flatMap((t) => Array<number>(t.n).fill(t.classIndex)),
     );
     const out: TargetScores[] = [];
     let first = 0;
-    this.targets.forEach((target, t) => {
+    this.targets.forEach((target) => {
       const scores: number[] = [];
       const magnitudes: number[] = [];
       const derivatives: number[] = [];
@@ -232,7 +231,7 @@ export class TcavLayer {
         let mass = 0;
         let sum = 0;
         for (let i = first; i < first + target.n; i++) {
-          const s = derivs[(i * R + r) * T + t];
+          const s = derivs[i * R + r];
           if (s > 0) {
             positive++;
             posMass += s;

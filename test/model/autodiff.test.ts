@@ -56,6 +56,9 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
       const { logits, gradient } = await runGradientGraph(`allops_opset${opset}.onnx`, allops);
       expect(worstRelativeError(logits, (allops.logits as F32).data).worst).toBeLessThan(1e-5);
       const err = worstRelativeError(gradient, (allops.gradient as F32).data);
+      console.log(
+        `all-ops model, opset ${opset}: worst element ${err.worst.toExponential(1)} relative`,
+      );
       expect(err.worst, `element ${err.index}`).toBeLessThan(REL);
     });
   }
@@ -65,6 +68,9 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
     const { logits, gradient } = await runGradientGraph('handmade_opset20.onnx', f);
     expect(worstRelativeError(logits, (f.logits as F32).data).worst).toBeLessThan(1e-5);
     const err = worstRelativeError(gradient, (f.gradient as F32).data);
+    console.log(
+      `hand-written opset-20 graph: worst element ${err.worst.toExponential(1)} relative`,
+    );
     expect(err.worst, `element ${err.index}`).toBeLessThan(REL);
   });
 
@@ -91,6 +97,7 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
         }
       >;
       let classifier: ComposerClassifier;
+      const worst: string[] = [];
       afterAll(() => classifier?.release());
 
       /** Check a [2 x size] gradient against the fixture's sampled elements and whole-tensor sums. */
@@ -103,6 +110,7 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
         for (let i = 0; i < 2; i++)
           L.positions.data.forEach((p, j) => (sampled[i * P + j] = gradient[i * size + p]));
         const err = worstRelativeError(sampled, L.values.data);
+        worst.push(`${layer} ${err.worst.toExponential(1)}`);
         expect(err.worst, `${layer}: sampled element ${err.index}`).toBeLessThan(REL);
         for (let i = 0; i < 2; i++) {
           let sum = 0;
@@ -136,6 +144,7 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
           expect(head.derivatives).toBe('exact');
           check(layer, await head.gradients(run.activations[layer], 2, w));
         }
+        console.log(`models/${name}.onnx, worst element per layer (relative): ${worst.join(', ')}`);
       });
     });
   }

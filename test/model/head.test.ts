@@ -164,6 +164,24 @@ describe('exact directional derivatives (gradients of the head)', () => {
     await c.release();
   });
 
+  it("row derivatives: each activation's own class, as directionalDerivatives gives it, with either method", async () => {
+    const f = loadFixture('tiny_resnet.json');
+    for (const method of ['exact', 'finite-difference'] as const) {
+      const c = await ComposerClassifier.load(TINY_RESNET);
+      c.derivatives = method;
+      const head = await c.head('layer1');
+      const D = head.size;
+      const dirs = [0, 1, 2].map((d) => f.directions.data.slice(d * D, (d + 1) * D));
+      const all = await head.directionalDerivatives(f.layer1.data, 3, dirs);
+      const rows = await head.rowDerivatives(f.layer1.data, 3, dirs, [2, 0, 1]);
+      const picked = [0, 1, 2].flatMap((i) =>
+        [0, 1, 2].map((r) => all[(i * 3 + r) * 3 + [2, 0, 1][i]]),
+      );
+      expect(maxAbsDiff(rows, picked), method).toBeLessThan(1e-7);
+      await c.release();
+    }
+  });
+
   it('gradients with mixed class weights are the weighted sums of one-class gradients', async () => {
     const f = loadFixture('tiny_resnet.json');
     const c = await ComposerClassifier.load(TINY_RESNET);

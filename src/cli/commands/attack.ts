@@ -243,6 +243,7 @@ export const attackCommand: CommandModule<object, AttackArgs> = {
         });
         await attackStage(lens, { ...args, targets }, results, output);
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
         output.writeText('report.html', renderReport(results, { outDir: output.staging }));
         return results;

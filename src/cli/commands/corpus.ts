@@ -2,7 +2,8 @@ import { synthCommand } from './synth.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { exportWindows } from '../../corpus/export.ts';
 import { formatSummary, summarizeCorpus } from '../../corpus/info.ts';
-import { loadCorpus } from '../../corpus/manifest.ts';
+import { loadCorpus, requireLabels } from '../../corpus/manifest.ts';
+import { UNKNOWN_COMPOSER } from '../../corpus/types.ts';
 import { stderrProgress } from '../../util/progress.ts';
 import { UserError } from '../../util/errors.ts';
 import { printResult } from '../output.ts';
@@ -83,8 +84,9 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       }),
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
+    requireLabels(corpus, args.corpus, 'corpus export (training data)');
     const summary = await exportWindows(
-      corpus,
+      { ...corpus, entries: corpus.entries.filter((e) => e.composer !== UNKNOWN_COMPOSER) },
       { out: args.out, seed: args.seed, minPieces: args['min-pieces'], trainHopFrames: args.hop },
       stderrProgress(),
     );

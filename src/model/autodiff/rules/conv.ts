@@ -55,6 +55,26 @@ function kernelOf(ctx: RuleContext): number[] {
   return attrInts(ctx.node, 'kernel_shape') ?? fixedDims(ctx, ctx.input(1), 'the weights').slice(2);
 }
 
+/**
+ * Weights [M, C/group, k...] of a Conv as the weights of the convolution that computes its input
+ * gradient: [C, M/group, k...], each group's in/out channels swapped, kernels flipped in space.
+ */
+function flippedWeights(ctx: RuleContext, group: number): string {
+  const b = ctx.b;
+  const [M, Cg, ...kernel] = fixedDims(ctx, ctx.input(1), 'the weights');
+  const perGroup = b.op('Reshape', [ctx.input(1), b.ints([group, M / group, Cg, ...kernel])]);
+  const swapped = b.transpose(perGroup, [0, 2, 1, ...kernel.map((_, d) => d + 3)]);
+  const merged = b.op('Reshape', [swapped, b.ints([group * Cg, M / group, ...kernel])]);
+  const axes = kernel.map((_, d) => d + 2);
+  return b.slice(
+    merged,
+    axes.map(() => -1),
+    axes.map(() => -(2 ** 62)),
+    axes,
+    axes.map(() => -1),
+  );
+}
+
 const conv: Rule = (ctx) => {
   const dy = ctx.dy();
   if (!dy) return [undefined, undefined, undefined];
@@ -70,14 +90,31 @@ const conv: Rule = (ctx) => {
     });
     if (outputPadding.some((p, d) => p < 0 || p >= Math.max(g.strides[d], g.dilations[d])))
       ctx.unsupported(`unexpected output padding ${outputPadding}`);
-    out[0] = ctx.b.op('ConvTranspose', [dy, ctx.input(1)], {
-      kernel_shape: g.kernel,
-      strides: g.strides,
-      dilations: g.dilations,
-      pads: g.pads,
-      group: attrInt(ctx.node, 'group', 1),
-      output_padding: outputPadding,
-    });
+    const group = attrInt(ctx.node, 'group', 1);
+    const span = g.kernel.map((kd, d) => (kd - 1) * g.dilations[d] + 1);
+    if (g.strides.every((st) => st === 1) && g.pads.every((p, i) => p <= span[i % k] - 1)) {
+      // Stride 1: a plain convolution of dy with the kernels flipped and their in/out channels
+      // swapped (onnxruntime's Conv is much faster than its ConvTranspose). The weight transform
+      // involves initializers only, so onnxruntime folds it once when it loads the graph.
+      out[0] = ctx.b.op('Conv', [dy, flippedWeights(ctx, group)], {
+        kernel_shape: g.kernel,
+        dilations: g.dilations,
+        pads: [
+          ...span.map((sd, d) => sd - 1 - g.pads[d]),
+          ...span.map((sd, d) => sd - 1 - g.pads[d + k]),
+        ],
+        group,
+      });
+    } else {
+      out[0] = ctx.b.op('ConvTranspose', [dy, ctx.input(1)], {
+        kernel_shape: g.kernel,
+        strides: g.strides,
+        dilations: g.dilations,
+        pads: g.pads,
+        group,
+        output_padding: outputPadding,
+      });
+    }
   }
   if (ctx.input(2) && ctx.needs(2)) {
     const r = ctx.info(ctx.output(0)).dims[0].length;
