@@ -5,7 +5,7 @@
  *
  *   npx tsx scripts/bottleneck-scores.ts --model models/asap.onnx --corpus <asap root> \
  *     --export <corpus export folder> --concepts concepts/asap concepts/textures \
- *     --layers layer3 layer4 --out <folder> [--runs 20] [--seed 1]
+ *     --layers layer3 layer4 --out <folder> [--runs 20] [--set-size 30] [--seed 1]
  *
  * Only training-split pieces are used for the CAVs: the random counterexamples are drawn from a
  * corpus made of the training side of the export's split, and the concepts' own examples (bars of
@@ -47,6 +47,7 @@ const layers = many('layers').length ? many('layers') : ['layer3'];
 const conceptPaths = many('concepts');
 const runs = Number(one('runs', '20'));
 const seed = Number(one('seed', '1'));
+const setSize = Number(one('set-size', '30'));
 mkdirSync(out, { recursive: true });
 
 interface IndexItem {
@@ -110,6 +111,7 @@ await runTcav(lens, prepared, {
   layers,
   targets: lens.targets(),
   runs,
+  setSize,
   targetExcerpts: 5, // only the CAVs are used here; TCAV's own scores are not
   seed,
   onCavs: (c) => {
