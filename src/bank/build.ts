@@ -93,7 +93,11 @@ export async function buildBank(
   const chunk = 256;
   for (let start = 0; start < sample.length; start += chunk) {
     const part = sample.slice(start, start + chunk);
-    const a = await lens.activations(lens.corpusItems(part), layers, 'bank: reference excerpts');
+    const a = await lens.activations(
+      await lens.corpusItemsAsync(part),
+      layers,
+      'bank: reference excerpts',
+    );
     for (const layer of layers) {
       referenceActs.get(layer)!.acts.push(a.layers[layer]);
       referenceActs.get(layer)!.n.push(a.n);

@@ -9,7 +9,7 @@ import { Rng } from '../util/random.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { clusterFeatures, clusterRows } from './kmeans.ts';
-import { nmf } from './nmf.ts';
+import { nmfAsync } from './nmf.ts';
 import {
   activeShare,
   maskRoll,
@@ -124,7 +124,7 @@ async function discoverKmeans(
   o: Resolved,
 ): Promise<DiscoveryResult> {
   const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
-  const rolls = lens.index.rolls(windows);
+  const rolls = await lens.index.rollsAsync(windows);
   const parts: Part[] = [];
   const items: LensItem[] = [];
   windows.forEach((excerpt, w) => {
@@ -143,7 +143,7 @@ async function discoverKmeans(
   const size = acts.sizes[o.layer];
   const k = Math.min(o.conceptsCount, parts.length);
   lens.progress.start('k-means', 1);
-  const clustering = clusterRows(
+  const clustering = await clusterRows(
     clusterFeatures(acts.layers[o.layer], parts.length, layer.shape, layer.axes),
     k,
     o.seed,
@@ -180,7 +180,7 @@ async function discoverKmeans(
       [t],
     );
     const a = await lens.activations(
-      lens.corpusItems(excerpts),
+      await lens.corpusItemsAsync(excerpts),
       [o.layer],
       `${o.layer}: ${t} excerpts`,
     );
@@ -279,7 +279,7 @@ async function discoverNmf(
   // channels-last maps, [time, hidden] sequence layers); the other axes are NMF's columns.
   const map = layerMap(layer.shape, layer.axes);
   const { positions, features: C, index } = map;
-  const items = lens.corpusItems(windows);
+  const items = await lens.corpusItemsAsync(windows);
   const acts = await lens.activations(items, [o.layer], `${o.layer}: excerpts`);
   const A = acts.layers[o.layer];
   const D = acts.sizes[o.layer];
@@ -306,7 +306,7 @@ async function discoverNmf(
   }
   const K = Math.min(o.conceptsCount, C);
   lens.progress.start(`${o.layer}: NMF`, 1);
-  const f = nmf(V, n * positions, C, K, { seed: o.seed, maxIterations: 300 });
+  const f = await nmfAsync(V, n * positions, C, K, { seed: o.seed, maxIterations: 300 });
   lens.progress.tick();
   lens.progress.stop();
 

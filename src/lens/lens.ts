@@ -11,6 +11,7 @@ import { rollLayoutOf } from '../model/input.ts';
 import type { ModelOverrides } from '../model/spec.ts';
 import type { LayerDerivatives } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { sha256 } from '../util/files.ts';
 import { silentProgress, type Progress } from '../util/progress.ts';
 import { CorpusIndex } from './corpus-index.ts';
@@ -119,6 +120,20 @@ export class ConceptLens {
   /** Corpus windows as lens items; the id carries a hash of the roll, so a changed file is recomputed. */
   corpusItems(excerpts: readonly Excerpt[]): LensItem[] {
     return this.index.rolls(excerpts).map((roll, i) => item(excerpts[i].id, roll));
+  }
+
+  /**
+   * `corpusItems` for long stages: lets a pending Ctrl-C act between files. Prefer it wherever
+   * more than a few dozen windows are rendered (tens of corpus files take seconds to read).
+   */
+  async corpusItemsAsync(excerpts: readonly Excerpt[]): Promise<LensItem[]> {
+    const rolls = await this.index.rollsAsync(excerpts);
+    const out: LensItem[] = [];
+    for (const [i, roll] of rolls.entries()) {
+      out.push(item(excerpts[i].id, roll));
+      await yieldToSignals();
+    }
+    return out;
   }
 
   /** Notes (starting at 0) rendered into one model window. */

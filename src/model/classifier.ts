@@ -12,6 +12,7 @@ import {
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
+import { createSession, ortMessage } from './session.ts';
 import {
   declaredDims,
   decodeModel,
@@ -171,17 +172,23 @@ export class ComposerClassifier {
     const key = tensors.join('\n');
     let session = this.sessions.get(key);
     if (!session) {
-      session = ort.InferenceSession.create(this.graph.withOutputs(tensors));
+      session = createSession(this.graph.withOutputs(tensors), this.path);
       this.sessions.set(key, session);
     }
     const s = await session;
     this.runCount++;
-    const out = await this.batch.run(
-      s,
-      [{ name: this.graph.inputName, data: batch, itemDims: inputItemDims(this.input) }],
-      n,
-      [this.graph.outputName, ...tensors],
-    );
+    let out: Record<string, Float32Array>;
+    try {
+      out = await this.batch.run(
+        s,
+        [{ name: this.graph.inputName, data: batch, itemDims: inputItemDims(this.input) }],
+        n,
+        [this.graph.outputName, ...tensors],
+      );
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(`${this.path}: onnxruntime cannot run the model: ${ortMessage(err)}`);
+    }
     const activations: Record<string, Float32Array> = {};
     layers.forEach((name, i) => (activations[name] = out[infos[i].tensor]));
     return { logits: out[this.graph.outputName], activations };
@@ -195,6 +202,10 @@ export class ComposerClassifier {
       head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes, {
         derivatives: this.derivatives,
         batch: this.batch,
+      }).catch((err: unknown) => {
+        throw new UserError(
+          `${this.path}: onnxruntime cannot run the model from layer ${layer}: ${ortMessage(err)}`,
+        );
       });
       this.heads.set(info.tensor, head);
     }
@@ -217,6 +228,8 @@ export class ComposerClassifier {
       head = HeadModel.create(encodeModel(this.graph.model), info, this.classes, {
         derivatives: this.derivatives,
         batch: this.batch,
+      }).catch((err: unknown) => {
+        throw new UserError(`${this.path}: onnxruntime cannot run the model: ${ortMessage(err)}`);
       });
       this.heads.set(this.graph.inputName, head);
     }

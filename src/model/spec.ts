@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { parseYamlFile } from '../util/yaml.ts';
 import { LAYOUTS, layoutItemDims } from './axes.ts';
+import { checkInputBounds } from './bounds.ts';
 import type { Dim } from './onnx.ts';
 
 /**
@@ -119,6 +120,7 @@ export function resolveDescription(
       ),
     );
   }
+  checkInputBounds(modelPath, parsed.data);
   return { labels: labels!, input: parsed.data };
 }
 

@@ -1,4 +1,5 @@
 import type { HeadModel } from '../model/head.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 import { decision, fitLogistic } from './cav.ts';
 import { gram } from './linalg.ts';
@@ -97,7 +98,7 @@ export class TcavLayer {
     layer.randomGram = await gram(random.acts, random.n, random.acts, random.n, dim);
     // The null: random set 0 plays the concept.
     const set0 = [...Array(o.setSize).keys()];
-    const runs = layer.runs(`random`, { acts: new Float32Array(0), n: 0 }, undefined, set0);
+    const runs = await layer.runs(`random`, { acts: new Float32Array(0), n: 0 }, undefined, set0);
     layer.baseline = await layer.score(runs.directions);
     return layer;
   }
@@ -113,7 +114,7 @@ export class TcavLayer {
     const local = counter ? concatSets(concept, counter, this.dim) : concept;
     const kLocal = await gram(local.acts, local.n, local.acts, local.n, this.dim);
     const kCross = await gram(local.acts, local.n, this.random.acts, this.random.n, this.dim);
-    const runs = this.runs(name, local, {
+    const runs = await this.runs(name, local, {
       kLocal,
       kCross,
       concept: concept.n,
@@ -136,13 +137,13 @@ export class TcavLayer {
    * first, then the random pool. With counterexamples, each run draws 4/5 of each side (a
    * different subsample per run) instead of a random set.
    */
-  private runs(
+  private async runs(
     name: string,
     local: ActivationSet,
     blocks:
       { kLocal: Float64Array; kCross: Float64Array; concept: number; counter: number } | undefined,
     randomPositives?: number[],
-  ): { directions: Float32Array[]; accuracies: number[] } {
+  ): Promise<{ directions: Float32Array[]; accuracies: number[] }> {
     const { runs, setSize } = this.options;
     const L = local.n;
     const N = this.random.n;
@@ -203,6 +204,7 @@ export class TcavLayer {
         if (alpha !== 0) for (let d = 0; d < this.dim; d++) w[d] += alpha * r[d];
       });
       directions.push(Float32Array.from(w));
+      await yieldToSignals(); // a pending Ctrl-C acts between CAV fits
     }
     return { directions, accuracies };
   }

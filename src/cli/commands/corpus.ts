@@ -7,6 +7,7 @@ import { UNKNOWN_COMPOSER } from '../../corpus/types.ts';
 import { stderrProgress } from '../../util/progress.ts';
 import { UserError } from '../../util/errors.ts';
 import { printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 
 interface CorpusArgs {
   corpus: string;
@@ -85,11 +86,19 @@ const exportCmd: CommandModule<object, ExportArgs> = {
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
     requireLabels(corpus, args.corpus, 'corpus export (training data)');
-    const summary = await exportWindows(
-      { ...corpus, entries: corpus.entries.filter((e) => e.composer !== UNKNOWN_COMPOSER) },
-      { out: args.out, seed: args.seed, minPieces: args['min-pieces'], trainHopFrames: args.hop },
-      stderrProgress(),
-    );
+    const summary = await stagedRun(args.out, async (output) => ({
+      ...(await exportWindows(
+        { ...corpus, entries: corpus.entries.filter((e) => e.composer !== UNKNOWN_COMPOSER) },
+        {
+          out: output.staging,
+          seed: args.seed,
+          minPieces: args['min-pieces'],
+          trainHopFrames: args.hop,
+        },
+        stderrProgress(),
+      )),
+      out: args.out,
+    }));
     printResult(args.json, summary, () =>
       [
         `wrote ${args.out}: ${summary.labels.length} composers (${summary.labels.join(', ')})`,

@@ -92,7 +92,7 @@ export async function discoverStage(
       setSize: args['set-size'],
       targetExcerpts: args['target-excerpts'],
     });
-    concepts.push(...exportConcepts(lens, found.concepts, (rel) => output.path(rel)));
+    concepts.push(...(await exportConcepts(lens, found.concepts, (rel) => output.path(rel))));
     info.push(found.info);
   }
   results.concepts = concepts;
