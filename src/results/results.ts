@@ -1,3 +1,5 @@
+import type { AttackResults } from './attack.ts';
+
 /**
  * The contents of `<out>/results.json`: the contract between the analysis stages (src/tcav,
  * src/discovery), the report (src/report/html) and anyone reading the file.
@@ -7,7 +9,7 @@
 export interface RunInfo {
   tool: 'concept-lens';
   version: string;
-  command: 'explain' | 'tcav' | 'discover';
+  command: 'explain' | 'tcav' | 'discover' | 'attack';
   startedAt: string;
   seconds: number;
   seed: number;
@@ -188,6 +190,8 @@ export interface RunResults {
     [key: string]: unknown;
   };
   skipped: { file: string; reason: string }[];
+  /** Robustness to musical note edits (`attack`, `explain --attack`); see attack.ts. */
+  attack?: AttackResults;
   /** Timelines of given pieces (explain --pieces), relative to the output folder. */
   timeline?: { file: string; pieces: number };
 }

@@ -26,6 +26,13 @@ import {
   tcavSummary,
   type TcavFlags,
 } from './tcav.ts';
+import {
+  attackOptions,
+  attackStage,
+  attackSummary,
+  parseAttackFlags,
+  type AttackFlags,
+} from './attack.ts';
 import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
 import {
   checkComposers,
@@ -96,7 +103,8 @@ const configSchema = z
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags, BankFlags, TcavFlags {
+interface ExplainArgs extends LensFlags, DiscoverFlags, BankFlags, TcavFlags, AttackFlags {
+  attack: boolean;
   pieces: string[];
   hop?: number;
   composer: string[];
@@ -118,14 +126,22 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
     tcavFlags(
-      timelineOptions(
-        bankOptions(
-          discoveryOptions(
-            lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      attackOptions(
+        timelineOptions(
+          bankOptions(
+            discoveryOptions(
+              lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+            ),
           ),
         ),
       ),
     )
+      .option('attack', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Also attack the model with note edits (robustness section; see `attack --help` for its flags)',
+      })
       .option('pieces', {
         type: 'string',
         array: true,
@@ -182,6 +198,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
+    if (args.attack) parseAttackFlags(args, args.model); // bad flags fail before anything is opened
     checkBankFlags(args);
     if (!args['skip-tcav']) checkTcavFlags(args);
     const wantsBank = args['pieces'].length > 0 || args['save-bank'] !== undefined;
@@ -267,6 +284,18 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             results,
             output,
           );
+        if (args.attack)
+          await attackStage(
+            lens,
+            {
+              ...args,
+              targets,
+              concepts: args['skip-tcav'] ? [] : args.concepts,
+              layer: layers[0],
+            },
+            results,
+            output,
+          );
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
         results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
@@ -292,6 +321,9 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
                 'discovered concepts raising each composer most:',
                 ...discoverySummary(results.concepts, discoveryTargets),
               ]
+            : []),
+          ...(results.attack
+            ? ['robustness to note edits:', ...attackSummary(results.attack)]
             : []),
           ...(timeline
             ? [

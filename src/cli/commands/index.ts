@@ -5,6 +5,7 @@ import { modelCommand } from './model.ts';
 import { tcavCommand } from './tcav.ts';
 import { discoverCommand } from './discover.ts';
 import { explainCommand } from './explain.ts';
+import { attackCommand } from './attack.ts';
 import { timelineCommand } from './timeline.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -15,5 +16,6 @@ export const commands: CommandModule<any, any>[] = [
   tcavCommand,
   discoverCommand,
   explainCommand,
+  attackCommand,
   timelineCommand,
 ];
