@@ -14,6 +14,7 @@ import { PLAYER_SCRIPT } from './player.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
+import { hubnessSection } from './sections/hubness.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
@@ -45,6 +46,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     readingSection(),
     tcavSection(results.tcav, ctx),
     conceptsSection(results, ctx),
+    hubnessSection(results.hubness),
     skippedSection(results.skipped),
   ];
   return [
@@ -56,7 +58,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     `<title>${esc(title)}</title>`,
     `<style>${REPORT_CSS}</style></head><body>`,
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(results.run.command)} run of ${esc(fmtDate(results.run.startedAt))}, concept-lens ${esc(results.run.version)}</p></header>`,
-    '<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#skipped">Skipped files</a></nav>',
+    '<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#hubness">Hubness</a><a href="#skipped">Skipped files</a></nav>',
     '<main>',
     ...sections,
     '</main>',

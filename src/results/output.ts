@@ -12,7 +12,7 @@ import type { RunResults } from './results.ts';
 export class RunOutput {
   readonly out: string;
   readonly staging: string;
-  private static readonly PRODUCTS = ['excerpts', 'results.json', 'report.html'];
+  private static readonly PRODUCTS = ['excerpts', 'results.json', 'report.html', 'similar.json'];
 
   constructor(out: string) {
     this.out = resolve(out);

@@ -3,6 +3,7 @@
  * src/discovery), the report (src/report/html) and anyone reading the file.
  * Times are seconds, bars are 1-based and inclusive, paths are relative to the output folder.
  */
+import type { HubnessReport } from './similar.ts';
 
 export interface RunInfo {
   tool: 'concept-lens';
@@ -135,5 +136,7 @@ export interface RunResults {
     fidelity?: number;
     [key: string]: unknown;
   };
+  /** Hubness of the corpus at a layer (src/results/similar.ts), when measured. */
+  hubness?: HubnessReport[];
   skipped: { file: string; reason: string }[];
 }

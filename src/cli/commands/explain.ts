@@ -18,6 +18,7 @@ import {
   discoverySummary,
   type DiscoverFlags,
 } from './discover.ts';
+import { hubnessOptions, hubnessStage, type HubnessFlags } from './similar.ts';
 import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
 
 /**
@@ -67,7 +68,7 @@ const configSchema = z
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags {
+interface ExplainArgs extends LensFlags, DiscoverFlags, HubnessFlags {
   concepts: string[];
   layers: string[];
   'discovery-layers': string[];
@@ -84,8 +85,10 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
   describe:
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
-    discoveryOptions(
-      lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+    hubnessOptions(
+      discoveryOptions(
+        lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      ),
     )
       .config(
         'config',
@@ -195,6 +198,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             results,
             output,
           );
+        await hubnessStage(lens, args, results);
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
         output.writeResults(results);
         output.writeText('report.html', renderReport(results, { outDir: output.staging }));

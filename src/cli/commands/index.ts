@@ -5,6 +5,7 @@ import { modelCommand } from './model.ts';
 import { tcavCommand } from './tcav.ts';
 import { discoverCommand } from './discover.ts';
 import { explainCommand } from './explain.ts';
+import { similarCommand } from './similar.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -14,4 +15,5 @@ export const commands: CommandModule<any, any>[] = [
   tcavCommand,
   discoverCommand,
   explainCommand,
+  similarCommand,
 ];
