@@ -4,7 +4,7 @@
  * no scaling and both Mutual Proximity variants, and the k-occurrence skewness before and after,
  * at two layers.
  *   npm run bench:similar-quality -- [--corpus ../shared/corpora/asap] [--model models/asap.onnx]
- *     [--layers layer3 layer4] [--queries 600] [--pool time] [--metric euclidean]
+ *     [--layers layer3 layer4] [--queries 600] [--pool time] [--metric euclidean] [--windows N]
  */
 import { ConceptLens } from '../src/lens/lens.ts';
 import { evaluateRetrieval } from '../src/retrieval/evaluate.ts';
@@ -31,8 +31,13 @@ const queries = Number(opt('queries', '600'));
 const pooling = opt('pool', 'time') as Pooling;
 const metric = opt('metric', 'euclidean') as Metric;
 const cacheDir = opt('cache-dir', '.cache/activations');
+// A seeded sample of windows (spread over pieces) instead of all: for comparisons that would not
+// fit otherwise (unpooled activations of every window).
+const windows = Number(opt('windows', '0'));
 
 const lens = await ConceptLens.open({ model, corpus, cacheDir, progress: stderrProgress(true) });
+const excerpts = windows > 0 ? lens.index.sample(windows, 'similar-quality') : undefined;
+if (excerpts) console.log(`a sample of ${excerpts.length} windows`);
 console.log(
   `${corpus}: ${lens.index.excerpts().length} windows of ${lens.targets().length} composers; model ${model}`,
 );
@@ -40,7 +45,7 @@ for (const layer of layers) {
   const index = await RetrievalIndex.open(
     lens,
     { ...INDEX_DEFAULTS, layer, pooling, metric },
-    { cacheDir },
+    { cacheDir, excerpts },
   );
   console.log(
     `\n${layer} (pooling ${index.meta.pooling}, ${index.meta.dims} values, ${metric}): index ${index.built ? 'built' : 'read'} in ${index.openSeconds.toFixed(1)} s`,

@@ -55,11 +55,13 @@ export function renderSimilarPage(results: SimilarResults, options: { outDir: st
   const sections: string[] = [];
   if (results.query) sections.push(querySection(results, ctx), hitsSection(results, ctx));
   if (results.hubness) sections.push(hubnessSection([results.hubness]));
+  if (results.hubAttack) sections.push(attackSection(results, ctx));
   const nav = [
     ...(results.query
       ? ['<a href="#query">Query</a>', '<a href="#hits">Similar passages</a>']
       : []),
     ...(results.hubness ? ['<a href="#hubness">Hubness</a>'] : []),
+    ...(results.hubAttack ? ['<a href="#hub-attack">Hub attack</a>'] : []),
   ].join('');
   return [
     '<!DOCTYPE html>',
@@ -149,6 +151,43 @@ function card_(
       : '';
   const link = o.midi ? `<a href="${esc(relativeHref(o.midi))}" download>MIDI</a>` : '';
   return `<div class="excerpt large">${picture}<div class="controls">${play}${link}</div>${o.caption}</div>`;
+}
+
+/** The hub attack: success rates per scaling, and a few attacked windows to hear before and after. */
+function attackSection(r: SimilarResults, ctx: Context): string {
+  const a = r.hubAttack!;
+  const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+  const rows = a.summary
+    .map(
+      (s) =>
+        `<tr><td>${esc(SCALING_TEXT[s.scaling] ?? s.scaling)}</td><td>${pct(s.before)}</td><td>${pct(s.after)}</td><td>${pct(s.transferred)}</td><td>${pct(s.hubShare)}</td><td>${fmt(s.editsUsed, 1)}</td></tr>`,
+    )
+    .join('');
+  const shown = a.windows.slice(0, 3).map((w, i) => {
+    const where = w.bars
+      ? `bars ${w.bars.start}–${w.bars.end}`
+      : `${clock(w.start)}–${clock(w.end)}`;
+    const cards = [
+      card_(ctx, {
+        midi: w.midi,
+        color: '#333',
+        label: `Attacked window ${i + 1}, unchanged`,
+        caption: `<div class="what"><strong>${esc(w.piece)}</strong> · ${esc(w.composer)} · ${esc(where)}</div><div class="how">unchanged: ${w.notes} notes</div>`,
+      }),
+      ...w.attacks.map((x) =>
+        card_(ctx, {
+          midi: x.midi,
+          color: ctx.colors(w.composer),
+          label: `Attacked window ${i + 1}, attack against ${x.scaling}`,
+          caption: `<div class="how">attacked with ${esc(SCALING_TEXT[x.scaling] ?? x.scaling)} in view: ${x.edits.filter((e) => e.kind === 'delete').length} notes deleted, ${x.edits.filter((e) => e.kind === 'add').length} added; in the top ${a.k} of ${pct(x.after[x.scaling] ?? 0)} of queries (before: ${pct(w.before[x.scaling] ?? 0)})</div>`,
+        }),
+      ),
+    ];
+    return `<div class="excerpts">${cards.join('')}</div>`;
+  });
+  return `<section id="hub-attack"><h2>Hub attack</h2><p>${a.windows.length} windows of the corpus were changed by at most ${(100 * a.budget).toFixed(0)}&nbsp;% of their notes (${esc(a.edits)}), each change chosen greedily to put the window into the ${a.k} nearest passages of as many of ${a.queries} query windows as possible, once for each way of ranking, with the ranking in view. The success rate is the share of queries whose ${a.k} nearest hold the attacked window.</p>
+<table><thead><tr><th>Ranking</th><th>Success, unchanged</th><th>Success, attacked</th><th>Success of the attack made without MP</th><th>Windows made hubs</th><th>Edits used</th></tr></thead><tbody>${rows}</tbody></table>
+<h3>Listen: unchanged and attacked</h3>${shown.join('')}</section>`;
 }
 
 function clock(seconds: number): string {

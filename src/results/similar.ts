@@ -100,5 +100,69 @@ export interface SimilarResults {
   /** Seconds the search took once the index was ready. */
   querySeconds?: number;
   hubness?: HubnessReport;
+  hubAttack?: HubAttackReport;
   skipped: { file: string; reason: string }[];
+}
+
+/** A note deleted from or added to an attacked window (times in seconds from the window's start). */
+export interface HubAttackEdit {
+  kind: 'delete' | 'add';
+  pitch: number;
+  onset: number;
+  offset: number;
+  velocity: number;
+}
+
+export interface HubAttackWindow extends PassageRef {
+  notes: number;
+  /** Edits allowed. */
+  budget: number;
+  /** Queries counted for this window (those not from its own file). */
+  queries: number;
+  /** Success rate of the unchanged window under each scaling. */
+  before: Partial<Record<ScalingName, number>>;
+  /** The unchanged window as MIDI. */
+  midi: string;
+  attacks: {
+    /** The scaling that guided the search. */
+    scaling: ScalingName;
+    edits: HubAttackEdit[];
+    /** Success rate of the attacked window under each scaling (its own: adaptive; others: transfer). */
+    after: Partial<Record<ScalingName, number>>;
+    midi: string;
+  }[];
+}
+
+/**
+ * The hub attack (src/retrieval/hub-attack.ts): success rate = share of queries whose k nearest
+ * hold the attacked window, averaged over the attacked windows.
+ */
+export interface HubAttackReport {
+  layer: string;
+  pooling: string;
+  metric: string;
+  k: number;
+  queries: number;
+  /** Edits allowed, as a share of each window's notes. */
+  budget: number;
+  candidatesPerStep: number;
+  /** Which note edits the attack may make. */
+  edits: string;
+  summary: {
+    scaling: ScalingName;
+    /** Mean success rate of the windows unchanged, attacked with this scaling in view, and attacked without (transfer). */
+    before: number;
+    after: number;
+    transferred: number;
+    /** Share of attacked windows that became hubs: N_k over all queries > 2k. */
+    hubShare: number;
+    editsUsed: number;
+    /**
+     * How far the windows are from being hits: the mean, over the queries they miss, of
+     * log(their distance / the query's k-th distance), before and after the attack.
+     */
+    gapBefore: number;
+    gapAfter: number;
+  }[];
+  windows: HubAttackWindow[];
 }

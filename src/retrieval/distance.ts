@@ -1,4 +1,4 @@
-import { gram } from '../tcav/linalg.ts';
+import { distanceMatrix } from './gemm.ts';
 import type { Metric } from './types.ts';
 
 /**
@@ -69,19 +69,7 @@ export function sliceVectors(a: Vectors, start: number, count: number): Vectors 
 export async function distances(a: Vectors, b: Vectors): Promise<Float32Array> {
   if (a.dims !== b.dims || a.metric !== b.metric)
     throw new Error(`distances: ${a.dims}/${a.metric} against ${b.dims}/${b.metric}`);
-  const g = await gram(a.data, a.n, b.data, b.n, a.dims);
-  const out = new Float32Array(a.n * b.n);
-  for (let i = 0; i < a.n; i++) {
-    const sa = a.squares[i];
-    for (let j = 0; j < b.n; j++) {
-      const k = i * b.n + j;
-      out[k] =
-        a.metric === 'cosine'
-          ? Math.max(0, 1 - g[k])
-          : Math.sqrt(Math.max(0, sa + b.squares[j] - 2 * g[k]));
-    }
-  }
-  return out;
+  return distanceMatrix(a.metric, a.data, a.squares, a.n, b.data, b.squares, b.n, a.dims);
 }
 
 /**

@@ -2,7 +2,10 @@ import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens } from '../lens/lens.ts';
 import type { MidiContent, Note } from '../midi/types.ts';
 import { excerptNotes, writeMidiFile } from '../midi/write.ts';
-import type { PassageRef } from '../results/similar.ts';
+import type { HubAttackReport, HubAttackWindow, PassageRef } from '../results/similar.ts';
+import type { HubAttackResult } from './hub-attack.ts';
+import type { RetrievalIndex } from './index.ts';
+import type { Scaling } from './types.ts';
 import { safeSegment } from '../util/paths.ts';
 
 /**
@@ -52,5 +55,70 @@ export class PassageExporter {
 }
 
 function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
+  return Math.round(x * 1e6) / 1e6;
+}
+
+/**
+ * The hub attack for similar.json: rates instead of counts, the edits in seconds and pitches, and
+ * every attacked window written as MIDI before and after, so one can hear how much it changed:
+ *   excerpts/hub-attack/07-Chopin-...-original.mid, ...-mp-empirical.mid
+ */
+export function hubAttackReport(
+  result: HubAttackResult,
+  index: RetrievalIndex,
+  exporter: PassageExporter,
+): HubAttackReport {
+  const o = result.options;
+  const rates = (hits: Partial<Record<Scaling, number>>, queries: number) =>
+    Object.fromEntries(
+      Object.entries(hits).map(([s, h]) => [s, round(h! / Math.max(1, queries))]),
+    ) as Partial<Record<Scaling, number>>;
+  const windows: HubAttackWindow[] = result.windows.map((w, i) => {
+    const name = String(i + 1).padStart(2, '0');
+    return {
+      ...exporter.ref(w.excerpt),
+      notes: w.original.length,
+      budget: w.budget,
+      queries: w.queries,
+      before: rates(w.before, w.queries),
+      midi: exporter.write('excerpts/hub-attack', `${name}-original`, w.excerpt, w.original),
+      attacks: w.runs.map((r) => ({
+        scaling: r.scaling,
+        edits: r.edits.map((e) => {
+          const n = e.kind === 'delete' ? w.original[e.note] : e;
+          return {
+            kind: e.kind,
+            pitch: n.pitch,
+            onset: round(n.onset),
+            offset: round(n.offset),
+            velocity: n.velocity,
+          };
+        }),
+        after: rates(r.hits, w.queries),
+        midi: exporter.write('excerpts/hub-attack', `${name}-${r.scaling}`, w.excerpt, r.notes),
+      })),
+    };
+  });
+  return {
+    layer: index.meta.layer,
+    pooling: index.meta.pooling,
+    metric: index.meta.metric,
+    k: o.k,
+    queries: o.queries,
+    budget: o.budget,
+    candidatesPerStep: o.candidates,
+    edits:
+      'delete a note, or add one on the window grid (a pitch of the window or an octave from it, at the onset and with the length of a note there)',
+    summary: result.summary.map((s) => ({
+      scaling: s.scaling,
+      before: round(s.before),
+      after: round(s.after),
+      transferred: round(s.transferred),
+      hubShare: round(s.hubs),
+      gapBefore: round(s.gapBefore),
+      gapAfter: round(s.gapAfter),
+      editsUsed: round(s.editsUsed),
+    })),
+    windows,
+  };
 }

@@ -65,18 +65,22 @@ export class Profiles {
    */
   setFromRow(i: number, row: ArrayLike<number>, self: number, reference: Int32Array): void {
     const { near, levels } = this.shape;
+    // One pass for both moments (float64: distances are far from needing a two-pass variance).
     let sum = 0;
-    let count = 0;
+    let squares = 0;
     for (let j = 0; j < row.length; j++) {
-      if (j === self) continue;
-      sum += row[j];
-      count++;
+      const v = row[j];
+      sum += v;
+      squares += v * v;
     }
+    if (self >= 0 && self < row.length) {
+      sum -= row[self];
+      squares -= row[self] * row[self];
+    }
+    const count = row.length - (self >= 0 && self < row.length ? 1 : 0);
     const mean = count > 0 ? sum / count : 0;
-    let ss = 0;
-    for (let j = 0; j < row.length; j++) if (j !== self) ss += (row[j] - mean) ** 2;
     this.mean[i] = mean;
-    this.std[i] = count > 0 ? Math.sqrt(ss / count) : 0;
+    this.std[i] = count > 0 ? Math.sqrt(Math.max(0, squares / count - mean * mean)) : 0;
     this.population[i] = count;
 
     // Nearest `near` by a bounded max-heap: one comparison per distance, few insertions.
@@ -85,8 +89,10 @@ export class Profiles {
     const heapI = new Int32Array(k);
     let size = 0;
     for (let j = 0; j < row.length; j++) {
-      if (j === self) continue;
       const d = row[j];
+      // Fast path: most distances are farther than the farthest kept one.
+      if (size === k && d > heapD[0]) continue;
+      if (j === self) continue;
       if (size < k) {
         let c = size++;
         while (c > 0) {
@@ -126,10 +132,10 @@ export class Profiles {
     this.nearCount[i] = size;
 
     // Quantiles of the distances to the reference sample.
-    const sample: number[] = [];
-    for (const j of reference) if (j !== self && j < row.length) sample.push(row[j]);
-    const sorted = Float64Array.from(sample).sort();
-    const m = sorted.length;
+    const buffer = new Float64Array(reference.length);
+    let m = 0;
+    for (const j of reference) if (j !== self && j < row.length) buffer[m++] = row[j];
+    const sorted = buffer.subarray(0, m).sort();
     for (let l = 0; l < levels; l++) {
       const pos = m > 0 ? Math.round((l * (m - 1)) / (levels - 1)) : 0;
       this.quantiles[i * levels + l] = m > 0 ? sorted[pos] : 0;

@@ -5,7 +5,8 @@ import { modelIdentity, corpusIdentity, VERSION } from '../../results/identity.t
 import type { RunResults } from '../../results/results.ts';
 import type { HubnessReport, SimilarHit, SimilarResults } from '../../results/similar.ts';
 import { renderSimilarPage } from '../../report/similar.ts';
-import { PassageExporter } from '../../retrieval/export.ts';
+import { hubAttackReport, PassageExporter } from '../../retrieval/export.ts';
+import { HUB_ATTACK_DEFAULTS, hubAttack } from '../../retrieval/hub-attack.ts';
 import {
   DEFAULT_MAX_INDEX_BYTES,
   INDEX_DEFAULTS,
@@ -126,6 +127,11 @@ interface SimilarArgs extends LensFlags, RetrievalFlags {
   scaling: Scaling;
   hubness: boolean;
   'include-own-file': boolean;
+  'hub-attack': number;
+  'attack-queries': number;
+  budget: number;
+  'attack-candidates': number;
+  seed: number;
   out?: string;
   json: boolean;
 }
@@ -163,6 +169,28 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
         default: false,
         describe: "Let windows of the query's own corpus file be hits",
       })
+      .option('hub-attack', {
+        type: 'number',
+        default: 0,
+        describe:
+          'Attack this many windows (note edits that make them hubs) to measure MP as a defence',
+      })
+      .option('attack-queries', {
+        type: 'number',
+        default: HUB_ATTACK_DEFAULTS.queries,
+        describe: 'Hub attack: query windows the success rate is measured over',
+      })
+      .option('budget', {
+        type: 'number',
+        default: HUB_ATTACK_DEFAULTS.budget,
+        describe: "Hub attack: edits allowed, as a share of the window's notes",
+      })
+      .option('attack-candidates', {
+        type: 'number',
+        default: HUB_ATTACK_DEFAULTS.candidates,
+        describe: 'Hub attack: edits tried per step of the greedy search',
+      })
+      .option('seed', { type: 'number', default: 1, describe: 'Hub attack: seed' })
       .option('out', {
         type: 'string',
         describe: 'Output folder (similar.json, report.html, excerpts/)',
@@ -174,8 +202,19 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
       }) as unknown as Argv<SimilarArgs>,
   handler: async (args) => {
     const started = Date.now();
-    if (!args.query && !args.hubness)
-      throw new UserError('similar: give --query <midi|concept.yaml>, or --hubness');
+    const attacking = args['hub-attack'] > 0;
+    if (!args.query && !args.hubness && !attacking)
+      throw new UserError('similar: give --query <midi|concept.yaml>, --hubness or --hub-attack N');
+    if (attacking) {
+      if (!Number.isInteger(args['hub-attack']))
+        throw new UserError('--hub-attack: a whole number of windows');
+      if (!(args.budget > 0 && args.budget < 1))
+        throw new UserError('--budget: a share of the notes, between 0 and 1');
+      if (!(args['attack-queries'] >= 1 && args['attack-candidates'] >= 2))
+        throw new UserError('--attack-queries must be >= 1 and --attack-candidates >= 2');
+      if (!args.out)
+        throw new UserError('--hub-attack writes the attacked windows as MIDI: give --out');
+    }
     const range = (name: 'bars' | 'seconds'): [number, number] | undefined => {
       const v = args[name];
       if (v === undefined) return undefined;
@@ -223,6 +262,20 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
       const hubness: HubnessReport | undefined = args.hubness
         ? await index.hubness([5, 10])
         : undefined;
+      const reader = new PassageExporter(lens, () => {
+        throw new Error('reading only');
+      });
+      const attack = attacking
+        ? await hubAttack(lens, index, (x) => reader.notes(x), {
+            excerpts: args['hub-attack'],
+            queries: args['attack-queries'],
+            k: args.k,
+            budget: args.budget,
+            candidates: args['attack-candidates'],
+            scalings: SCALINGS,
+            seed: args.seed,
+          })
+        : undefined;
 
       const results: SimilarResults = {
         run: {
@@ -231,7 +284,7 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
           command: 'similar',
           startedAt: new Date(started).toISOString(),
           seconds: 0,
-          seed: 0,
+          seed: args.seed,
           layers: [settings.layer],
           targets: lens.targets(),
           parameters: {
@@ -243,6 +296,14 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
             pooling: settings.pooling,
             metric: settings.metric,
             includeOwnFile: args['include-own-file'],
+            ...(attacking
+              ? {
+                  hubAttack: args['hub-attack'],
+                  attackQueries: args['attack-queries'],
+                  budget: args.budget,
+                  attackCandidates: args['attack-candidates'],
+                }
+              : {}),
           },
         },
         model: modelIdentity(lens, args.model),
@@ -284,6 +345,7 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
         await stagedRun(args.out, async (output) => {
           const exporter = new PassageExporter(lens, (rel) => output.path(rel));
           fill(exporter);
+          if (attack) results.hubAttack = hubAttackReport(attack, index, exporter);
           if (query && results.query && query.examples.length > 0) {
             results.query.midi = 'excerpts/query.mid';
             writeMidiFile(output.path(results.query.midi), query.examples[0].notes, {
@@ -353,11 +415,28 @@ export function similarText(r: SimilarResults, out?: string): string {
           `  ${s.scaling.padEnd(13)} ${String(o.k).padStart(2)}  ${o.skewness.toFixed(2).padStart(8)}  ${(100 * o.hubShare).toFixed(1).padStart(11)} %  ${(100 * o.antiHubShare).toFixed(1).padStart(15)} %  ${o.max}`,
         );
   }
+  if (r.hubAttack) {
+    const a = r.hubAttack;
+    lines.push(
+      `hub attack: ${a.windows.length} windows, budget ${(100 * a.budget).toFixed(0)}% of their notes, ${a.queries} queries, k = ${a.k}; success rate (share of queries whose top k holds the window):`,
+    );
+    lines.push(
+      '  scaling        before   after (attack sees the scaling)   after (attack without MP)   hubs',
+    );
+    for (const s of a.summary)
+      lines.push(
+        `  ${s.scaling.padEnd(13)} ${pct(s.before).padStart(7)}   ${pct(s.after).padStart(31)}   ${pct(s.transferred).padStart(25)}   ${pct(s.hubShare).padStart(5)}`,
+      );
+  }
   if (out)
     lines.push(
       `wrote ${resolve(out, 'similar.json')}, report.html and ${r.hits.length} MIDI files`,
     );
   return lines.join('\n');
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
 }
 
 function round(x: number): number {
