@@ -5,7 +5,7 @@
  * centre or to the MP-nearest one. Purity, as the synthetic discovery test measures it: for each
  * composer, the best share of top excerpts holding its texture among the three concepts that
  * raise it most. README, "Similar passages".
- *   npm run bench:discovery-scaling -- [--seeds 1 2]
+ *   npm run bench:discovery-scaling -- [--excerpts 40] [--seeds 1 2]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,13 @@ import { dominantTexture, signatures, SYNTHETIC_MODEL } from '../test/synthetic/
 
 const args = process.argv.slice(2);
 const i = args.indexOf('--seeds');
-const seeds = i >= 0 ? args.slice(i + 1).map(Number) : [1, 2];
+const seeds: number[] = [];
+for (let j = i + 1; i >= 0 && j < args.length && !args[j].startsWith('--'); j++)
+  seeds.push(Number(args[j]));
+if (seeds.length === 0) seeds.push(1, 2);
+// Fewer windows per composer make the benchmark harder (the default 40 already gives purity 1).
+const e = args.indexOf('--excerpts');
+const excerptsPerTarget = e >= 0 ? Number(args[e + 1]) : 40;
 const variants: {
   name: string;
   scaling: DiscoveryOptions['scaling'];
@@ -41,7 +47,7 @@ for (const v of variants) {
       method: 'kmeans',
       layer: 'layer3',
       targets: lens.targets(),
-      excerptsPerTarget: 40,
+      excerptsPerTarget,
       seed,
       runs: 20,
       setSize: 30,

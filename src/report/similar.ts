@@ -51,7 +51,9 @@ export function renderSimilarPage(results: SimilarResults, options: { outDir: st
   const ix = results.index;
   const title = results.query
     ? `Passages like ${results.query.label}`
-    : `Hubness of ${results.corpus.name} at ${ix.layer}`;
+    : results.hubness
+      ? `Hubness of ${results.corpus.name} at ${ix.layer}`
+      : `Hub attack on ${results.corpus.name} at ${ix.layer}`;
   const sections: string[] = [];
   if (results.query) sections.push(querySection(results, ctx), hitsSection(results, ctx));
   if (results.hubness) sections.push(hubnessSection([results.hubness]));
@@ -156,11 +158,11 @@ function card_(
 /** The hub attack: success rates per scaling, and a few attacked windows to hear before and after. */
 function attackSection(r: SimilarResults, ctx: Context): string {
   const a = r.hubAttack!;
-  const pct = (x: number) => `${(100 * x).toFixed(2)} %`;
+  const pct = (x: number) => `${(100 * x).toFixed(3)} %`;
   const rows = a.summary
     .map(
       (s) =>
-        `<tr><td>${esc(SCALING_TEXT[s.scaling] ?? s.scaling)}</td><td>${pct(s.before)}</td><td>${pct(s.after)}</td><td>${pct(s.transferred)}</td><td>${pct(s.hubShare)}</td><td>${fmt(s.editsUsed, 1)}</td></tr>`,
+        `<tr><td>${esc(SCALING_TEXT[s.scaling] ?? s.scaling)}</td><td>${pct(s.before)}</td><td>${pct(s.after)}</td><td>${pct(s.after - s.before)}</td><td>${Number.isFinite(s.transferred) ? pct(s.transferred) : '–'}</td><td>${pct(s.hubShareBefore)} → ${pct(s.hubShare)}</td><td>${fmt(s.editsUsed, 1)}</td></tr>`,
     )
     .join('');
   const shown = a.windows.slice(0, 3).map((w, i) => {
@@ -186,7 +188,7 @@ function attackSection(r: SimilarResults, ctx: Context): string {
     return `<div class="excerpts">${cards.join('')}</div>`;
   });
   return `<section id="hub-attack"><h2>Hub attack</h2><p>${a.windows.length} windows of the corpus were changed by at most ${(100 * a.budget).toFixed(0)}&nbsp;% of their notes (${esc(a.edits)}), each change chosen greedily to put the window into the ${a.k} nearest passages of as many of ${a.queries} query windows as possible, once for each way of ranking, with the ranking in view. The success rate is the share of queries whose ${a.k} nearest hold the attacked window.</p>
-<table><thead><tr><th>Ranking</th><th>Success, unchanged</th><th>Success, attacked</th><th>Success of the attack made without MP</th><th>Windows made hubs</th><th>Edits used</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead><tr><th>Ranking</th><th>Success, unchanged</th><th>Success, attacked</th><th>Gain</th><th>Success of the attack made without MP</th><th>Hubs (N<sub>k</sub> &gt; 2k) before → after</th><th>Edits used</th></tr></thead><tbody>${rows}</tbody></table>
 <h3>Listen: unchanged and attacked</h3>${shown.join('')}</section>`;
 }
 

@@ -154,7 +154,8 @@ export interface HubAttackReport {
     before: number;
     after: number;
     transferred: number;
-    /** Share of attacked windows that became hubs: N_k over all queries > 2k. */
+    /** Share of the attacked windows that are hubs (N_k over all queries > 2k), before and after. */
+    hubShareBefore: number;
     hubShare: number;
     editsUsed: number;
     /**

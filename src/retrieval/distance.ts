@@ -80,7 +80,7 @@ export async function forEachDistanceBlock(
   a: Vectors,
   b: Vectors,
   visit: (start: number, count: number, block: Float32Array) => void | Promise<void>,
-  maxValues = 4_000_000,
+  maxValues = 2_000_000,
 ): Promise<void> {
   const rows = Math.max(1, Math.floor(maxValues / Math.max(1, b.n)));
   for (let start = 0; start < a.n; start += rows) {

@@ -108,12 +108,13 @@ export function hubAttackReport(
     budget: o.budget,
     candidatesPerStep: o.candidates,
     edits:
-      'delete a note, or add one on the window grid (a pitch of the window or an octave from it, at the onset and with the length of a note there)',
+      'delete a note, or add one at the onset and with the length and loudness of a note of the window, at one of its pitches or an octave from one, or at any pitch but the extreme octaves',
     summary: result.summary.map((s) => ({
       scaling: s.scaling,
       before: round(s.before),
       after: round(s.after),
       transferred: round(s.transferred),
+      hubShareBefore: round(s.hubsBefore),
       hubShare: round(s.hubs),
       gapBefore: round(s.gapBefore),
       gapAfter: round(s.gapAfter),

@@ -18,16 +18,18 @@ import type { Scaling } from './types.ts';
  * adversarial attacks", SMC 2022): change a corpus window a little, so that it enters the k
  * nearest lists of as many queries as possible, and measure how far Mutual Proximity stops it.
  *
- * - The changes are musical: deleting notes of the window or adding notes on its grid (a pitch of
- *   the window, or an octave from one, at the onset and with the length and loudness of a note
- *   already there), at most `budget` x (the window's notes) of them.
+ * - The changes are musical: deleting notes of the window or adding notes on its grid (at the
+ *   onset and with the length and loudness of a note already there; half of them at a pitch of
+ *   the window or an octave from one, half at any pitch but the extreme octaves), at most
+ *   `budget` x (the window's notes) of them.
  * - The search is greedy and guided by the distances in use (an adaptive attacker knows the
  *   defence): each step tries `candidates` random edits (half deletions, half additions), renders
  *   each through the normal path and the model, and keeps the one that puts the window in the
  *   most queries' k-nearest lists, ties broken by how close it comes to the queries it has nearly
  *   won (see Score); it stops when no edit helps or the budget is spent.
- * - Success rate: the share of queries whose top k holds the attacked window (queries from the
- *   window's own file cannot, see evaluate.ts, and are not counted). The window replaces the
+ * - Success rate: the share of queries whose top k holds the attacked window, every window of the
+ *   corpus being a query except those of the window's own file (which cannot have it as a hit,
+ *   see evaluate.ts); a sample of `queries` of them guides the search. The window replaces the
  *   original in the corpus; the other windows' distance profiles are kept (one window of
  *   thousands changes them little).
  * The edits are a local minimal set (note-edits.ts) until src/edits (branch robust) is merged.
@@ -92,7 +94,8 @@ export interface HubAttackResult {
     after: number;
     /** The windows attacked with no scaling in view, measured under this scaling. */
     transferred: number;
-    /** Share of attacked windows that became hubs (N_k > 2k over all queries). */
+    /** Share of the windows that were hubs (N_k > 2k over all queries) before, and after. */
+    hubsBefore: number;
     hubs: number;
     editsUsed: number;
     gapBefore: number;
@@ -235,6 +238,7 @@ export async function hubAttack(
     transferred: o.scalings.includes('none')
       ? mean(windows.map((w) => rate(run(w, 'none').hits[scaling], w)))
       : NaN,
+    hubsBefore: mean(windows.map((w) => (w.before[scaling] > 2 * o.k ? 1 : 0))),
     hubs: mean(windows.map((w) => (run(w, scaling).hits[scaling] > 2 * o.k ? 1 : 0))),
     editsUsed: mean(windows.map((w) => run(w, scaling).edits.length)),
     gapBefore: mean(windows.map((w) => run(w, scaling).gapBefore)),

@@ -131,6 +131,7 @@ interface SimilarArgs extends LensFlags, RetrievalFlags {
   'attack-queries': number;
   budget: number;
   'attack-candidates': number;
+  'attack-scalings': Scaling[];
   seed: number;
   out?: string;
   json: boolean;
@@ -189,6 +190,12 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
         type: 'number',
         default: HUB_ATTACK_DEFAULTS.candidates,
         describe: 'Hub attack: edits tried per step of the greedy search',
+      })
+      .option('attack-scalings', {
+        choices: SCALINGS,
+        array: true,
+        default: [...SCALINGS],
+        describe: 'Hub attack: the rankings attacked (each with the attack guided by it)',
       })
       .option('seed', { type: 'number', default: 1, describe: 'Hub attack: seed' })
       .option('out', {
@@ -272,7 +279,7 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
             k: args.k,
             budget: args.budget,
             candidates: args['attack-candidates'],
-            scalings: SCALINGS,
+            scalings: args['attack-scalings'],
             seed: args.seed,
           })
         : undefined;
@@ -421,11 +428,11 @@ export function similarText(r: SimilarResults, out?: string): string {
       `hub attack: ${a.windows.length} windows, budget ${(100 * a.budget).toFixed(0)}% of their notes, ${a.queries} queries, k = ${a.k}; success rate (share of queries whose top k holds the window):`,
     );
     lines.push(
-      '  scaling        before   after (attack sees the scaling)   after (attack without MP)   hubs',
+      '  scaling        before   after (attack sees the scaling)   gain     after (attack without MP)   hubs before -> after',
     );
     for (const s of a.summary)
       lines.push(
-        `  ${s.scaling.padEnd(13)} ${pct(s.before).padStart(7)}   ${pct(s.after).padStart(31)}   ${pct(s.transferred).padStart(25)}   ${pct(s.hubShare).padStart(5)}`,
+        `  ${s.scaling.padEnd(13)} ${pct(s.before).padStart(7)}   ${pct(s.after).padStart(31)}   ${pct(s.after - s.before).padStart(6)}   ${pct(s.transferred).padStart(25)}   ${pct(s.hubShareBefore)} -> ${pct(s.hubShare)}`,
       );
   }
   if (out)
@@ -436,7 +443,7 @@ export function similarText(r: SimilarResults, out?: string): string {
 }
 
 function pct(x: number): string {
-  return `${(100 * x).toFixed(2)}%`;
+  return Number.isFinite(x) ? `${(100 * x).toFixed(3)}%` : '-';
 }
 
 function round(x: number): number {
