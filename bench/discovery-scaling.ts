@@ -55,7 +55,9 @@ for (const v of variants) {
       scaling: v.scaling,
       scaledAssignment: v.scaledAssignment,
     });
-    const concepts = exportConcepts(lens, found.concepts, (rel) => join(out, `${seed}-${rel}`));
+    const concepts = await exportConcepts(lens, found.concepts, (rel) =>
+      join(out, `${seed}-${rel}`),
+    );
     let hits = 0;
     let sum = 0;
     for (const [composer, texture] of Object.entries(signatures)) {

@@ -1,6 +1,7 @@
 /**
  * Throughput of src/model on a classifier: excerpts/s for logits + activations at a layer, and
- * directional derivatives/s through the head from that layer.
+ * directional derivatives/s through the head from that layer, exact (gradients) and by finite
+ * differences.
  *   npx tsx bench/model.ts <model.onnx> [layer] [--excerpts 512] [--directions 10]
  * Layer defaults to the middle one of `model inspect`'s list. Inputs are seeded random sparse rolls.
  */
@@ -54,17 +55,38 @@ console.log(
   `activations at ${layer.name}: ${(excerpts / actSeconds).toFixed(0)} excerpts/s (${excerpts} in ${actSeconds.toFixed(2)} s, batches of 32)`,
 );
 
-const head = await classifier.head(layer.name);
 const directions = Array.from({ length: directionCount }, () =>
   Float32Array.from({ length: size }, () => rng.normal()),
 );
-await head.directionalDerivatives(acts.subarray(0, size), 1, directions.slice(0, 1));
-t0 = performance.now();
-await head.directionalDerivatives(acts, 32, directions);
-const ddSeconds = (performance.now() - t0) / 1000;
 const pairs = 32 * directionCount;
-console.log(
-  `directional derivatives at ${layer.name}: ${(pairs / ddSeconds).toFixed(0)} (input, direction) pairs/s, all ${classifier.classes} classes ` +
-    `(${pairs} pairs = ${2 * pairs} head rows in ${ddSeconds.toFixed(2)} s)`,
-);
+for (const method of ['exact', 'finite-difference'] as const) {
+  const c = method === 'exact' ? classifier : await ComposerClassifier.load(modelPath);
+  c.derivatives = method;
+  const head = await c.head(layer.name);
+  await head.directionalDerivatives(acts.subarray(0, size), 1, directions.slice(0, 1));
+  t0 = performance.now();
+  // Fresh activations each time: exact derivatives would otherwise reuse cached gradients.
+  await head.directionalDerivatives(acts.slice(), 32, directions);
+  const ddSeconds = (performance.now() - t0) / 1000;
+  console.log(
+    `directional derivatives at ${layer.name}, ${method}: ${(pairs / ddSeconds).toFixed(0)} (input, direction) pairs/s, all ${classifier.classes} classes ` +
+      `(${pairs} pairs in ${ddSeconds.toFixed(2)} s: ${head.gradientRunCount} gradient runs, ${head.runCount} head runs)`,
+  );
+  if (method === 'exact') {
+    // TCAV's case: one class per input (its composer).
+    const runs = head.gradientRunCount;
+    t0 = performance.now();
+    await head.rowDerivatives(
+      acts.slice(),
+      32,
+      directions,
+      [...Array(32).keys()].map((i) => i % c.classes),
+    );
+    const rowSeconds = (performance.now() - t0) / 1000;
+    console.log(
+      `directional derivatives at ${layer.name}, exact, one class per input (TCAV): ${(pairs / rowSeconds).toFixed(0)} pairs/s (${head.gradientRunCount - runs} gradient run)`,
+    );
+  }
+  if (c !== classifier) await c.release();
+}
 await classifier.release();

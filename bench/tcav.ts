@@ -1,13 +1,26 @@
 /**
- * Time of a full TCAV run: every concept of a folder x random runs x all composers of the model,
- * at one layer, on a real model and corpus (the issue's benchmark: the ASAP model, >= 8 concepts,
- * 20 random runs, 50 excerpts per composer).
- *   npx tsx bench/tcav.ts [--model models/asap.onnx] [--corpus ../shared/corpora/asap]
+ * Time of a full TCAV run, split by stage, with exact gradients and with finite differences side
+ * by side in one process: every concept of a folder x random runs x all composers of the model,
+ * at one layer, on a real model and corpus (the issue's benchmark: the ASAP model, its 8 concepts,
+ * 20 random runs, 50 excerpts per composer; the CLI's default is 40 excerpts).
+ *   npx tsx bench/tcav.ts [--model models/asap.onnx] [--corpus ../shared/corpora/asap | synthetic]
  *                         [--concepts concepts/asap] [--layer layer3] [--runs 20] [--excerpts 50]
- * Activations are not cached (a cold run); the stages' times are printed on stderr.
+ *                         [--methods exact,finite-difference]
+ * With `--corpus synthetic` the defaults become models/synthetic.onnx and concepts/textures.
+ * Activations are not cached (each method starts cold). Stages:
+ *   reading      the corpus index and the concept examples (MIDI, rendering)
+ *   activations  model runs for target excerpts, random sets and concept examples
+ *   derivatives  building the head (and its gradient graph), directional derivatives
+ *   CAV fitting  Gram matrices and logistic CAVs (TcavLayer minus its derivatives)
+ *   tests        the rest of the run: scores, t-tests, Holm's correction
+ * The stages are timed by wrapping the methods that do them (bench instrumentation only).
  */
 import { loadConcepts } from '../src/concepts/load.ts';
 import { ConceptLens } from '../src/lens/lens.ts';
+import { ComposerClassifier } from '../src/model/classifier.ts';
+import { HeadModel, type DerivativeMethod } from '../src/model/head.ts';
+import type { TcavEntry } from '../src/results/results.ts';
+import { TcavLayer } from '../src/tcav/layer.ts';
 import { prepareConcepts, runTcav } from '../src/tcav/run.ts';
 import { stderrProgress } from '../src/util/progress.ts';
 
@@ -16,35 +29,166 @@ const opt = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
-const model = opt('model', 'models/asap.onnx');
 const corpus = opt('corpus', '../shared/corpora/asap');
+const synthetic = corpus === 'synthetic';
+const model = opt('model', synthetic ? 'models/synthetic.onnx' : 'models/asap.onnx');
+const conceptDir = opt('concepts', synthetic ? 'concepts/textures' : 'concepts/asap');
 const layer = opt('layer', 'layer3');
 const runs = Number(opt('runs', '20'));
 const excerpts = Number(opt('excerpts', '50'));
+const methods = opt('methods', 'exact,finite-difference').split(',') as DerivativeMethod[];
 
-const t0 = performance.now();
-const lens = await ConceptLens.open({ model, corpus, cacheDir: false, progress: stderrProgress() });
-const tOpen = performance.now();
-const { concepts } = loadConcepts(opt('concepts', 'concepts/asap'));
-const prepared = await prepareConcepts(lens, concepts);
-const tConcepts = performance.now();
-const entries = await runTcav(lens, prepared, {
-  layers: [layer],
-  targets: lens.targets(),
-  runs,
-  targetExcerpts: excerpts,
-  seed: 1,
-});
-const tEnd = performance.now();
-await lens.close();
+/**
+ * Wall-clock and CPU milliseconds spent inside each wrapped stage (outermost call only). CPU time
+ * (all threads of this process) is the steadier figure on a machine shared with other jobs.
+ */
+interface Time {
+  wall: number;
+  cpu: number;
+}
+const zero = (): Time => ({ wall: 0, cpu: 0 });
+const spent = { activations: zero(), derivatives: zero(), heads: zero(), tcavLayer: zero() };
+type Stage = keyof typeof spent;
+const depth: Record<Stage, number> = { activations: 0, derivatives: 0, heads: 0, tcavLayer: 0 };
 
-const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+function now(): Time {
+  const c = process.cpuUsage();
+  return { wall: performance.now(), cpu: (c.user + c.system) / 1000 };
+}
+const minus = (a: Time, b: Time): Time => ({ wall: a.wall - b.wall, cpu: a.cpu - b.cpu });
+const plus = (a: Time, b: Time): Time => ({ wall: a.wall + b.wall, cpu: a.cpu + b.cpu });
+
+function timed<T extends object, K extends keyof T>(target: T, key: K, stage: Stage) {
+  const original = target[key] as unknown as (...a: unknown[]) => Promise<unknown>;
+  (target as Record<K, unknown>)[key] = async function (this: unknown, ...a: unknown[]) {
+    const t0 = now();
+    depth[stage]++;
+    try {
+      return await original.apply(this, a);
+    } finally {
+      depth[stage]--;
+      if (depth[stage] === 0) spent[stage] = plus(spent[stage], minus(now(), t0));
+    }
+  } as unknown as T[K];
+}
+timed(ConceptLens.prototype, 'activations', 'activations');
+timed(HeadModel.prototype, 'directionalDerivatives', 'derivatives');
+timed(HeadModel.prototype, 'rowDerivatives', 'derivatives');
+timed(ComposerClassifier.prototype, 'head', 'heads');
+timed(TcavLayer.prototype, 'testConcept', 'tcavLayer');
+timed(TcavLayer, 'prepare', 'tcavLayer');
+
+interface Split {
+  reading: Time;
+  activations: Time;
+  cavs: Time;
+  derivatives: Time;
+  tests: Time;
+  tcav: Time;
+  entries: TcavEntry[];
+  composers: number;
+  concepts: number;
+}
+
+async function open(derivatives: DerivativeMethod) {
+  const lens = await ConceptLens.open({
+    model,
+    corpus,
+    cacheDir: false,
+    progress: stderrProgress(),
+    derivatives,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  const { concepts } = loadConcepts(conceptDir);
+  return { lens, concepts, prepared: await prepareConcepts(lens, concepts) };
+}
+
+async function measure(derivatives: DerivativeMethod): Promise<Split> {
+  for (const k of Object.keys(spent) as Stage[]) spent[k] = zero();
+  const t0 = now();
+  const { lens, concepts, prepared } = await open(derivatives);
+  const tRead = now();
+  const entries = await runTcav(lens, prepared, {
+    layers: [layer],
+    targets: lens.targets(),
+    runs,
+    targetExcerpts: excerpts,
+    seed: 1,
+  });
+  const tEnd = now();
+  const record = await lens.derivativesRecord([layer]);
+  if (record[0].derivatives !== derivatives)
+    throw new Error(`${layer}: asked for ${derivatives}, got ${record[0].derivatives}`);
+  const composers = lens.targets().length;
+  await lens.close();
+  // Activations are computed outside TcavLayer, directional derivatives inside it, heads (and
+  // their gradient graphs) are built outside it.
+  const cavs = minus(spent.tcavLayer, spent.derivatives);
+  const tcav = minus(tEnd, tRead);
+  const derivativesTotal = plus(spent.derivatives, spent.heads);
+  return {
+    reading: minus(tRead, t0),
+    activations: spent.activations,
+    cavs,
+    derivatives: derivativesTotal,
+    tests: minus(minus(minus(tcav, spent.activations), cavs), derivativesTotal),
+    tcav,
+    entries,
+    composers,
+    concepts: concepts.length,
+  };
+}
+
+// Warm-up (module loading, onnxruntime start, first corpus read), not timed.
+await (await open('finite-difference')).lens.close();
+const results = new Map<DerivativeMethod, Split>();
+for (const m of methods) results.set(m, await measure(m));
+
+const first = results.values().next().value!;
 console.log(`model ${model}, corpus ${corpus}, layer ${layer}`);
 console.log(
-  `${concepts.length} concepts x ${runs} random runs x ${lens.targets().length} composers x ${excerpts} excerpts = ${entries.length} cells`,
+  `${first.concepts} concepts x ${runs} random runs x ${first.composers} composers x ${excerpts} excerpts = ${first.entries.length} cells`,
 );
+const s = (t: Time) => `${(t.wall / 1000).toFixed(1)} s (cpu ${(t.cpu / 1000).toFixed(1)})`;
+const rows: [string, keyof Split][] = [
+  ['reading', 'reading'],
+  ['activations', 'activations'],
+  ['CAV fitting', 'cavs'],
+  ['derivatives', 'derivatives'],
+  ['tests', 'tests'],
+  ['TCAV (all but reading)', 'tcav'],
+];
+const exact = results.get('exact');
+const fd = results.get('finite-difference');
+const ratio = (a: Time, b: Time) =>
+  `${(a.wall / b.wall).toFixed(1)}x (cpu ${(a.cpu / b.cpu).toFixed(1)}x)`;
 console.log(
-  `reading the corpus: ${s(tOpen - t0)}; concept examples: ${s(tConcepts - tOpen)}; TCAV (activations, CAVs, derivatives, tests): ${s(tEnd - tConcepts)}`,
+  `${'stage, wall (cpu) seconds'.padEnd(26)}${methods.map((m) => m.padStart(24)).join('')}${exact && fd ? '   fd / exact' : ''}`,
 );
-console.log(`total: ${s(tEnd - t0)}`);
-console.log(`significant cells: ${entries.filter((e) => e.significant).length}/${entries.length}`);
+for (const [label, key] of rows) {
+  const cells = methods.map((m) => s(results.get(m)![key] as Time).padStart(24)).join('');
+  const r = exact && fd ? `   ${ratio(fd[key] as Time, exact[key] as Time)}` : '';
+  console.log(`${label.padEnd(26)}${cells}${r}`);
+}
+if (exact && fd) {
+  const total = (x: Split) => plus(x.reading, x.tcav);
+  console.log(
+    `${'total'.padEnd(26)}${s(total(exact)).padStart(24)}${s(total(fd)).padStart(24)}   ${ratio(total(fd), total(exact))}`,
+  );
+  const verdict = (e: TcavEntry) =>
+    `${e.concept}/${e.target}: ${e.significant ? (e.effect > e.randomEffect ? '+' : '-') : '0'}`;
+  const same = exact.entries.filter((e, i) => verdict(e) === verdict(fd.entries[i])).length;
+  let worst = 0;
+  let scale = 0;
+  exact.entries.forEach((e, i) => {
+    worst = Math.max(worst, Math.abs(e.effect - fd.entries[i].effect));
+    scale = Math.max(scale, Math.abs(e.effect));
+  });
+  console.log(
+    `verdicts: ${same}/${exact.entries.length} cells the same with both methods; effects differ by at most ${(worst / scale).toExponential(1)} of the largest`,
+  );
+}
+for (const m of methods) {
+  const e = results.get(m)!.entries;
+  console.log(`${m}: significant cells ${e.filter((x) => x.significant).length}/${e.length}`);
+}

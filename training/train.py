@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import RollAugment, WindowDataset, load_index, split_counts  # noqa: E402
 from model import PianoRollResNet, parameter_count  # noqa: E402
+from note_edits import guided_edits, random_edits  # noqa: E402
 
 LABELS_KEY = "concept_lens.labels"
 INPUT_KEY = "concept_lens.input"
@@ -46,6 +47,15 @@ def parse_args(argv=None):
     p.add_argument("--no-augment", action="store_true", help="no pitch or time shifts")
     p.add_argument("--name", help="model name in the card (default: the ONNX file name)")
     p.add_argument("--dump-test-logits", metavar="JSON", help="also write the test windows' logits (cross-checks of the ONNX)")
+    a = p.add_argument_group("adversarial training (note edits in roll space, training/note_edits.py)")
+    a.add_argument("--adversarial", action="store_true",
+                   help="replace part of every batch by note-edited versions (random and gradient-guided)")
+    a.add_argument("--adv-fraction", type=float, default=0.5, help="share of each batch replaced by edited windows")
+    a.add_argument("--adv-guided", type=float, default=0.5,
+                   help="share of the edited windows whose edits the loss gradient chooses (the rest: random edits)")
+    a.add_argument("--adv-max-edits", type=int, default=20, help="edits per window: uniform in 1..this")
+    a.add_argument("--adv-rounds", type=int, default=2,
+                   help="gradient-guided windows: the edits are chosen in this many rounds, the gradient recomputed between")
     return p.parse_args(argv)
 
 
@@ -94,12 +104,56 @@ def metrics(preds, truth, labels):
     }
 
 
-def train_epoch(model, loader, loss_fn, optimizer, scheduler, max_steps=None):
+class NoteEditAdversary:
+    """Replaces a share of each training batch by note-edited windows (training/note_edits.py): some
+    with random edits, some with edits ranked by the gradient of the loss at the window. The gradient
+    is taken with the model in eval mode (batch-norm statistics of the whole training run, no dropout),
+    so crafting does not disturb the running statistics; the edited windows then train as usual."""
+
+    def __init__(self, args, seed):
+        self.fraction, self.guided, self.max_edits, self.rounds = (
+            args.adv_fraction, args.adv_guided, args.adv_max_edits, max(1, args.adv_rounds))
+        self.rng = np.random.default_rng(seed + 7919)
+        self.edits = {"random": 0, "guided": 0}
+
+    def __call__(self, model, x, y):
+        n = len(y)
+        count = int(round(self.fraction * n))
+        if count == 0:
+            return x
+        chosen = self.rng.choice(n, count, replace=False)
+        guided = chosen[: int(round(self.guided * count))]
+        rand = chosen[len(guided):]
+        x = x.clone()
+        for i in rand:
+            frame = x[i, 0].numpy()  # a view: edited in place
+            self.edits["random"] += len(random_edits(frame, int(self.rng.integers(1, self.max_edits + 1)), self.rng))
+        if len(guided):
+            budgets = self.rng.integers(1, self.max_edits + 1, len(guided))
+            was_training = model.training
+            model.eval()
+            for r in range(self.rounds):
+                # Edits for this round: an even share of each window's budget.
+                share = [int(b * (r + 1) // self.rounds - b * r // self.rounds) for b in budgets]
+                xs = x[guided].clone().requires_grad_(True)
+                loss = nn.functional.cross_entropy(model(xs), y[guided], reduction="sum")
+                (grad,) = torch.autograd.grad(loss, xs)
+                for j, i in enumerate(guided):
+                    if share[j] > 0:
+                        frame = x[i, 0].numpy()
+                        self.edits["guided"] += len(guided_edits(frame, grad[j, 0].numpy(), share[j]))
+            model.train(was_training)
+        return x
+
+
+def train_epoch(model, loader, loss_fn, optimizer, scheduler, max_steps=None, adversary=None):
     model.train()
     total, n = 0.0, 0
     for step, (x, y) in enumerate(loader):
         if max_steps is not None and step >= max_steps:
             break
+        if adversary is not None:
+            x = adversary(model, x, y)
         optimizer.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -144,6 +198,9 @@ def main(argv=None):
     labels, spec = index["labels"], index["input"]
     name = args.name or os.path.splitext(os.path.basename(args.out))[0]
 
+    if args.adversarial and (list(spec["channels"]) != ["frame"] or spec["values"] != "binary"):
+        raise SystemExit(f"--adversarial edits binary 'frame' rolls; this export has {spec['channels']} {spec['values']}")
+    adversary = NoteEditAdversary(args, args.seed) if args.adversarial else None
     augment = None if args.no_augment else RollAugment(args.seed)
     train = WindowDataset(args.data, index, "train", augment, args.max_train_windows, args.seed)
     val = WindowDataset(args.data, index, "validation")
@@ -164,7 +221,7 @@ def main(argv=None):
     best, best_state, best_epoch, epochs_run, history = -1.0, None, 0, 0, []
     for epoch in range(1, args.epochs + 1):
         t0 = time.time()
-        loss = train_epoch(model, loader, loss_fn, optimizer, scheduler, args.max_steps)
+        loss = train_epoch(model, loader, loss_fn, optimizer, scheduler, args.max_steps, adversary)
         v = metrics(*predict(model, val), labels)
         epochs_run = epoch
         history.append({"epoch": epoch, "loss": loss, "valAccuracy": v["accuracy"],
@@ -224,6 +281,17 @@ def main(argv=None):
                                  "max_train_windows", "threads", "no_augment")},
             "augmentation": None if args.no_augment else "pitch shift +-3 semitones, time shift +-50 frames, zero fill",
             "classBalancing": "inverse-frequency cross-entropy weights",
+            "adversarial": None if adversary is None else {
+                "method": "a share of every batch replaced by note-edited windows (training/note_edits.py): "
+                          "delete, add on the onset grid, shift by 1-2 frames, lengthen/shorten, octave; "
+                          "random edits or edits ranked by the loss gradient (first-order gain), "
+                          "chosen in rounds with the gradient recomputed, model in eval mode while crafting",
+                "fraction": args.adv_fraction,
+                "guidedShare": args.adv_guided,
+                "maxEdits": args.adv_max_edits,
+                "rounds": args.adv_rounds,
+                "editsApplied": adversary.edits,
+            },
         },
         "parameters": parameter_count(model),
         "torchVersion": torch.__version__,

@@ -1,8 +1,18 @@
 import type { Argv } from 'yargs';
 import { ConceptLens } from '../lens/lens.ts';
 import { DEFAULT_CACHE_DIR } from '../model/cache.ts';
+import type { DerivativeMethod } from '../model/head.ts';
 import { stderrProgress } from '../util/progress.ts';
-import { modelOptions, overridesFromFlags, type ModelFlags } from './commands/model.ts';
+import {
+  derivativesOption,
+  modelOptions,
+  overridesFromFlags,
+  type ModelFlags,
+} from './commands/model.ts';
+import { log } from './output.ts';
+
+// `--derivatives` lives with the model flags (model gradient uses it too); re-exported here.
+export { derivativesOption };
 
 /** Flags shared by the commands that open a model over a corpus (tcav, discover, explain). */
 export interface LensFlags extends ModelFlags {
@@ -13,6 +23,7 @@ export interface LensFlags extends ModelFlags {
   cache: boolean;
   sustain: boolean;
   quiet: boolean;
+  derivatives: DerivativeMethod;
 }
 
 export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: string } = {}) {
@@ -45,7 +56,8 @@ export function lensOptions<T>(y: Argv<T>, defaults: { model?: string; corpus?: 
       default: false,
       describe: 'Apply the sustain pedal (CC64) to note lengths',
     })
-    .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' });
+    .option('quiet', { type: 'boolean', default: false, describe: 'No progress on stderr' })
+    .option('derivatives', derivativesOption);
 }
 
 export function openLens(f: LensFlags): Promise<ConceptLens> {
@@ -57,5 +69,7 @@ export function openLens(f: LensFlags): Promise<ConceptLens> {
     cacheDir: f.cache ? f['cache-dir'] : false,
     sustain: f.sustain,
     progress: stderrProgress(!f.quiet),
+    derivatives: f.derivatives,
+    log,
   });
 }

@@ -1,12 +1,13 @@
 import { RunOutput } from '../results/output.ts';
-import { onInterrupt } from '../util/interrupt.ts';
+import { UserError } from '../util/errors.ts';
+import { onInterrupt, turnEventLoop } from '../util/interrupt.ts';
 
 /**
  * Run a command whose products go to an output folder: products are staged (RunOutput) and
- * committed only when `body` completes; on an error or an interrupt (SIGINT, SIGTERM) the staging
- * folder is dropped and the previous output stays as it was (the process-wide interrupt handler
- * of src/util/interrupt.ts runs the cleanup). Every command that writes a run folder goes
- * through here.
+ * committed, as one folder swap, only when `body` completes; on an error or an interrupt (SIGINT,
+ * SIGTERM) the staging folder is dropped and the previous output stays as it was (the process-wide
+ * interrupt handler of src/util/interrupt.ts runs the cleanup). Every command that writes an
+ * output folder goes through here.
  */
 export async function stagedRun<T>(
   out: string,
@@ -18,10 +19,15 @@ export async function stagedRun<T>(
   const unregister = onInterrupt(() => output.abandon());
   try {
     const result = await body(output);
+    // A Ctrl-C pressed while the last products were written acts now, before the point of no return.
+    await turnEventLoop();
     output.commit();
     return result;
   } catch (err) {
     output.abandon();
+    // A problem writing a product names it where it was going (`<out>/results.json`), not staging.
+    if (err instanceof UserError && err.message.includes(output.staging))
+      throw new UserError(err.message.split(output.staging).join(output.out));
     throw err;
   } finally {
     unregister();

@@ -6,6 +6,8 @@ import { barToSeconds } from '../midi/timemap.ts';
 import type { Note } from '../midi/types.ts';
 import { excerptNotes } from '../midi/write.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
+import { CONCEPT_BOUNDS } from '../util/limits.ts';
 import type { ConceptFile } from './load.ts';
 import { generateTexture } from './patterns/index.ts';
 import type { ExampleSpec } from './schema.ts';
@@ -41,10 +43,17 @@ export async function resolveExamples(
 ): Promise<ConceptExample[]> {
   const out: ConceptExample[] = [];
   const file = relative(process.cwd(), concept.path) || concept.path;
+  const max = CONCEPT_BOUNDS.maxExamples;
   for (const [i, spec] of (concept.spec[which] ?? []).entries()) {
+    // Checked as examples accumulate, so a concept asking for millions stops at the limit.
+    if (out.length > max)
+      throw new UserError(
+        `${file}: ${which} yield more than ${max} examples (a limit); use fewer or shorter ranges`,
+      );
+    await yieldToSignals();
     const where = `${file}: ${which}[${i}]`;
     if (spec.pattern !== undefined) {
-      out.push(...patternExamples(spec, ctx, `${concept.spec.name}/${which}[${i}]`, where));
+      out.push(...(await patternExamples(spec, ctx, `${concept.spec.name}/${which}[${i}]`, where)));
     } else {
       for (const path of await filesOf(spec, concept, ctx, where)) {
         out.push(
@@ -57,22 +66,29 @@ export async function resolveExamples(
             where,
           ),
         );
+        await yieldToSignals();
+        if (out.length > max) break;
       }
     }
   }
+  if (out.length > max)
+    throw new UserError(
+      `${file}: ${which} yield more than ${max} examples (a limit); use fewer or shorter ranges`,
+    );
   return out;
 }
 
-function patternExamples(
+async function patternExamples(
   spec: ExampleSpec,
   ctx: ResolveContext,
   id: string,
   where: string,
-): ConceptExample[] {
+): Promise<ConceptExample[]> {
   const count = spec.count ?? 20;
   const base = spec.seed ?? 1;
   const out: ConceptExample[] = [];
   for (let k = 0; k < count; k++) {
+    await yieldToSignals();
     const params = { vary: true, ...spec.params, seed: base + k, seconds: ctx.windowSeconds };
     let notes: Note[];
     try {
@@ -149,6 +165,11 @@ function fileExamples(
     throw new UserError(
       `${where}: ${label} lies outside ${path} (${content.durationSeconds.toFixed(1)} s long)`,
     );
+  // A shorter range would be repeated thousands of times to fill a window (and is not music).
+  if (end - start < MIN_RANGE_SECONDS)
+    throw new UserError(
+      `${where}: ${label} of ${path} lasts ${(end - start).toPrecision(2)} s; a range must last at least ${MIN_RANGE_SECONDS} s`,
+    );
   let notes = excerptNotes(content.notes, start, end);
   if (spec.pitch)
     notes = notes.filter((n) => n.pitch >= spec.pitch![0] && n.pitch <= spec.pitch![1]);
@@ -158,6 +179,10 @@ function fileExamples(
   const length = end - start;
   const key = `${id}:${relative(process.cwd(), path)}:${start.toFixed(3)}-${end.toFixed(3)}:${spec.pitch ?? ''}`;
   if (length <= W) {
+    if (fill === 'loop' && Math.ceil(W / length) * notes.length > MAX_LOOPED_NOTES)
+      throw new UserError(
+        `${where}: ${label} of ${path} holds ${notes.length} notes in ${length.toPrecision(2)} s; repeated to fill a ${W} s window that would make over ${MAX_LOOPED_NOTES} notes (a limit)`,
+      );
     const filled = fill === 'loop' ? loop(notes, length, W) : notes;
     return [{ id: key, source: `${where}: ${path} ${label}`, notes: filled }];
   }
@@ -171,6 +196,11 @@ function fileExamples(
     notes: excerptNotes(notes, s, s + W),
   }));
 }
+
+/** Shortest range of a file example, seconds (half a frame at 20 fps). */
+export const MIN_RANGE_SECONDS = 0.025;
+/** Most notes a range repeated to fill one window may make. */
+const MAX_LOOPED_NOTES = 200_000;
 
 /** Repeat `notes` (a passage `length` seconds long) until `total` seconds are filled. */
 export function loop(notes: readonly Note[], length: number, total: number): Note[] {

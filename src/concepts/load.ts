@@ -38,14 +38,15 @@ export function loadConcepts(paths: string | string[]): LoadedConcepts {
       errors.push({ file, reason: err.message });
     }
   }
+  // Two files defining one name: which one a result belongs to would be a guess, so neither runs.
   const byName = new Map<string, string>();
   for (const c of concepts) {
     const other = byName.get(c.spec.name);
-    if (other)
-      errors.push({
-        file: c.path,
-        reason: `${c.path}: concept '${c.spec.name}' is also defined in ${other}`,
-      });
+    if (other) {
+      throw new UserError(
+        `${c.path}: concept '${c.spec.name}' is also defined in ${other}; concept names must be unique`,
+      );
+    }
     byName.set(c.spec.name, c.path);
   }
   for (const c of concepts) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONCEPT_BOUNDS } from '../util/limits.ts';
 
 /**
  * The concept YAML format. A concept is a named set of musical examples; the CAV learnt from them
@@ -15,19 +16,30 @@ import { z } from 'zod';
  *     seed: 1
  *     params: { register: { low: 36, high: 60 } }
  */
-const range = z
-  .tuple([z.number(), z.number()])
-  .refine(([a, b]) => b >= a, { message: 'the end of a range must not come before its start' });
+const range = (min: number) =>
+  z
+    .tuple([z.number().min(min), z.number().min(min)])
+    .refine(([a, b]) => b >= a, { message: 'the end of a range must not come before its start' });
 
 export const exampleSchema = z
   .object({
     midi: z.string().min(1).optional(),
     corpus: z.string().min(1).optional(),
     pattern: z.string().min(1).optional(),
-    bars: range.optional(),
-    seconds: range.optional(),
-    pitch: z.tuple([z.number().int().min(0).max(127), z.number().int().min(0).max(127)]).optional(),
-    count: z.number().int().positive().optional(),
+    bars: range(1).optional(),
+    seconds: range(0).optional(),
+    pitch: z
+      .tuple([z.number().int().min(0).max(127), z.number().int().min(0).max(127)])
+      .refine(([low, high]) => high >= low, {
+        message: 'the pitch band is reversed: give the lower pitch first, e.g. [21, 59]',
+      })
+      .optional(),
+    count: z
+      .number()
+      .int()
+      .positive()
+      .max(CONCEPT_BOUNDS.maxCount, `at most ${CONCEPT_BOUNDS.maxCount} examples per pattern`)
+      .optional(),
     seed: z.number().int().optional(),
     params: z.record(z.string(), z.unknown()).optional(),
   })
@@ -87,6 +99,10 @@ export const conceptSchema = z
   .strict()
   .refine((c) => !(c.counterexamples && c.relativeTo), {
     message: 'give counterexamples or relativeTo, not both',
+  })
+  .refine((c) => c.relativeTo !== c.name, {
+    path: ['relativeTo'],
+    message: 'a concept cannot be tested against itself',
   });
 
 export type ConceptSpec = z.infer<typeof conceptSchema>;

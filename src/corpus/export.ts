@@ -125,6 +125,12 @@ export async function exportWindows(
     { progress },
   );
   for (const s of SPLITS) flush(s);
+  if (SPLITS.every((s) => windows[s] === 0)) {
+    const why = skipped.length
+      ? ` (${skipped.length} skipped, e.g. ${skipped[0].file}: ${skipped[0].reason})`
+      : '';
+    throw new UserError(`${corpus.root}: no readable windows to export${why}`);
+  }
 
   const piecesOf = (s: SplitName) =>
     [...split]

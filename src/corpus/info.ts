@@ -18,6 +18,8 @@ export interface CorpusSummary {
   notes: number;
   composers: Record<string, ComposerSummary>;
   skipped: SkippedFile[];
+  /** Files read leniently (--lenient-midi), with what each lost. */
+  recovered: SkippedFile[];
 }
 
 /** Read every file of a corpus and count what is there; unreadable files are listed, not fatal. */
@@ -26,6 +28,7 @@ export async function summarizeCorpus(corpus: Corpus, progress?: Progress): Prom
   const pieces = new Map<string, Set<string>>();
   let files = 0;
   let notes = 0;
+  const recovered: SkippedFile[] = [];
   const skipped = await forEachFile(
     corpus.entries,
     (entry, content) => {
@@ -37,7 +40,7 @@ export async function summarizeCorpus(corpus: Corpus, progress?: Progress): Prom
       files += 1;
       notes += content.notes.length;
     },
-    { progress },
+    { progress, recovered },
   );
   for (const [composer, set] of pieces) composers[composer].pieces = set.size;
   for (const c of Object.values(composers)) c.seconds = Math.round(c.seconds * 10) / 10;
@@ -52,6 +55,7 @@ export async function summarizeCorpus(corpus: Corpus, progress?: Progress): Prom
     notes,
     composers: Object.fromEntries(Object.entries(composers).sort(([a], [b]) => a.localeCompare(b))),
     skipped,
+    recovered,
   };
 }
 
@@ -71,6 +75,13 @@ export function formatSummary(s: CorpusSummary): string {
       '',
       `skipped ${s.skipped.length} file(s):`,
       ...s.skipped.map((k) => `  ${k.file}: ${k.reason}`),
+    );
+  }
+  if (s.recovered.length > 0) {
+    lines.push(
+      '',
+      `read leniently ${s.recovered.length} damaged file(s):`,
+      ...s.recovered.map((k) => `  ${k.file}: ${k.reason}`),
     );
   }
   return lines.join('\n');

@@ -7,13 +7,15 @@ import { UserError } from '../util/errors.ts';
 import { describeFsError, isDirectory } from '../util/files.ts';
 import { parseYamlFile } from '../util/yaml.ts';
 import { isSyntheticSpec, materializeSynthetic } from './synthetic.ts';
-import type { Corpus, CorpusEntry } from './types.ts';
+import { UNKNOWN_COMPOSER, type Corpus, type CorpusEntry } from './types.ts';
 
 /**
  * Where a corpus comes from. Three layouts:
  *  - `metadata-csv`: an ASAP-style table naming files, composer and piece columns;
  *  - `folders`: one sub-folder per composer, each MIDI file its own piece unless a `piece` regex groups them;
  *  - `list`: the manifest lists its files (what `corpus synth` writes).
+ * Composers are optional: an entry without one (no composer column, no `composer:`, a MIDI file at
+ * the top of the folder) has the composer UNKNOWN_COMPOSER; commands that need labels refuse it.
  */
 const fileColumn = z.object({
   column: z.string(),
@@ -32,7 +34,7 @@ export const corpusManifestSchema = z
     metadata: z.string().optional(),
     columns: z
       .object({
-        composer: z.string(),
+        composer: z.string().optional(),
         /** The column naming the piece, or several joined with '/' (e.g. [composer, title]). */
         piece: z.union([z.string(), z.array(z.string()).min(1)]),
         title: z.string().optional(),
@@ -44,7 +46,7 @@ export const corpusManifestSchema = z
           fileColumn,
           z.object({
             file: z.string(),
-            composer: z.string(),
+            composer: z.string().optional(),
             piece: z.string().optional(),
             title: z.string().optional(),
             kind: z.enum(['score', 'performance']).optional(),
@@ -71,22 +73,26 @@ export interface LoadCorpusOptions {
 }
 
 /**
- * Load a corpus from a manifest file, a folder, or a synthetic corpus spec (`synthetic` for the
- * shipped one), generated on first use. A folder is read through the manifest it holds
- * (`corpus.yaml`), as ASAP when it has a `metadata.csv`, or as one sub-folder per composer.
+ * Load a corpus from a manifest file, a folder, a single MIDI file, or a synthetic corpus spec
+ * (`synthetic` for the shipped one), generated on first use. A folder is read through the manifest
+ * it holds (`corpus.yaml`), as ASAP when it has a `metadata.csv`, or else as one sub-folder per
+ * composer, MIDI files at its top being of unknown composer (so a flat folder of MIDI files is an
+ * unlabelled corpus). A single MIDI file is a corpus of one piece of unknown composer.
  */
 export function loadCorpus(path: string, options: LoadCorpusOptions = {}): Corpus {
   if (isSyntheticSpec(path)) path = materializeSynthetic(path);
   if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
   let corpus: Corpus;
   if (/\.(mid|midi)$/i.test(path) && !isDirectory(path)) {
-    // A single MIDI file: a corpus of one piece, its composer named by its folder.
+    // A single MIDI file: a corpus of one piece whose composer is unknown (its folder's name is
+    // no attribution: the question may be exactly who wrote it).
     const full = resolve(path);
-    const composer = basename(dirname(full));
     corpus = {
       name: basename(full),
       root: dirname(full),
-      entries: [entry(dirname(full), basename(full), composer, stripExtension(basename(full)))],
+      entries: [
+        entry(dirname(full), basename(full), UNKNOWN_COMPOSER, stripExtension(basename(full))),
+      ],
     };
   } else if (isDirectory(path)) {
     if (existsSync(join(path, 'corpus.yaml'))) {
@@ -144,10 +150,15 @@ export function fromManifest(manifestPath: string, rootOverride?: string): Corpu
     case 'list':
       entries = (manifest.files ?? []).map((f) => {
         if (!('file' in f))
-          throw new UserError(
-            `${manifestPath}: layout 'list' needs files with 'file' and 'composer'`,
-          );
-        return entry(root, f.file, f.composer, f.piece ?? stripExtension(f.file), f.title, f.kind);
+          throw new UserError(`${manifestPath}: layout 'list' needs files with a 'file'`);
+        return entry(
+          root,
+          f.file,
+          f.composer ?? UNKNOWN_COMPOSER,
+          f.piece ?? stripExtension(f.file),
+          f.title,
+          f.kind,
+        );
       });
       break;
   }
@@ -181,7 +192,8 @@ function entriesFromCsv(
   }
   const header = Object.keys(rows[0] ?? {});
   const pieceColumns = Array.isArray(columns.piece) ? columns.piece : [columns.piece];
-  for (const column of [columns.composer, ...pieceColumns, ...files.map((f) => f.column)]) {
+  const named = columns.composer === undefined ? [] : [columns.composer];
+  for (const column of [...named, ...pieceColumns, ...files.map((f) => f.column)]) {
     if (!header.includes(column))
       throw new UserError(`${csvPath}: no column '${column}' (manifest ${manifestPath})`);
   }
@@ -196,7 +208,7 @@ function entriesFromCsv(
         entry(
           root,
           file,
-          row[columns.composer],
+          (columns.composer && row[columns.composer]?.trim()) || UNKNOWN_COMPOSER,
           pieceColumns.map((c) => row[c].trim()).join('/'),
           columns.title && row[columns.title],
           kind,
@@ -209,7 +221,16 @@ function entriesFromCsv(
 
 function fromComposerFolders(root: string, name: string): Corpus {
   const entries: CorpusEntry[] = [];
-  for (const composer of readdirSync(root, { withFileTypes: true })) {
+  const items = readdirSync(root, { withFileTypes: true }).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
+  // MIDI files at the top: nobody named their composer.
+  for (const item of items) {
+    if (item.isDirectory() || item.name.startsWith('.') || !/\.(mid|midi)$/i.test(item.name))
+      continue;
+    entries.push(entry(root, item.name, UNKNOWN_COMPOSER, stripExtension(item.name)));
+  }
+  for (const composer of items) {
     if (!composer.isDirectory() || composer.name.startsWith('.')) continue;
     for (const file of listMidiFiles(join(root, composer.name))) {
       const rel = relative(root, file).split(sep).join('/');
@@ -217,9 +238,7 @@ function fromComposerFolders(root: string, name: string): Corpus {
     }
   }
   if (entries.length === 0) {
-    throw new UserError(
-      `${root}: found no corpus.yaml, no metadata.csv and no composer folders with MIDI files`,
-    );
+    throw new UserError(`${root}: found no corpus.yaml, no metadata.csv and no MIDI files`);
   }
   return { name, root: resolve(root), entries };
 }
@@ -253,4 +272,21 @@ function entry(
 
 function stripExtension(file: string): string {
   return file.replace(/\.(mid|midi)$/i, '');
+}
+
+/** True when no entry of the corpus has a composer label. */
+export function isUnlabelled(corpus: Pick<Corpus, 'entries'>): boolean {
+  return corpus.entries.every((e) => e.composer === UNKNOWN_COMPOSER);
+}
+
+/**
+ * Refuse an unlabelled corpus for something that needs composer labels (TCAV targets, model
+ * evaluation, training export), in one line naming the input.
+ */
+export function requireLabels(corpus: Pick<Corpus, 'entries'>, input: string, what: string): void {
+  if (isUnlabelled(corpus)) {
+    throw new UserError(
+      `${input}: the composers of this corpus are unknown (a MIDI file, a folder of MIDI files or a manifest without composers); ${what} needs a corpus labelled with composers`,
+    );
+  }
 }

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { z } from 'zod';
@@ -15,7 +15,9 @@ import { chordSymbolSchema } from '../concepts/patterns/params.ts';
 import type { Note } from '../midi/types.ts';
 import { notesToMidiBytes } from '../midi/write.ts';
 import { UserError } from '../util/errors.ts';
-import { sha256, writeFileAtomic } from '../util/files.ts';
+import { fsError, onPath, removeStale, sha256, writeFileInside } from '../util/files.ts';
+import { safeSegment } from '../util/paths.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 import { parseYamlFile } from '../util/yaml.ts';
 
@@ -171,18 +173,46 @@ export function generateSyntheticCorpus(
   options: SyntheticOptions = {},
 ): { spec: SyntheticSpec; pieces: SyntheticPiece[] } {
   const s = resolveSpec(spec);
+  const steps = pieceSteps(s, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return { spec: s, pieces: step.value };
+  }
+}
+
+/** `generateSyntheticCorpus`, letting a pending Ctrl-C act between pieces. */
+export async function generateSyntheticCorpusAsync(
+  spec: string | SyntheticSpec,
+  options: SyntheticOptions = {},
+): Promise<{ spec: SyntheticSpec; pieces: SyntheticPiece[] }> {
+  const s = resolveSpec(spec);
+  const steps = pieceSteps(s, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return { spec: s, pieces: step.value };
+    await yieldToSignals();
+  }
+}
+
+function* pieceSteps(
+  s: SyntheticSpec,
+  options: SyntheticOptions,
+): Generator<void, SyntheticPiece[]> {
   const root = new Rng(options.seed ?? s.seed);
   const count = options.piecesPerComposer ?? s.piecesPerComposer;
-  if (!Number.isInteger(count) || count < 1) {
-    throw new UserError(`pieces per composer: expected a positive whole number, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 1000) {
+    throw new UserError(
+      `pieces per composer: expected a whole number from 1 to 1000, got ${count}`,
+    );
   }
   const pieces: SyntheticPiece[] = [];
   for (const composer of s.composers) {
     for (let i = 0; i < count; i++) {
       pieces.push(generatePiece(s, composer, i, root.fork(`${composer.name}/${i}`)));
+      yield;
     }
   }
-  return { spec: s, pieces };
+  return pieces;
 }
 
 interface Section {
@@ -422,7 +452,23 @@ export function writeSyntheticCorpus(
   out: string,
   options: SyntheticOptions = {},
 ): SynthSummary {
-  const { spec: s, pieces } = generateSyntheticCorpus(spec, options);
+  return writePieces(generateSyntheticCorpus(spec, options), out, options);
+}
+
+/** `writeSyntheticCorpus`, letting a pending Ctrl-C act while the pieces are generated. */
+export async function writeSyntheticCorpusAsync(
+  spec: string | SyntheticSpec,
+  out: string,
+  options: SyntheticOptions = {},
+): Promise<SynthSummary> {
+  return writePieces(await generateSyntheticCorpusAsync(spec, options), out, options);
+}
+
+function writePieces(
+  { spec: s, pieces }: { spec: SyntheticSpec; pieces: SyntheticPiece[] },
+  out: string,
+  options: SyntheticOptions,
+): SynthSummary {
   const files = pieces.map((p) => ({
     file: `${p.composer}/${p.id}.mid`,
     composer: p.composer,
@@ -432,7 +478,8 @@ export function writeSyntheticCorpus(
   }));
   pieces.forEach((p, i) => {
     // Written at the piece's own tempo so that beats in the file are the music's beats.
-    writeFileAtomic(
+    writeFileInside(
+      out,
       join(out, files[i].file),
       notesToMidiBytes(p.notes, { name: p.title, bpm: p.tempo }),
     );
@@ -445,7 +492,7 @@ export function writeSyntheticCorpus(
     layout: 'list',
     files,
   };
-  writeFileAtomic(join(out, 'corpus.yaml'), stringify(manifest, { lineWidth: 0 }));
+  writeFileInside(out, join(out, 'corpus.yaml'), stringify(manifest, { lineWidth: 0 }));
   const truth = {
     name: s.name,
     seed: options.seed ?? s.seed,
@@ -462,7 +509,7 @@ export function writeSyntheticCorpus(
       segments: p.segments,
     })),
   };
-  writeFileAtomic(join(out, 'ground-truth.json'), `${JSON.stringify(truth, null, 1)}\n`);
+  writeFileInside(out, join(out, 'ground-truth.json'), `${JSON.stringify(truth, null, 1)}\n`);
   const composers: Record<string, number> = {};
   for (const p of pieces) composers[p.composer] = (composers[p.composer] ?? 0) + 1;
   return {
@@ -495,14 +542,36 @@ export function isSyntheticSpec(path: string): boolean {
 
 /**
  * A synthetic corpus is generated on demand: the first use writes it (MIDI, manifest, ground truth)
- * under `<cacheDir>/corpora/<name>-<hash of the spec>`, later uses read that folder.
+ * under `<cacheDir>/corpora/<name>-<hash of the spec>`, later uses read that folder. The folder
+ * name comes from the spec's `name` through safeSegment (a read-only command such as `corpus info`
+ * writes nowhere but the cache), and the corpus is written to a folder of its own and renamed into
+ * place, so an interrupted generation leaves no half corpus.
  */
 export function materializeSynthetic(specPath: string, cacheDir = '.cache'): string {
   const path = specPath === 'synthetic' ? SYNTHETIC_SPEC : specPath;
   const spec = loadSyntheticSpec(path);
   const hash = sha256(`${GENERATOR_VERSION}\n${readFileSync(path, 'utf8')}`).slice(0, 12);
-  const out = join(cacheDir, 'corpora', `${spec.name}-${hash}`);
-  // ground-truth.json is written last, so its presence means a complete corpus.
-  if (!existsSync(join(out, 'ground-truth.json'))) writeSyntheticCorpus(spec, out);
+  const corpora = join(cacheDir, 'corpora');
+  const out = join(corpora, `${safeSegment(spec.name)}-${hash}`);
+  if (existsSync(join(out, 'ground-truth.json'))) return out;
+  onPath(corpora, () => mkdirSync(corpora, { recursive: true }));
+  const prefix = `${basename(out)}.tmp-`;
+  removeStale(corpora, prefix);
+  const tmp = join(corpora, `${prefix}${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    writeSyntheticCorpus(spec, tmp);
+    if (!existsSync(join(out, 'ground-truth.json'))) {
+      rmSync(out, { recursive: true, force: true }); // incomplete, from a version that wrote in place
+      try {
+        renameSync(tmp, out);
+      } catch (err) {
+        // Another process may have put its copy in place meanwhile; that one is as good.
+        if (!existsSync(join(out, 'ground-truth.json'))) throw fsError(out, err);
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   return out;
 }

@@ -1,11 +1,20 @@
-/** A labelled corpus of MIDI files. Pieces, not files, are the unit of identity. */
+/**
+ * A corpus of MIDI files, labelled with composers or not. Pieces, not files, are the unit of
+ * identity.
+ */
+
+/**
+ * The composer of an entry whose composer nobody gave: a single MIDI file, a MIDI file at the top
+ * of a folder, a manifest entry without one. (A folder of that name means the same.)
+ */
+export const UNKNOWN_COMPOSER = '(unknown)';
 
 export interface CorpusEntry {
   /** Absolute path of the MIDI file. */
   path: string;
   /** Path relative to the corpus root; the file's identity in results and caches. */
   file: string;
-  /** Composer label. */
+  /** Composer label, or UNKNOWN_COMPOSER. */
   composer: string;
   /** Piece identity: several files (performances, score) of one piece share it. */
   piece: string;

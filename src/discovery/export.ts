@@ -3,6 +3,8 @@ import { secondsToBar } from '../midi/timemap.ts';
 import type { MidiContent, Note } from '../midi/types.ts';
 import { excerptNotes, writeMidiFile } from '../midi/write.ts';
 import type { DiscoveredConcept, ExcerptRef } from '../results/results.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
+import { safeSegment } from '../util/paths.ts';
 import type { FoundConcept, FoundExcerpt } from './run.ts';
 
 /**
@@ -11,12 +13,14 @@ import type { FoundConcept, FoundExcerpt } from './run.ts';
  *   excerpts/nmf-layer4-01/01-Chopin-Etudes_op_10-3-bars-12-15.mid
  * plus, where the concept has a localisation map, the notes where it is active alone
  * (`...-localized.mid`). Paths in the returned references are relative to the output folder.
+ * Every name in a path (concept id, which holds the layer's name from the ONNX file; composer;
+ * piece) passes through safeSegment, so no name can lead a file out of the output folder.
  */
-export function exportConcepts(
+export async function exportConcepts(
   lens: ConceptLens,
   found: FoundConcept[],
   writeFile: (rel: string) => string,
-): DiscoveredConcept[] {
+): Promise<DiscoveredConcept[]> {
   const contents = new Map<string, MidiContent>();
   const content = (file: string) => {
     if (!contents.has(file)) contents.set(file, lens.index.content(file));
@@ -37,7 +41,7 @@ export function exportConcepts(
     const where = bars
       ? `bars-${bars.start}-${bars.end}`
       : `${Math.round(start)}s-${Math.round(end)}s`;
-    const base = `excerpts/${concept.id}/${name}-${slug(x.excerpt.composer)}-${slug(x.excerpt.piece)}-${where}`;
+    const base = `excerpts/${safeSegment(concept.id)}/${name}-${slug(x.excerpt.composer)}-${slug(x.excerpt.piece)}-${where}`;
     const title = `${concept.id}: ${x.excerpt.composer}, ${x.excerpt.piece}, ${bars ? `bars ${bars.start}-${bars.end}` : `${start.toFixed(1)}-${end.toFixed(1)} s`}`;
     writeMidiFile(writeFile(`${base}.mid`), windowNotes, { name: title });
     const out: ExcerptRef = {
@@ -75,25 +79,25 @@ export function exportConcepts(
     }
     return out;
   };
-  return found.map((concept) => ({
-    id: concept.id,
-    layer: concept.layer,
-    method: concept.method,
-    importance: concept.importance,
-    pieces: concept.pieces,
-    excerpts: concept.typical.map((x, i) => ref(concept, x, String(i + 1).padStart(2, '0'))),
-    leastTypical: concept.least.map((x, i) => ref(concept, x, `least-${i + 1}`)),
-  }));
+  const out: DiscoveredConcept[] = [];
+  for (const concept of found) {
+    out.push({
+      id: concept.id,
+      layer: concept.layer,
+      method: concept.method,
+      importance: concept.importance,
+      pieces: concept.pieces,
+      excerpts: concept.typical.map((x, i) => ref(concept, x, String(i + 1).padStart(2, '0'))),
+      leastTypical: concept.least.map((x, i) => ref(concept, x, `least-${i + 1}`)),
+    });
+    await yieldToSignals();
+  }
+  return out;
 }
 
-/** A file-name-safe form of a composer or piece name. */
+/** A file-name-safe form of a composer or piece name (safeSegment, shorter, no trailing `_`). */
 export function slug(s: string): string {
-  return (
-    s
-      .replace(/[^\p{L}\p{N}._-]+/gu, '_')
-      .replace(/^_+|_+$/g, '')
-      .slice(0, 60) || 'x'
-  );
+  return safeSegment(s).slice(0, 60).replace(/_+$/, '') || 'x';
 }
 
 function round(x: number): number {

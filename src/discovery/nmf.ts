@@ -1,3 +1,4 @@
+import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 
 /**
@@ -39,6 +40,37 @@ export function nmf(
   k: number,
   options: NmfOptions = {},
 ): Nmf {
+  const steps = nmfSteps(V, n, m, k, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** `nmf` letting a pending Ctrl-C act between iterations (one iteration of a large V takes ~0.1 s). */
+export async function nmfAsync(
+  V: Float32Array | Float64Array,
+  n: number,
+  m: number,
+  k: number,
+  options: NmfOptions = {},
+): Promise<Nmf> {
+  const steps = nmfSteps(V, n, m, k, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await yieldToSignals();
+  }
+}
+
+/** The factorisation, pausing (yield) after each iteration. */
+function* nmfSteps(
+  V: Float32Array | Float64Array,
+  n: number,
+  m: number,
+  k: number,
+  options: NmfOptions,
+): Generator<void, Nmf> {
   if (V.length !== n * m) throw new Error(`nmf: ${V.length} values for ${n} x ${m}`);
   let mean = 0;
   for (let i = 0; i < V.length; i++) {
@@ -120,6 +152,7 @@ export function nmf(
       }
       previous = error;
     }
+    yield;
   }
   error = relError(V, W, H, n, m, k, normV);
   return { n, m, k, W, H, iterations: it, relativeError: error };

@@ -1,5 +1,7 @@
 import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
+import { describeAxes, layerMap } from '../model/axes.ts';
+import type { LayerInfo } from '../model/graph.ts';
 import type { ComposerImportance } from '../results/results.ts';
 import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
 import { TCAV_DEFAULTS } from '../tcav/run.ts';
@@ -8,7 +10,7 @@ import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { centreDistances } from '../retrieval/clusters.ts';
 import { clusterFeatures, clusterRows } from './kmeans.ts';
-import { nmf } from './nmf.ts';
+import { nmfAsync } from './nmf.ts';
 import {
   activeShare,
   maskRoll,
@@ -117,8 +119,8 @@ export async function discover(
   if (windows.length === 0)
     throw new UserError(`discovery: no excerpts of ${o.targets.join(', ')} in the corpus`);
   return o.method === 'kmeans'
-    ? discoverKmeans(lens, windows, layer.shape, o)
-    : discoverNmf(lens, windows, layer.shape, o);
+    ? discoverKmeans(lens, windows, layer, o)
+    : discoverNmf(lens, windows, layer, o);
 }
 
 type Resolved = DiscoveryOptions & typeof DISCOVERY_DEFAULTS & { conceptsCount: number };
@@ -126,11 +128,11 @@ type Resolved = DiscoveryOptions & typeof DISCOVERY_DEFAULTS & { conceptsCount: 
 async function discoverKmeans(
   lens: ConceptLens,
   windows: Excerpt[],
-  shape: number[],
+  layer: LayerInfo,
   o: Resolved,
 ): Promise<DiscoveryResult> {
   const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
-  const rolls = lens.index.rolls(windows);
+  const rolls = await lens.index.rollsAsync(windows);
   const parts: Part[] = [];
   const items: LensItem[] = [];
   windows.forEach((excerpt, w) => {
@@ -149,8 +151,8 @@ async function discoverKmeans(
   const size = acts.sizes[o.layer];
   const k = Math.min(o.conceptsCount, parts.length);
   lens.progress.start('k-means', 1);
-  const features = clusterFeatures(acts.layers[o.layer], parts.length, shape);
-  const clustering = clusterRows(features, k, o.seed);
+  const features = clusterFeatures(acts.layers[o.layer], parts.length, layer.shape, layer.axes);
+  const clustering = await clusterRows(features, k, o.seed);
   lens.progress.tick();
   lens.progress.stop();
   // With a scaling, parts join the centre nearest by Mutual Proximity (when scaledAssignment) and
@@ -198,7 +200,7 @@ async function discoverKmeans(
       [t],
     );
     const a = await lens.activations(
-      lens.corpusItems(excerpts),
+      await lens.corpusItemsAsync(excerpts),
       [o.layer],
       `${o.layer}: ${t} excerpts`,
     );
@@ -276,6 +278,7 @@ async function discoverKmeans(
     info: {
       method: 'kmeans',
       layer: o.layer,
+      axes: describeAxes(layer.shape, layer.axes),
       excerpts: windows.length,
       parts: parts.length,
       clusters: k,
@@ -289,40 +292,41 @@ async function discoverKmeans(
 async function discoverNmf(
   lens: ConceptLens,
   windows: Excerpt[],
-  shape: number[],
+  layer: LayerInfo,
   o: Resolved,
 ): Promise<DiscoveryResult> {
-  if (shape.length !== 3)
-    throw new UserError(
-      `layer ${o.layer} has shape [${shape.join(', ')}]; NMF needs a [channels, time, pitch] feature map`,
-    );
-  const [C, T, P] = shape;
-  const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
-  const items = lens.corpusItems(windows);
+  // The layer as a map: rows are time, columns pitch, whatever the order of its axes (NCPT maps,
+  // channels-last maps, [time, hidden] sequence layers); the other axes are NMF's columns.
+  const map = layerMap(layer.shape, layer.axes);
+  const { positions, features: C, index } = map;
+  const items = await lens.corpusItemsAsync(windows);
   const acts = await lens.activations(items, [o.layer], `${o.layer}: excerpts`);
   const A = acts.layers[o.layer];
+  const D = acts.sizes[o.layer];
   const n = windows.length;
-  const positions = T * P;
-  // V: one row per (excerpt, time, pitch) position, one column per channel.
+  // V: one row per (excerpt, time, pitch) position, one column per feature (channel, hidden unit).
   const V = new Float32Array(n * positions * C);
   let negative = 0;
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < C; c++) {
-      for (let q = 0; q < positions; q++) {
-        const v = A[i * C * positions + c * positions + q];
-        if (v < 0) negative++;
-        V[(i * positions + q) * C + c] = Math.max(0, v);
-      }
+    for (let e = 0; e < positions * C; e++) {
+      const v = A[i * D + index[e]];
+      if (v < 0) negative++;
+      V[i * positions * C + e] = Math.max(0, v);
     }
   }
   if (negative > A.length * 0.01) {
+    const usable = lens.classifier
+      .layers()
+      .filter((l) => l.nonNegative)
+      .map((l) => l.name);
     throw new UserError(
-      `layer ${o.layer}: ${((100 * negative) / A.length).toFixed(0)}% of its activations are negative; NMF needs a layer after a ReLU`,
+      `layer ${o.layer}: ${((100 * negative) / A.length).toFixed(0)}% of its activations are negative; NMF needs a layer after a ReLU` +
+        (usable.length ? ` (non-negative layers of this model: ${usable.join(', ')})` : ''),
     );
   }
   const K = Math.min(o.conceptsCount, C);
   lens.progress.start(`${o.layer}: NMF`, 1);
-  const f = nmf(V, n * positions, C, K, { seed: o.seed, maxIterations: 300 });
+  const f = await nmfAsync(V, n * positions, C, K, { seed: o.seed, maxIterations: 300 });
   lens.progress.tick();
   lens.progress.stop();
 
@@ -336,8 +340,8 @@ async function discoverNmf(
 
   // Weights: derivative of each target's logit along each component, broadcast over positions.
   const directions = [...Array(K).keys()].map((k) => {
-    const v = new Float32Array(C * positions);
-    for (let c = 0; c < C; c++) v.fill(f.H[k * C + c], c * positions, (c + 1) * positions);
+    const v = new Float32Array(D);
+    for (let e = 0; e < positions * C; e++) v[index[e]] = f.H[k * C + (e % C)];
     return v;
   });
   const usable = directions.map((d) => d.some((x) => x > 0));
@@ -358,10 +362,11 @@ async function discoverNmf(
     const recon = new Float32Array(A.length);
     for (let i = 0; i < n; i++) {
       for (let q = 0; q < positions; q++) {
+        const w = (i * positions + q) * K;
         for (let c = 0; c < C; c++) {
           let s = 0;
-          for (let k = 0; k < K; k++) s += f.W[(i * positions + q) * K + k] * f.H[k * C + c];
-          recon[i * C * positions + c * positions + q] = s;
+          for (let k = 0; k < K; k++) s += f.W[w + k] * f.H[k * C + c];
+          recon[i * D + index[q * C + c]] = s;
         }
       }
     }
@@ -416,6 +421,7 @@ async function discoverNmf(
       Math.max(...o.targets.map((t) => importances[b][t].value)) -
       Math.max(...o.targets.map((t) => importances[a][t].value)),
   );
+  const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
   const whole = segmentBox('whole', windowFrames, lowPitch, highPitch);
   const concepts: FoundConcept[] = order.map((k, rank) => {
     const byPresence = [...Array(n).keys()].sort(
@@ -432,7 +438,7 @@ async function discoverNmf(
       return {
         ...parts[i],
         typicality: presence[i * K + k] / top,
-        localization: { rows: T, cols: P, values },
+        ...(map.localised ? { localization: { rows: map.rows, cols: map.cols, values } } : {}),
       };
     };
     const members = [...Array(n).keys()].filter((i) => dominant[i] === k);
@@ -452,6 +458,10 @@ async function discoverNmf(
     info: {
       method: 'nmf',
       layer: o.layer,
+      axes: describeAxes(layer.shape, layer.axes),
+      // Localisation grid: rows are time, columns pitch (1 when the layer has no such axis).
+      map: map.localised ? { rows: map.rows, cols: map.cols } : null,
+      ...(map.reason ? { unlocalised: `the layer cannot localise concepts: ${map.reason}` } : {}),
       excerpts: n,
       components: K,
       fidelity,

@@ -1,10 +1,11 @@
 import { makeExcerpts } from '../midi/window.ts';
-import { renderRoll } from '../midi/render.ts';
+import { checkRollSize, renderRoll, rollFrames } from '../midi/render.ts';
 import type { PianoRoll, RollLayout } from '../midi/roll.ts';
 import { readMidiFile } from '../midi/read.ts';
 import type { MidiContent } from '../midi/types.ts';
 import { forEachFile, type SkippedFile } from '../corpus/read.ts';
 import type { Corpus, CorpusEntry, Excerpt } from '../corpus/types.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 import type { Progress } from '../util/progress.ts';
 
@@ -36,6 +37,8 @@ export class CorpusIndex {
     const skipped = await forEachFile(
       corpus.entries,
       (entry, content) => {
+        // A file whose roll would be over the size limit is skipped here, never rendered.
+        checkRollSize(rollFrames(content.durationSeconds, layout.fps), layout);
         entries.set(entry.file, entry);
         windows.set(
           entry.file,
@@ -93,16 +96,41 @@ export class CorpusIndex {
   /** Render the windows' rolls, reading each file once. */
   rolls(excerpts: readonly Excerpt[]): PianoRoll[] {
     const out: PianoRoll[] = new Array(excerpts.length);
+    for (const [file, indices] of this.byFile(excerpts))
+      this.renderInto(out, excerpts, file, indices);
+    return out;
+  }
+
+  /**
+   * `rolls`, letting a pending Ctrl-C act between files (reading and rendering a few hundred
+   * corpus files takes seconds): what long-running stages call.
+   */
+  async rollsAsync(excerpts: readonly Excerpt[]): Promise<PianoRoll[]> {
+    const out: PianoRoll[] = new Array(excerpts.length);
+    for (const [file, indices] of this.byFile(excerpts)) {
+      this.renderInto(out, excerpts, file, indices);
+      await yieldToSignals();
+    }
+    return out;
+  }
+
+  private byFile(excerpts: readonly Excerpt[]): Map<string, number[]> {
     const byFile = new Map<string, number[]>();
     excerpts.forEach((x, i) => {
       if (!byFile.has(x.file)) byFile.set(x.file, []);
       byFile.get(x.file)!.push(i);
     });
-    for (const [file, indices] of byFile) {
-      const roll = this.renderFile(file);
-      for (const i of indices) out[i] = roll.slice(excerpts[i].startFrame, excerpts[i].frames);
-    }
-    return out;
+    return byFile;
+  }
+
+  private renderInto(
+    out: PianoRoll[],
+    excerpts: readonly Excerpt[],
+    file: string,
+    indices: number[],
+  ) {
+    const roll = this.renderFile(file);
+    for (const i of indices) out[i] = roll.slice(excerpts[i].startFrame, excerpts[i].frames);
   }
 
   /** The parsed file behind an excerpt (for exporting its notes as MIDI). */

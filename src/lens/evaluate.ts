@@ -31,7 +31,7 @@ export async function evaluateOnCorpus(
   for (let start = 0; start < excerpts.length; start += chunk) {
     const part = excerpts.slice(start, start + chunk);
     const acts = await lens.activations(
-      lens.corpusItems(part),
+      await lens.corpusItemsAsync(part),
       [],
       `evaluating ${start + part.length}/${excerpts.length}`,
     );

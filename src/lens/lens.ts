@@ -1,4 +1,4 @@
-import { loadCorpus } from '../corpus/manifest.ts';
+import { loadCorpus, requireLabels } from '../corpus/manifest.ts';
 import type { Excerpt } from '../corpus/types.ts';
 import { renderRoll } from '../midi/render.ts';
 import { PianoRoll, type RollLayout } from '../midi/roll.ts';
@@ -6,10 +6,12 @@ import type { Note } from '../midi/types.ts';
 import { activations } from '../model/activations.ts';
 import { ActivationCache } from '../model/cache.ts';
 import { ComposerClassifier } from '../model/classifier.ts';
-import type { HeadModel } from '../model/head.ts';
+import type { DerivativeMethod, HeadModel } from '../model/head.ts';
 import { rollLayoutOf } from '../model/input.ts';
 import type { ModelOverrides } from '../model/spec.ts';
+import type { LayerDerivatives } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { sha256 } from '../util/files.ts';
 import { silentProgress, type Progress } from '../util/progress.ts';
 import { CorpusIndex } from './corpus-index.ts';
@@ -40,6 +42,10 @@ export interface LensOptions {
   sustain?: boolean;
   progress?: Progress;
   batchSize?: number;
+  /** How heads take derivatives (default 'exact', falling back to finite differences per layer). */
+  derivatives?: DerivativeMethod;
+  /** Where one-line notices go (a layer falling back to finite differences); default: nowhere. */
+  log?: (line: string) => void;
 }
 
 /**
@@ -47,6 +53,7 @@ export interface LensOptions {
  * activation cache, shared by TCAV and discovery so that nothing is computed twice in a run.
  */
 export class ConceptLens {
+  private readonly noted = new Set<string>();
   private constructor(
     readonly classifier: ComposerClassifier,
     readonly index: CorpusIndex,
@@ -54,11 +61,14 @@ export class ConceptLens {
     readonly cache: ActivationCache | undefined,
     readonly progress: Progress,
     private readonly batchSize: number,
+    private readonly log: (line: string) => void,
   ) {}
 
   static async open(options: LensOptions): Promise<ConceptLens> {
     const classifier = await ComposerClassifier.load(options.model, options.overrides);
+    classifier.derivatives = options.derivatives ?? 'exact';
     const corpus = loadCorpus(options.corpus, { root: options.root, composers: options.composers });
+    requireLabels(corpus, options.corpus, 'this command');
     const known = new Set(classifier.labels);
     const usable = corpus.entries.filter((e) => known.has(e.composer));
     if (usable.length === 0) {
@@ -79,7 +89,15 @@ export class ConceptLens {
       },
     );
     const cache = options.cacheDir === false ? undefined : new ActivationCache(options.cacheDir);
-    return new ConceptLens(classifier, index, layout, cache, progress, options.batchSize ?? 32);
+    return new ConceptLens(
+      classifier,
+      index,
+      layout,
+      cache,
+      progress,
+      options.batchSize ?? 32,
+      options.log ?? (() => {}),
+    );
   }
 
   get labels(): string[] {
@@ -102,6 +120,20 @@ export class ConceptLens {
   /** Corpus windows as lens items; the id carries a hash of the roll, so a changed file is recomputed. */
   corpusItems(excerpts: readonly Excerpt[]): LensItem[] {
     return this.index.rolls(excerpts).map((roll, i) => item(excerpts[i].id, roll));
+  }
+
+  /**
+   * `corpusItems` for long stages: lets a pending Ctrl-C act between files. Prefer it wherever
+   * more than a few dozen windows are rendered (tens of corpus files take seconds to read).
+   */
+  async corpusItemsAsync(excerpts: readonly Excerpt[]): Promise<LensItem[]> {
+    const rolls = await this.index.rollsAsync(excerpts);
+    const out: LensItem[] = [];
+    for (const [i, roll] of rolls.entries()) {
+      out.push(item(excerpts[i].id, roll));
+      await yieldToSignals();
+    }
+    return out;
   }
 
   /** Notes (starting at 0) rendered into one model window. */
@@ -144,8 +176,29 @@ export class ConceptLens {
     return out;
   }
 
-  head(layer: string): Promise<HeadModel> {
-    return this.classifier.head(layer);
+  /** The head from a layer; says once, through `log`, when its derivatives fell back to finite differences. */
+  async head(layer: string): Promise<HeadModel> {
+    const head = await this.classifier.head(layer);
+    if (head.derivativesNote && !this.noted.has(layer)) {
+      this.noted.add(layer);
+      this.log(`${layer}: ${head.derivativesNote}`);
+    }
+    return head;
+  }
+
+  /** How each layer's derivatives were taken, for results.json (layers whose heads were built). */
+  async derivativesRecord(layers: string[]): Promise<LayerDerivatives[]> {
+    const out: LayerDerivatives[] = [];
+    for (const name of layers) {
+      const head = await this.classifier.head(name);
+      out.push({
+        name,
+        shape: head.layer.shape,
+        derivatives: head.derivatives,
+        ...(head.derivativesNote ? { note: head.derivativesNote } : {}),
+      });
+    }
+    return out;
   }
 
   async close(): Promise<void> {

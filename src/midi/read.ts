@@ -11,13 +11,24 @@
  * - A note never closed ends at the last event of the file. Zero-length notes are dropped.
  * - Notes are sorted by onset; notes with the same onset keep file order (track, then event).
  * - The sustain pedal is recorded in `pedal` and applied only with `{ sustain: true }`.
+ *
+ * Structure (checked before `midi-file` sees the bytes, because it reads past a broken event
+ * without complaint and silently drops the rest of the track): every chunk lies inside the file,
+ * and every event of every track ends inside its track (delta times of at most 4 bytes, data bytes
+ * under 128, known event types). A file that breaks a rule is refused with the track, the byte
+ * and the reason, unless the read is lenient (`--lenient-midi`): then each broken track is cut
+ * before the broken event, and the file says how many notes that lost (`MidiContent.damage`).
+ *
+ * Limits (src/util/limits.ts): a file over `maxMidiBytes` is refused after reading its header
+ * only; a piece lasting more than `maxPieceSeconds` is refused before anything is rendered.
  */
 import { parseMidi as parseMidiEvents, type MidiData } from 'midi-file';
 import { UserError } from '../util/errors.ts';
-import { readUserFile } from '../util/files.ts';
+import { readFileHead, readUserFile } from '../util/files.ts';
+import { formatSeconds, limits } from '../util/limits.ts';
 import { applySustain } from './sustain.ts';
 import { buildTimeMap, type RawTempo, type RawTimeSignature } from './timemap.ts';
-import type { MidiContent, Note, PedalEvent, TimeMap } from './types.ts';
+import type { MidiContent, MidiDamage, Note, PedalEvent, TimeMap } from './types.ts';
 
 /** A MIDI file that cannot be read; the CLI reports it as a user error. */
 export class MidiReadError extends UserError {
@@ -30,20 +41,44 @@ export class MidiReadError extends UserError {
 export interface ReadOptions {
   /** Apply the sustain pedal (CC64) to note offsets; default false. */
   sustain?: boolean;
+  /** Recover damaged files (see above); default `limits().lenientMidi`. */
+  lenient?: boolean;
+  /** Refuse pieces longer than this, seconds; default `limits().maxPieceSeconds`. */
+  maxSeconds?: number;
 }
 
 export function readMidiFile(path: string, options: ReadOptions = {}): MidiContent {
-  const bytes = readUserFile(path);
+  // The header and the size first: a large file that is not MIDI, or too large, is not read whole.
+  const { head, size } = readFileHead(path, 4);
   try {
-    return parseMidi(bytes, options);
+    checkHeader(head, size);
+    const max = limits().maxMidiBytes;
+    if (size > max) {
+      throw new MidiReadError(
+        `the file is ${megabytes(size)}; MIDI files over ${megabytes(max)} are not read (a limit)`,
+      );
+    }
+    return parseMidi(readUserFile(path), options);
   } catch (err) {
     if (err instanceof MidiReadError) throw new MidiReadError(`${path}: ${err.message}`);
     throw err;
   }
 }
 
+function megabytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function checkHeader(bytes: Uint8Array, size: number): void {
+  if (size === 0) throw new MidiReadError('empty file');
+  if (bytes.length < 4 || chunkId(bytes, 0) !== 'MThd')
+    throw new MidiReadError('not a MIDI file (no MThd header)');
+}
+
 export function parseMidi(bytes: Uint8Array, options: ReadOptions = {}): MidiContent {
-  const layout = checkStructure(bytes);
+  checkHeader(bytes, bytes.length);
+  const lenient = options.lenient ?? limits().lenientMidi;
+  const layout = checkStructure(bytes, lenient);
   let data: MidiData;
   try {
     data = parseMidiEvents(layout.clean);
@@ -61,18 +96,37 @@ export function parseMidi(bytes: Uint8Array, options: ReadOptions = {}): MidiCon
   const sounding = options.sustain ? applySustain(notes, pedal) : notes;
   let durationSeconds = 0;
   for (const n of sounding) durationSeconds = Math.max(durationSeconds, n.offset);
-  return { format: layout.format, notes: sounding, pedal, timeMap, durationSeconds, trackNames };
+  const maxSeconds = options.maxSeconds ?? limits().maxPieceSeconds;
+  if (!(durationSeconds <= maxSeconds)) {
+    throw new MidiReadError(
+      `the piece lasts ${formatSeconds(durationSeconds)}, over the limit of ${formatSeconds(maxSeconds)} (--max-piece-minutes)`,
+    );
+  }
+  const content: MidiContent = {
+    format: layout.format,
+    notes: sounding,
+    pedal,
+    timeMap,
+    durationSeconds,
+    trackNames,
+  };
+  if (layout.damage.length > 0) content.damage = layout.damage;
+  return content;
+}
+
+interface Structure {
+  format: 0 | 1;
+  /** The header and the track chunks only, each track cut at its first break when lenient. */
+  clean: Uint8Array;
+  damage: MidiDamage[];
 }
 
 /**
- * Check the chunk structure before handing the bytes to `midi-file`, which reads past the end of a
- * cut file without complaint. Returns the bytes with only the header and the track chunks (unknown
- * chunk types, allowed by the standard, are skipped; so is anything after the last track).
+ * Check the chunk and event structure before handing the bytes to `midi-file`. Returns the bytes
+ * with only the header and the track chunks (unknown chunk types, allowed by the standard, are
+ * skipped; so is anything after the last track), tracks cut at their breaks when lenient.
  */
-function checkStructure(bytes: Uint8Array): { format: 0 | 1; clean: Uint8Array } {
-  if (bytes.length === 0) throw new MidiReadError('empty file');
-  if (bytes.length < 4 || chunkId(bytes, 0) !== 'MThd')
-    throw new MidiReadError('not a MIDI file (no MThd header)');
+function checkStructure(bytes: Uint8Array, lenient: boolean): Structure {
   if (bytes.length < 14) throw new MidiReadError('truncated: the file ends inside its header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(4);
@@ -87,39 +141,157 @@ function checkStructure(bytes: Uint8Array): { format: 0 | 1; clean: Uint8Array }
   if (division & 0x8000) throw new MidiReadError('SMPTE time division is not supported');
   if (division === 0) throw new MidiReadError('corrupt header (0 ticks per beat)');
 
-  const keep: [number, number][] = [[0, 8 + headerLength]];
-  let pos = 8 + headerLength;
-  let tracks = 0;
-  while (tracks < numTracks) {
-    if (pos + 8 > bytes.length) {
+  const damage: MidiDamage[] = [];
+  const broken = (message: string, notesLost: number | null, hint = true) => {
+    if (!lenient)
       throw new MidiReadError(
-        `truncated: the header announces ${numTracks} tracks, the file holds ${tracks}`,
+        `${message}${hint ? '; --lenient-midi reads what comes before the break' : ''}`,
       );
+    damage.push({ description: message, notesLost });
+  };
+  /** Track chunks: [start of data, end of data (possibly cut)]. */
+  const tracks: [number, number][] = [];
+  let pos = 8 + headerLength;
+  while (tracks.length < numTracks) {
+    if (pos + 8 > bytes.length) {
+      broken(
+        `truncated: the header announces ${numTracks} tracks, the file holds ${tracks.length}`,
+        null,
+      );
+      break;
     }
     const length = view.getUint32(pos + 4);
-    const end = pos + 8 + length;
     const isTrack = chunkId(bytes, pos) === 'MTrk';
+    let end = pos + 8 + length;
     if (end > bytes.length) {
-      const what = isTrack ? `track ${tracks + 1}` : 'a chunk';
-      throw new MidiReadError(
+      const what = isTrack ? `track ${tracks.length + 1}` : 'a chunk';
+      broken(
         `truncated: ${what} announces ${length} bytes, ${bytes.length - pos - 8} remain`,
+        null,
       );
+      if (!isTrack) break;
+      end = bytes.length;
     }
     if (isTrack) {
-      keep.push([pos, end]);
-      tracks++;
+      const start = pos + 8;
+      const problem = walkTrack(bytes, start, end);
+      if (problem) {
+        const lost = lenient ? countNoteOns(bytes, problem.resume, end) : 0;
+        broken(
+          `corrupt MIDI data: track ${tracks.length + 1}: ${problem.reason} (byte ${problem.at} of the file)` +
+            (lenient
+              ? `; the track's last ${end - problem.at} bytes dropped, about ${lost} notes lost`
+              : ''),
+          lost,
+        );
+        tracks.push([start, problem.at]);
+      } else tracks.push([start, end]);
     }
     pos = end;
   }
-  const contiguous = keep.every(([from], i) => i === 0 || from === keep[i - 1][1]);
-  if (contiguous) return { format, clean: bytes.subarray(0, pos) };
-  const clean = new Uint8Array(keep.reduce((s, [a, b]) => s + b - a, 0));
-  let at = 0;
-  for (const [a, b] of keep) {
-    clean.set(bytes.subarray(a, b), at);
-    at += b - a;
+  if (tracks.length === 0) throw new MidiReadError('no tracks');
+  // The header with the number of tracks found, then each track with its (possibly cut) length.
+  const size = 8 + headerLength + tracks.reduce((s, [a, b]) => s + 8 + b - a, 0);
+  const clean = new Uint8Array(size);
+  clean.set(bytes.subarray(0, 8 + headerLength));
+  const out = new DataView(clean.buffer);
+  out.setUint16(10, tracks.length);
+  let at = 8 + headerLength;
+  for (const [a, b] of tracks) {
+    clean.set([0x4d, 0x54, 0x72, 0x6b], at); // MTrk
+    out.setUint32(at + 4, b - a);
+    clean.set(bytes.subarray(a, b), at + 8);
+    at += 8 + b - a;
   }
-  return { format, clean };
+  return { format, clean, damage };
+}
+
+interface Break {
+  /** Offset of the broken event (where a lenient read cuts the track). */
+  at: number;
+  /** Offset after the broken event's header, where decoding may resume (always > at). */
+  resume: number;
+  reason: string;
+}
+
+/**
+ * Walk the events of bytes [start, end): the first event that is malformed or runs past `end`,
+ * or undefined when every event ends inside the track. Running status carries across meta and
+ * sysex events, as in `midi-file`. Counts note-ons (velocity > 0) into `count` when given.
+ */
+function walkTrack(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  count?: { noteOns: number },
+): Break | undefined {
+  let p = start;
+  let running = 0;
+  while (p < end) {
+    const at = p;
+    // Delta time: a variable-length quantity of at most 4 bytes.
+    let n = 0;
+    for (;;) {
+      if (p >= end) return pastEnd(at, p);
+      const b = bytes[p++];
+      if (++n === 4 && b & 0x80)
+        return { at, resume: p, reason: 'a delta time longer than 4 bytes' };
+      if (!(b & 0x80)) break;
+    }
+    if (p >= end) return pastEnd(at, p);
+    let status = bytes[p];
+    if (status & 0x80) p++;
+    else if (running === 0)
+      return { at, resume: p + 1, reason: 'a data byte where an event should start' };
+    else status = running;
+    if (status === 0xff || status === 0xf0 || status === 0xf7) {
+      if (status === 0xff && p++ >= end) return pastEnd(at, p); // the meta type
+      let length = 0;
+      let m = 0;
+      for (;;) {
+        if (p >= end) return pastEnd(at, p);
+        const b = bytes[p++];
+        length = length * 128 + (b & 0x7f);
+        if (++m === 4 && b & 0x80)
+          return { at, resume: p, reason: 'an event length longer than 4 bytes' };
+        if (!(b & 0x80)) break;
+      }
+      if (length > end - p) {
+        const kind = status === 0xff ? 'a meta event' : 'a sysex event';
+        return { at, resume: p, reason: `${kind} announces ${length} bytes, ${end - p} remain` };
+      }
+      p += length;
+    } else if (status >= 0xf0) {
+      return { at, resume: p, reason: `an unknown event type 0x${status.toString(16)}` };
+    } else {
+      running = status;
+      const size = (status & 0xe0) === 0xc0 ? 1 : 2; // program change, channel pressure: 1 byte
+      if (p + size > end) return pastEnd(at, p);
+      for (let i = 0; i < size; i++) {
+        if (bytes[p + i] & 0x80)
+          return { at, resume: p + i, reason: 'a channel event with a data byte over 127' };
+      }
+      if (count && (status & 0xf0) === 0x90 && bytes[p + 1] > 0) count.noteOns++;
+      p += size;
+    }
+  }
+  return undefined;
+}
+
+function pastEnd(at: number, p: number): Break {
+  return { at, resume: Math.max(p, at + 1), reason: 'an event runs past the end of the track' };
+}
+
+/** Note-ons in bytes a lenient read drops: decoded from `from`, resyncing after each break. */
+function countNoteOns(bytes: Uint8Array, from: number, end: number): number {
+  const count = { noteOns: 0 };
+  let p = from;
+  while (p < end) {
+    const problem = walkTrack(bytes, p, end, count);
+    if (!problem) break;
+    p = problem.resume;
+  }
+  return count.noteOns;
 }
 
 function chunkId(bytes: Uint8Array, pos: number): string {

@@ -6,6 +6,8 @@
  * past the end of the roll are cut. The 'onset' channel marks frame `on` of each note. Values are
  * 1 ('binary') or velocity / 127 ('velocity'); where notes overlap, the larger value wins.
  */
+import { formatSeconds, limits } from '../util/limits.ts';
+import { MidiReadError } from './read.ts';
 import { PianoRoll, DEFAULT_LAYOUT, pitchCount, type RollLayout } from './roll.ts';
 import type { Note } from './types.ts';
 
@@ -26,6 +28,20 @@ export function rollFrames(seconds: number, fps: number): number {
 }
 
 /**
+ * Refuse (as a problem of the file, so that a corpus run skips and lists it) a roll that would
+ * hold more than `limits().maxRollValues` values, before anything is allocated for it.
+ */
+export function checkRollSize(frames: number, layout: RollLayout): void {
+  const values = frames * layout.channels.length * pitchCount(layout);
+  const max = limits().maxRollValues;
+  if (!(values <= max)) {
+    throw new MidiReadError(
+      `its piano roll (${formatSeconds(frames / layout.fps)} at ${layout.fps} fps) would hold ${values.toExponential(2)} values, over the limit of ${max.toExponential(2)}`,
+    );
+  }
+}
+
+/**
  * Render notes into a roll of `rollFrames(durationSeconds)` frames; without a duration, the roll
  * ends with the last note.
  */
@@ -42,6 +58,7 @@ export function renderRoll(
     frames = 1;
     for (const n of notes) frames = Math.max(frames, offsetFrame(n.onset, n.offset, fps));
   }
+  checkRollSize(frames, layout);
   const roll = new PianoRoll(layout, frames);
   const P = pitchCount(layout);
   const data = roll.data;

@@ -65,4 +65,17 @@ export interface MidiContent {
   /** End of the last note (or last event), seconds. */
   durationSeconds: number;
   trackNames: string[];
+  /** Damage a lenient read (`--lenient-midi`) recovered from; absent for a sound file. */
+  damage?: MidiDamage[];
+}
+
+/** One break in a damaged file that a lenient read got past by dropping what followed it. */
+export interface MidiDamage {
+  /** What was wrong and what was dropped, for people. */
+  description: string;
+  /**
+   * Notes lost with the dropped bytes: note-ons found by decoding them after the break (resyncing
+   * at each malformed event, so an estimate), or null when the bytes are missing from the file.
+   */
+  notesLost: number | null;
 }

@@ -1,4 +1,6 @@
 import type { PianoRoll } from '../midi/roll.ts';
+import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import type { Progress } from '../util/progress.ts';
 import { LOGITS, type ActivationCache } from './cache.ts';
 import type { ComposerClassifier } from './classifier.ts';
@@ -23,10 +25,15 @@ export interface ActivationOptions {
   progress?: Progress;
 }
 
+/** Values (input, logits and requested layers) one batch may hold: 2^26, 256 MB of float32. */
+const MAX_BATCH_VALUES = 2 ** 26;
+
 /**
  * Logits and activations of `count` inputs, batch by batch, so memory stays bounded by one batch
- * however large the corpus. With a cache, items whose every requested value is cached skip the
- * model; the rest run together in one session call per batch.
+ * however large the corpus (batches shrink when the input or the layers are large). With a cache,
+ * items whose every requested value is cached skip the model; the rest run together in one session
+ * call per batch. Values the model computes are checked: a NaN or an infinity in the logits or the
+ * activations fails the run (results computed from them would be meaningless, not merely noisy).
  */
 export async function* activations(
   classifier: ComposerClassifier,
@@ -41,6 +48,8 @@ export async function* activations(
     ...layers.map((l) => [l, size(classifier, l)]),
   ]);
   const keys = [LOGITS, ...layers];
+  const perItem = classifier.inputSize + keys.reduce((a, k) => a + sizes[k], 0);
+  batchSize = Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_VALUES / perItem)));
   const tensorOf = (key: string) => (key === LOGITS ? LOGITS : classifier.layer(key).tensor);
   const ns = cache?.namespace(classifier.sha256, classifier.input);
   progress?.start('activations', count);
@@ -68,6 +77,8 @@ export async function* activations(
           [LOGITS]: result.logits,
           ...result.activations,
         };
+        for (const k of keys)
+          checkFinite(classifier, k, computed[k], sizes[k], missing, ids, start);
         missing.forEach((j, m) => {
           for (const k of keys) {
             const values = computed[k].subarray(m * sizes[k], (m + 1) * sizes[k]);
@@ -77,11 +88,31 @@ export async function* activations(
         });
       }
       progress?.tick(n);
+      await yieldToSignals();
       const { [LOGITS]: logits, ...acts } = out;
       yield { start, n, logits, activations: acts };
     }
   } finally {
     progress?.stop();
+  }
+}
+
+function checkFinite(
+  classifier: ComposerClassifier,
+  key: string,
+  values: Float32Array,
+  size: number,
+  missing: number[],
+  ids: ((i: number) => string) | undefined,
+  start: number,
+): void {
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isFinite(values[i])) continue;
+    const item = start + missing[Math.floor(i / size)];
+    const what = key === LOGITS ? 'logits' : `activations at layer ${key}`;
+    throw new UserError(
+      `${classifier.path}: the model's ${what} hold ${values[i]} for input ${ids ? ids(item) : item}; results computed from them would be meaningless`,
+    );
   }
 }
 

@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { sha256, writeFileAtomic } from '../util/files.ts';
+import { UserError } from '../util/errors.ts';
+import { FileSystemError, sha256, writeFileInside } from '../util/files.ts';
+import { safeSegment } from '../util/paths.ts';
+import { warn } from '../util/warn.ts';
 
 /**
  * Activations on disk, one file per (model, layer, excerpt), so reruns of TCAV or discovery over
@@ -9,6 +12,12 @@ import { sha256, writeFileAtomic } from '../util/files.ts';
  * truncated, corrupt or colliding file is detected and ignored (then recomputed), never trusted.
  *
  * File layout: "CLA1" | u32 values | u32 id bytes | 32-byte sha256(id bytes + data) | id | float32 data.
+ *
+ * The cache is an optimisation, so its failures never fail a run: an entry that cannot be read (a
+ * directory where a file should be, say) is recomputed; one that cannot be written is skipped with
+ * a warning; a full, read-only or inaccessible cache folder makes the run carry on without writing
+ * to the cache (one warning). Only a cache folder that is not a folder at all is a user error.
+ * Every path stays inside the cache folder (names pass through safeSegment, writes are checked).
  */
 const MAGIC = 'CLA1';
 const HEADER = 4 + 4 + 4 + 32;
@@ -28,9 +37,15 @@ export interface CacheStats {
 export class ActivationCache {
   readonly dir: string;
   readonly stats: CacheStats = { hits: 0, misses: 0, rejected: 0 };
+  /** Set when writing is pointless for the rest of the run (full or read-only disk). */
+  private writable = true;
 
   constructor(dir: string = DEFAULT_CACHE_DIR) {
     this.dir = resolve(dir);
+    if (existsSync(this.dir) && !statSync(this.dir).isDirectory())
+      throw new UserError(
+        `${dir}: the activation cache folder is a file (give another --cache-dir, or --no-cache)`,
+      );
   }
 
   /**
@@ -46,8 +61,10 @@ export class ActivationCache {
     let bytes: Buffer;
     try {
       bytes = readFileSync(this.path(namespace, layer, id));
-    } catch {
-      this.stats.misses++;
+    } catch (err) {
+      // Absent is a miss; anything else (a directory in its place, no permission) a bad entry.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.stats.misses++;
+      else this.stats.rejected++;
       return null;
     }
     const values = decode(bytes, id, size);
@@ -57,11 +74,28 @@ export class ActivationCache {
   }
 
   put(namespace: string, layer: string, id: string, values: Float32Array): void {
-    writeFileAtomic(this.path(namespace, layer, id), encode(id, values));
+    if (!this.writable) return;
+    const path = this.path(namespace, layer, id);
+    try {
+      writeFileInside(this.dir, path, encode(id, values));
+    } catch (err) {
+      if (!(err instanceof FileSystemError)) throw err;
+      if (['EISDIR', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '')) {
+        warn(
+          `${err.message}: a cache entry that is not a cache file is recomputed, not stored (said once)`,
+          'cache-entry',
+        );
+        return;
+      }
+      this.writable = false;
+      warn(
+        `activation cache ${this.dir}: ${err.message}; carrying on without writing to the cache`,
+      );
+    }
   }
 
   path(namespace: string, layer: string, id: string): string {
-    const readable = layer.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-40);
+    const readable = safeSegment(layer).slice(-40);
     return join(
       this.dir,
       namespace,

@@ -1,11 +1,22 @@
 import ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.ts';
 import { readUserFile, sha256 } from '../util/files.ts';
-import { findLayer, ModelGraph, nameLayers, type LayerInfo } from './graph.ts';
-import { HeadModel } from './head.ts';
+import {
+  axisLabel,
+  describeAxes,
+  isBatchAxis,
+  layoutLabels,
+  propagateAxes,
+  type GraphAxes,
+} from './axes.ts';
+import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
+import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
+import { HeadModel, type DerivativeMethod } from './head.ts';
+import { createSession, ortMessage } from './session.ts';
 import {
   declaredDims,
   decodeModel,
+  encodeModel,
   graphInputs,
   metadata,
   type Dim,
@@ -40,6 +51,8 @@ export interface ModelIo {
 export class ComposerClassifier {
   /** Session runs so far (the activation cache tests count them). */
   runCount = 0;
+  /** How heads take derivatives ('exact' falls back to finite differences per head when it must). */
+  derivatives: DerivativeMethod = 'exact';
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   private readonly heads = new Map<string, Promise<HeadModel>>();
 
@@ -49,8 +62,14 @@ export class ComposerClassifier {
     readonly input: InputSpec,
     /** sha256 of the model file: the model's identity in caches and results. */
     readonly sha256: string,
+    /** The graph that runs: the file's, or the file's with a symbolic batch (src/model/batch.ts). */
     readonly graph: ModelGraph,
     private readonly cuts: (LayerInfo & { internal: boolean })[],
+    private readonly unlisted: UnlistedCut[],
+    /** How sessions take batches; every session of this model runs through it. */
+    readonly batch: BatchPolicy,
+    /** Inputs and outputs as the file declares them. */
+    private readonly declared: { inputs: ModelIo[]; outputs: ModelIo[] },
   ) {}
 
   static async load(path: string, overrides?: ModelOverrides): Promise<ComposerClassifier> {
@@ -70,26 +89,40 @@ export class ComposerClassifier {
         `${path}: model has ${inputs.length} inputs, expected one piano-roll input`,
       );
     checkInputShape(path, input, declaredDims(inputs[0]));
-    const graph = new ModelGraph(model);
-    const shapes = await probeShapes(graph, input);
-    const logitsShape = shapes.get(graph.outputName);
+    const declared = {
+      inputs: inputs.map((i) => ({ name: i.name!, dims: declaredDims(i) })),
+      outputs: (model.graph.output ?? []).map((o) => ({ name: o.name!, dims: declaredDims(o) })),
+    };
+    let resolved;
+    try {
+      resolved = await resolveBatch(model, inputItemDims(input));
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      throw new UserError(
+        `${path}: the model does not run on a piano roll of its input spec: ${message}`,
+      );
+    }
+    const graph = new ModelGraph(resolved.model);
+    const { probe } = resolved;
+    const logits = probe.shapes.get(graph.outputName);
+    const logitsShape = logits && logits[0] === probe.n ? logits.slice(1) : undefined;
     if (!logitsShape || logitsShape.length !== 1 || logitsShape[0] !== labels.length) {
       throw new UserError(
         `${path}: the model outputs ${logitsShape ? `[${logitsShape}]` : 'no float tensor'} per input but has ${labels.length} labels (${labels.join(', ')})`,
       );
     }
-    // Useful cuts: feature maps (C, T', P') and vectors (K); not scalars or odd intermediate shapes.
-    const useful = graph
-      .validCuts()
-      .filter((t) => shapes.has(t) && [1, 3].includes(shapes.get(t)!.length))
-      .map((t) => ({ tensor: t, shape: shapes.get(t)! }));
+    const axes = propagateAxes(graph, input.layout, probe.shapes);
+    const { layers, unlisted } = layerCuts(graph, probe, axes);
     return new ComposerClassifier(
       path,
       labels,
       input,
       sha256(bytes),
       graph,
-      nameLayers(graph, useful),
+      nameLayers(graph, layers),
+      unlisted,
+      resolved.policy,
+      declared,
     );
   }
 
@@ -102,15 +135,19 @@ export class ComposerClassifier {
     return inputItemDims(this.input).reduce((a, b) => a * b, 1);
   }
 
+  /** Inputs as the file declares them. */
   inputs(): ModelIo[] {
-    return graphInputs(this.graph.model).map((i) => ({ name: i.name!, dims: declaredDims(i) }));
+    return this.declared.inputs;
   }
 
+  /** Outputs as the file declares them. */
   outputs(): ModelIo[] {
-    return (this.graph.model.graph!.output ?? []).map((o) => ({
-      name: o.name!,
-      dims: declaredDims(o),
-    }));
+    return this.declared.outputs;
+  }
+
+  /** How the model takes batches (fixed, rewritten to symbolic, or dynamic) and why. */
+  get batchInfo(): BatchInfo {
+    return this.batch.info;
   }
 
   /** The layers worth cutting at, in topological order (module outputs, pooled vectors). */
@@ -120,7 +157,7 @@ export class ComposerClassifier {
 
   /** A layer by readable name, alias or tensor name; UserError listing the valid ones. */
   layer(name: string): LayerInfo {
-    return findLayer(this.cuts, name, this.path);
+    return findLayer(this.cuts, name, this.path, this.unlisted);
   }
 
   /** Logits and activations at `layers` of n inputs laid out as the model's input tensor. */
@@ -135,16 +172,26 @@ export class ComposerClassifier {
     const key = tensors.join('\n');
     let session = this.sessions.get(key);
     if (!session) {
-      session = ort.InferenceSession.create(this.graph.withOutputs(tensors));
+      session = createSession(this.graph.withOutputs(tensors), this.path);
       this.sessions.set(key, session);
     }
     const s = await session;
     this.runCount++;
-    const feed = new ort.Tensor('float32', batch, [n, ...inputItemDims(this.input)]);
-    const out = await s.run({ [this.graph.inputName]: feed }, [this.graph.outputName, ...tensors]);
+    let out: Record<string, Float32Array>;
+    try {
+      out = await this.batch.run(
+        s,
+        [{ name: this.graph.inputName, data: batch, itemDims: inputItemDims(this.input) }],
+        n,
+        [this.graph.outputName, ...tensors],
+      );
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      throw new UserError(`${this.path}: onnxruntime cannot run the model: ${ortMessage(err)}`);
+    }
     const activations: Record<string, Float32Array> = {};
-    layers.forEach((name, i) => (activations[name] = out[infos[i].tensor].data as Float32Array));
-    return { logits: out[this.graph.outputName].data as Float32Array, activations };
+    layers.forEach((name, i) => (activations[name] = out[infos[i].tensor]));
+    return { logits: out[this.graph.outputName], activations };
   }
 
   /** The head from `layer` to the logits, built once per layer. */
@@ -152,10 +199,53 @@ export class ComposerClassifier {
     const info = this.layer(layer);
     let head = this.heads.get(info.tensor);
     if (!head) {
-      head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes);
+      head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes, {
+        derivatives: this.derivatives,
+        batch: this.batch,
+      }).catch((err: unknown) => {
+        throw new UserError(
+          `${this.path}: onnxruntime cannot run the model from layer ${layer}: ${ortMessage(err)}`,
+        );
+      });
       this.heads.set(info.tensor, head);
     }
     return head;
+  }
+
+  /** The whole model as a head from its input (for input gradients), built once. */
+  inputHead(): Promise<HeadModel> {
+    let head = this.heads.get(this.graph.inputName);
+    if (!head) {
+      const dims = inputItemDims(this.input);
+      const info: LayerInfo = {
+        name: 'input',
+        aliases: [],
+        tensor: this.graph.inputName,
+        shape: dims,
+        axes: layoutLabels(this.input.layout).slice(1),
+        nonNegative: true,
+      };
+      head = HeadModel.create(encodeModel(this.graph.model), info, this.classes, {
+        derivatives: this.derivatives,
+        batch: this.batch,
+      }).catch((err: unknown) => {
+        throw new UserError(`${this.path}: onnxruntime cannot run the model: ${ortMessage(err)}`);
+      });
+      this.heads.set(this.graph.inputName, head);
+    }
+    return head;
+  }
+
+  /**
+   * Gradients [n x inputSize] of sum_c weights[i, c] logit_c with respect to n inputs laid out as
+   * the model's input tensor (weights [n x classes]; one-hot rows: one logit per input).
+   */
+  async inputGradients(
+    batch: Float32Array,
+    n: number,
+    weights: Float32Array,
+  ): Promise<Float32Array> {
+    return (await this.inputHead()).gradients(batch, n, weights);
   }
 
   async release(): Promise<void> {
@@ -166,27 +256,47 @@ export class ComposerClassifier {
   }
 }
 
+/** Most axes per item a layer may have (a [channel, time, pitch] map has 3). */
+const MAX_LAYER_RANK = 3;
+
 /**
- * Shapes of the logits and of every valid cut, from one run on a batch of one zero input: ONNX
- * shape inference is not available in JS, and running the model is cheap and always right.
+ * The valid cuts worth explaining at: float tensors whose first axis is the batch (so that one
+ * item's activations are one row), with 1 to 3 axes per item, e.g. [channel, time, pitch] maps,
+ * [time, hidden] outputs of recurrent and attention layers, pooled vectors. A cut whose batch axis
+ * is not first (a recurrent layer's [time, batch, hidden] output before its transpose) is kept
+ * with the reason, for error messages.
  */
-async function probeShapes(graph: ModelGraph, spec: InputSpec): Promise<Map<string, number[]>> {
-  const cuts = graph.validCuts();
-  const session = await ort.InferenceSession.create(graph.withOutputs(cuts));
-  try {
-    const dims = inputItemDims(spec);
-    const zero = new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), [
-      1,
-      ...dims,
-    ]);
-    const out = await session.run({ [graph.inputName]: zero });
-    const shapes = new Map<string, number[]>();
-    for (const [name, tensor] of Object.entries(out)) {
-      if (tensor.type === 'float32' && tensor.dims[0] === 1)
-        shapes.set(name, tensor.dims.slice(1).map(Number));
+function layerCuts(
+  graph: ModelGraph,
+  probe: Probe,
+  { axes, nonNegative }: GraphAxes,
+): { layers: Omit<LayerInfo, 'name' | 'aliases'>[]; unlisted: UnlistedCut[] } {
+  const layers: Omit<LayerInfo, 'name' | 'aliases'>[] = [];
+  const unlisted: UnlistedCut[] = [];
+  for (const tensor of graph.validCuts()) {
+    const full = probe.shapes.get(tensor);
+    if (!full || probe.types.get(tensor) !== 'float32') continue;
+    const tensorAxes = axes.get(tensor);
+    const labels = full.map((_, i) => (tensorAxes?.[i] ? axisLabel(tensorAxes[i]) : 'mixed'));
+    const perItem = probe.perItem
+      ? probe.perItem.has(tensor)
+      : full[0] === probe.n && (!tensorAxes || isBatchAxis(tensorAxes[0]));
+    const modules = graph.modulePaths(tensor);
+    let reason: string | undefined;
+    if (!perItem) reason = `its first axis is not the batch ([${describeAxes(full, labels)}])`;
+    else if (full.length < 2) reason = 'it has one value per excerpt';
+    else if (full.length - 1 > MAX_LAYER_RANK)
+      reason = `it has ${full.length - 1} axes per excerpt (${describeAxes(full.slice(1), labels.slice(1))}); at most ${MAX_LAYER_RANK} are supported`;
+    if (reason) {
+      unlisted.push({ tensor, modules, reason });
+      continue;
     }
-    return shapes;
-  } finally {
-    await session.release();
+    layers.push({
+      tensor,
+      shape: full.slice(1),
+      axes: labels.slice(1).map((l) => (l === 'batch' ? 'mixed' : l)),
+      nonNegative: nonNegative.has(tensor),
+    });
   }
+  return { layers, unlisted };
 }

@@ -1,4 +1,5 @@
 import { UserError } from '../util/errors.ts';
+import type { AxisLabel } from './axes.ts';
 import {
   encodeModel,
   floatValueInfo,
@@ -27,6 +28,21 @@ export interface LayerInfo {
   tensor: string;
   /** Shape of one item (batch dimension excluded), e.g. [256, 25, 6]. */
   shape: number[];
+  /**
+   * What each axis of `shape` is (channel, time, pitch, hidden, mixed), propagated from the input
+   * layout through the graph (src/model/axes.ts): [channel, time, pitch] for a CNN map,
+   * [time, hidden] for a recurrent or attention layer, [channel, pitch, time] in an NCPT model.
+   */
+  axes: AxisLabel[];
+  /** Values are >= 0 whatever the input (after a ReLU, pooling of one...): NMF can factorise them. */
+  nonNegative: boolean;
+}
+
+/** A valid cut that is not offered as a layer, and why (for error messages). */
+export interface UnlistedCut {
+  tensor: string;
+  modules: string[];
+  reason: string;
 }
 
 export class ModelGraph {
@@ -146,12 +162,13 @@ export class ModelGraph {
  */
 export function nameLayers(
   graph: ModelGraph,
-  cuts: { tensor: string; shape: number[] }[],
+  cuts: Omit<LayerInfo, 'name' | 'aliases'>[],
 ): (LayerInfo & { internal: boolean })[] {
   const lastCut = new Map<string, string>();
   for (const { tensor } of cuts) for (const m of graph.modulePaths(tensor)) lastCut.set(m, tensor);
   const taken = new Set<string>();
-  return cuts.map(({ tensor, shape }) => {
+  return cuts.map((cut) => {
+    const { tensor } = cut;
     const modules = graph.modulePaths(tensor);
     const names = modules.filter((m) => lastCut.get(m) === tensor);
     let name = names[0];
@@ -164,10 +181,9 @@ export function nameLayers(
     }
     taken.add(name);
     return {
+      ...cut,
       name,
       aliases: names.slice(1),
-      tensor,
-      shape,
       internal: modules.length > 0 && names.length === 0,
     };
   });
@@ -178,14 +194,18 @@ export function findLayer(
   layers: (LayerInfo & { internal: boolean })[],
   name: string,
   modelPath: string,
+  unlisted: UnlistedCut[] = [],
 ): LayerInfo {
   const found = layers.find(
     (l) => l.name === name || l.tensor === name || l.aliases.includes(name),
   );
   if (!found) {
     const valid = layers.filter((l) => !l.internal).map((l) => l.name);
+    const cut = [...unlisted].reverse().find((c) => c.tensor === name || c.modules.at(-1) === name);
     throw new UserError(
-      `${modelPath}: no layer "${name}" where the model can be cut; valid layers: ${valid.join(', ')}`,
+      cut
+        ? `${modelPath}: "${name}" is a valid cut, but not one concept-lens can explain at: ${cut.reason}; valid layers: ${valid.join(', ')}`
+        : `${modelPath}: no layer "${name}" where the model can be cut; valid layers: ${valid.join(', ')}`,
     );
   }
   const { internal: _internal, ...info } = found;

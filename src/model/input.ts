@@ -1,10 +1,11 @@
 import type { PianoRoll } from '../midi/roll.ts';
 import { UserError } from '../util/errors.ts';
-import { pitchCount, type InputSpec } from './spec.ts';
+import { inputItemDims, pitchCount, type InputSpec } from './spec.ts';
 
 /**
  * Piano rolls to the model's input tensor. PianoRoll.data is [channel][frame][pitch] (see
- * src/midi/roll.ts), which is exactly one NCTP item; NCPT models get each channel transposed.
+ * src/midi/roll.ts), which is exactly one NCTP item (and one NTP item: one channel); other
+ * layouts (NCPT, NTPC, NPTC, NPT) get each item's axes permuted.
  */
 export function rollsToBatch(rolls: PianoRoll[], spec: InputSpec): Float32Array {
   const C = spec.channels.length;
@@ -12,17 +13,26 @@ export function rollsToBatch(rolls: PianoRoll[], spec: InputSpec): Float32Array 
   const P = pitchCount(spec);
   const item = C * T * P;
   const batch = new Float32Array(rolls.length * item);
+  // Stride of each roll axis in the model's item layout (C absent: one channel, stride unused).
+  const dims = inputItemDims(spec);
+  const letters = spec.layout.slice(1);
+  const stride = (letter: string) => {
+    const i = letters.indexOf(letter);
+    return i < 0 ? 0 : dims.slice(i + 1).reduce((a, b) => a * b, 1);
+  };
+  const [sc, st, sp] = [stride('C'), stride('T'), stride('P')];
+  const identity = sc === T * P && st === P && sp === 1;
   rolls.forEach((roll, n) => {
     checkRoll(roll, spec);
     const out = batch.subarray(n * item, (n + 1) * item);
-    if (spec.layout === 'NCTP') {
+    if (identity || (C === 1 && st === P && sp === 1)) {
       out.set(roll.data);
       return;
     }
     for (let c = 0; c < C; c++) {
       const base = c * T * P;
       for (let t = 0; t < T; t++)
-        for (let p = 0; p < P; p++) out[base + p * T + t] = roll.data[base + t * P + p];
+        for (let p = 0; p < P; p++) out[c * sc + t * st + p * sp] = roll.data[base + t * P + p];
     }
   });
   return batch;

@@ -8,6 +8,7 @@ export const onnx = onnxProto.onnx;
 export type ModelProto = onnxProto.onnx.ModelProto;
 export type NodeProto = onnxProto.onnx.INodeProto;
 export type ValueInfoProto = onnxProto.onnx.IValueInfoProto;
+export type TensorProto = onnxProto.onnx.ITensorProto;
 
 /** A dimension is a number when static, the symbolic name (or null) when dynamic. */
 export type Dim = number | string | null;

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
 import { parseYamlFile } from '../util/yaml.ts';
+import { LAYOUTS, layoutItemDims } from './axes.ts';
+import { checkInputBounds } from './bounds.ts';
 import type { Dim } from './onnx.ts';
 
 /**
@@ -26,14 +28,19 @@ const inputSpecFields = z
     /** Input channels (C), in order. */
     channels: z.array(z.enum(['frame', 'onset'])).min(1),
     values: z.enum(['binary', 'velocity']),
-    /** Tensor layout: N batch, C channels, T time frames, P pitches. */
-    layout: z.enum(['NCTP', 'NCPT']),
+    /** Tensor layout: N batch, C channels, T time frames, P pitches (no C: one channel). */
+    layout: z.enum(LAYOUTS),
   })
   .strict();
 
-export const inputSpecSchema = inputSpecFields.refine((s) => s.highPitch >= s.lowPitch, {
-  message: 'highPitch must be >= lowPitch',
-});
+export const inputSpecSchema = inputSpecFields
+  .refine((s) => s.highPitch >= s.lowPitch, {
+    message: 'highPitch must be >= lowPitch',
+  })
+  .refine((s) => s.layout.includes('C') || s.channels.length === 1, {
+    message: 'a layout without a channel axis (NTP, NPT) takes exactly one channel',
+    path: ['channels'],
+  });
 
 export type InputSpec = z.infer<typeof inputSpecSchema>;
 type PartialSpec = Partial<InputSpec>;
@@ -113,6 +120,7 @@ export function resolveDescription(
       ),
     );
   }
+  checkInputBounds(modelPath, parsed.data);
   return { labels: labels!, input: parsed.data };
 }
 
@@ -158,28 +166,23 @@ export function pitchCount(spec: InputSpec): number {
   return spec.highPitch - spec.lowPitch + 1;
 }
 
-/** Per-item input dims [C, T, P] or [C, P, T] following the spec's layout. */
+/** Per-item input dims in the spec's layout: [C, T, P] for NCTP, [T, P, C] for NTPC, ... */
 export function inputItemDims(spec: InputSpec): number[] {
-  const c = spec.channels.length;
-  return spec.layout === 'NCTP'
-    ? [c, spec.windowFrames, pitchCount(spec)]
-    : [c, pitchCount(spec), spec.windowFrames];
+  return layoutItemDims(spec.layout, spec.channels.length, spec.windowFrames, pitchCount(spec));
 }
 
 /** Check the spec against the model's declared input dims where those are static. */
 export function checkInputShape(modelPath: string, spec: InputSpec, declared: Dim[]): void {
   if (declared.length === 0) return; // the model declares no shape: nothing to check
-  if (declared.length !== 4) {
+  if (declared.length !== spec.layout.length) {
     throw new UserError(
-      `${modelPath}: input has ${declared.length} dimensions, expected 4 (N, C, T, P or N, C, P, T)`,
+      `${modelPath}: input has ${declared.length} dimensions, but layout ${spec.layout} has ${spec.layout.length}`,
     );
   }
   const expected = inputItemDims(spec);
-  const axes =
-    spec.layout === 'NCTP'
-      ? ['channels', 'windowFrames', 'pitches']
-      : ['channels', 'pitches', 'windowFrames'];
-  for (let i = 0; i < 3; i++) {
+  const names: Record<string, string> = { C: 'channels', T: 'windowFrames', P: 'pitches' };
+  const axes = [...spec.layout.slice(1)].map((l) => names[l]);
+  for (let i = 0; i < axes.length; i++) {
     const d = declared[i + 1];
     if (typeof d === 'number' && d !== expected[i]) {
       throw new UserError(

@@ -11,14 +11,21 @@ import { composerColors, type ComposerColors } from './colors.ts';
 import { esc, jsonForScript, relativeHref } from './escape.ts';
 import { pianoRollSvg, type PlayNote } from './pianoroll.ts';
 import { PLAYER_SCRIPT } from './player.ts';
+import { discoveryMapNote } from './sections/discovery-map.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
 import { hubnessSection } from './sections/hubness.ts';
+import { timelineNav, timelineSection } from './sections/timeline.ts';
+import { TIMELINE_CSS } from './timeline-figure.ts';
+import type { TimelineResults } from '../results/timeline.ts';
+import { derivativesRows } from './sections/derivatives.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
   outDir: string;
+  /** Timelines of pieces (explain --pieces), shown in their own section. */
+  timeline?: TimelineResults;
 }
 
 /** What rendering needs besides the results: colours, the MIDI folder, and the notes to embed. */
@@ -47,6 +54,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     tcavSection(results.tcav, ctx),
     conceptsSection(results, ctx),
     hubnessSection(results.hubness),
+    timelineSection(options.timeline, ctx.colors),
     skippedSection(results.skipped),
   ];
   return [
@@ -56,9 +64,9 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     // An empty icon, so the browser does not ask the file system or network for favicon.ico.
     '<link rel="icon" href="data:,">',
     `<title>${esc(title)}</title>`,
-    `<style>${REPORT_CSS}</style></head><body>`,
+    `<style>${REPORT_CSS}${options.timeline ? TIMELINE_CSS : ''}</style></head><body>`,
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(results.run.command)} run of ${esc(fmtDate(results.run.startedAt))}, concept-lens ${esc(results.run.version)}</p></header>`,
-    '<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#hubness">Hubness</a><a href="#skipped">Skipped files</a></nav>',
+    `<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#hubness">Hubness</a>${timelineNav(options.timeline)}<a href="#skipped">Skipped files</a></nav>`,
     '<main>',
     ...sections,
     '</main>',
@@ -100,6 +108,7 @@ function runSection(r: RunResults): string {
     ['Started', esc(fmtDate(run.startedAt))],
     ['Duration', esc(fmtDuration(run.seconds))],
     ['Layers', run.layers.map((l) => `<code>${esc(l)}</code>`).join(', ') || '–'],
+    ...derivativesRows(r),
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
     ...Object.entries(run.parameters).map(
@@ -180,7 +189,7 @@ function conceptsSection(r: RunResults, ctx: Context): string {
     return `${head}<p class="notrun">Concept discovery was not run in this run.</p></section>`;
   const d = r.discovery;
   const intro = d
-    ? `<p>${r.concepts.length} concept${r.concepts.length === 1 ? '' : 's'} found by ${d.method === 'nmf' ? 'non-negative matrix factorisation (ICE-style)' : 'k-means clustering (ACE-style)'} of the activations at layer <code>${esc(d.layer)}</code>${d.fidelity !== undefined ? `; the concepts reconstruct the activations with fidelity ${fmt(d.fidelity)}` : ''}.</p>`
+    ? `<p>${r.concepts.length} concept${r.concepts.length === 1 ? '' : 's'} found by ${d.method === 'nmf' ? 'non-negative matrix factorisation (ICE-style)' : 'k-means clustering (ACE-style)'} of the activations at layer <code>${esc(d.layer)}</code>${d.fidelity !== undefined ? `; the concepts reconstruct the activations with fidelity ${fmt(d.fidelity)}` : ''}.${discoveryMapNote(d)}</p>`
     : '';
   return `${head}${intro}${r.concepts.map((c, i) => conceptArticle(c, i, ctx)).join('\n')}</section>`;
 }

@@ -181,7 +181,7 @@ function attackSection(r: SimilarResults, ctx: Context): string {
           midi: x.midi,
           color: ctx.colors(w.composer),
           label: `Attacked window ${i + 1}, attack against ${x.scaling}`,
-          caption: `<div class="how">attacked with ${esc(SCALING_TEXT[x.scaling] ?? x.scaling)} in view: ${x.edits.filter((e) => e.kind === 'delete').length} notes deleted, ${x.edits.filter((e) => e.kind === 'add').length} added; in the top ${a.k} of ${pct(x.after[x.scaling] ?? 0)} of queries (before: ${pct(w.before[x.scaling] ?? 0)})</div>`,
+          caption: `<div class="how">attacked with ${esc(SCALING_TEXT[x.scaling] ?? x.scaling)} in view: ${x.edits.filter((e) => e.kind === 'delete').length} notes deleted, ${x.edits.filter((e) => e.kind === 'add').length} added; in the top ${a.k} of ${pct(x.after[x.scaling] ?? 0)} of queries (before: ${pct(w.before[x.scaling] ?? 0)})</div>${x.edits.length ? `<details><summary>The edits</summary><ul>${x.edits.map((e) => `<li>${esc(e.text)}</li>`).join('')}</ul></details>` : ''}`,
         }),
       ),
     ];

@@ -124,19 +124,40 @@ export interface DiscoveredConcept {
   leastTypical: ExcerptRef[];
 }
 
+/** How derivatives were taken at a layer of the run. */
+export interface LayerDerivatives {
+  name: string;
+  /** Shape of one activation at the layer. */
+  shape: number[];
+  /** 'exact': reverse-mode gradients of the head; 'finite-difference': central differences. */
+  derivatives: 'exact' | 'finite-difference';
+  /** Why finite differences were used although exact derivatives were asked for. */
+  note?: string;
+}
+
 export interface RunResults {
   run: RunInfo;
   model: ModelIdentity;
   corpus: CorpusIdentity;
+  /** Per layer of the run: how its derivatives were taken. */
+  layers?: LayerDerivatives[];
   tcav: TcavEntry[];
   concepts: DiscoveredConcept[];
   discovery?: {
     method: 'kmeans' | 'nmf';
     layer: string;
+    /** The layer's axes, e.g. `channel 64 x time 25 x pitch 6` or `time 48 x hidden 32`. */
+    axes?: string;
+    /** NMF: the localisation grid (rows time, columns pitch), null when the layer has no map. */
+    map?: { rows: number; cols: number } | null;
+    /** NMF: why concepts at this layer cannot be localised, when they cannot. */
+    unlocalised?: string;
     fidelity?: number;
     [key: string]: unknown;
   };
   /** Hubness of the corpus at a layer (src/results/similar.ts), when measured. */
   hubness?: HubnessReport[];
   skipped: { file: string; reason: string }[];
+  /** Timelines of given pieces (explain --pieces), relative to the output folder. */
+  timeline?: { file: string; pieces: number };
 }

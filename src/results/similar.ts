@@ -107,6 +107,8 @@ export interface SimilarResults {
 /** A note deleted from or added to an attacked window (times in seconds from the window's start). */
 export interface HubAttackEdit {
   kind: 'delete' | 'add';
+  /** In words, for a musician: "delete E♭5 at bar 12, beat 2.5 (0:03.3)". */
+  text: string;
   pitch: number;
   onset: number;
   offset: number;

@@ -1,5 +1,6 @@
 import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens } from '../lens/lens.ts';
+import { describeEdit, editGrid, type EditPlace } from '../edits/index.ts';
 import type { MidiContent, Note } from '../midi/types.ts';
 import { excerptNotes, writeMidiFile } from '../midi/write.ts';
 import type { HubAttackReport, HubAttackWindow, PassageRef } from '../results/similar.ts';
@@ -35,6 +36,12 @@ export class PassageExporter {
     return out;
   }
 
+  /** Where the window lies, for describing edits (bars where the file has them). */
+  place(x: Excerpt): EditPlace {
+    this.notes(x);
+    return { start: x.start, ...(x.bars ? { timeMap: this.contents.get(x.file)!.timeMap } : {}) };
+  }
+
   /** The window's notes. */
   notes(x: Excerpt): Note[] {
     if (!this.contents.has(x.file)) this.contents.set(x.file, this.lens.index.content(x.file));
@@ -64,11 +71,13 @@ function round(x: number): number {
  *   excerpts/hub-attack/07-Chopin-...-original.mid, ...-mp-empirical.mid
  */
 export function hubAttackReport(
+  lens: ConceptLens,
   result: HubAttackResult,
   index: RetrievalIndex,
   exporter: PassageExporter,
 ): HubAttackReport {
   const o = result.options;
+  const grid = editGrid(lens.layout, lens.classifier.input.windowFrames);
   const rates = (hits: Partial<Record<Scaling, number>>, queries: number) =>
     Object.fromEntries(
       Object.entries(hits).map(([s, h]) => [s, round(h! / Math.max(1, queries))]),
@@ -85,9 +94,11 @@ export function hubAttackReport(
       attacks: w.runs.map((r) => ({
         scaling: r.scaling,
         edits: r.edits.map((e) => {
-          const n = e.kind === 'delete' ? w.original[e.note] : e;
+          const d = describeEdit(e, w.original, grid, exporter.place(w.excerpt));
+          const n = e.kind === 'add' ? e : w.original[(e as { note: number }).note];
           return {
-            kind: e.kind,
+            kind: e.kind === 'add' ? ('add' as const) : ('delete' as const),
+            text: d.text,
             pitch: n.pitch,
             onset: round(n.onset),
             offset: round(n.offset),

@@ -3,11 +3,11 @@ import type { ConceptLens } from '../lens/lens.ts';
 import { renderRoll } from '../midi/render.ts';
 import type { Note } from '../midi/types.ts';
 import { activations } from '../model/activations.ts';
+import { applyEdits, editGrid, type EditGrid, type NoteEdit } from '../edits/index.ts';
 import { Rng } from '../util/random.ts';
 import type { RetrievalIndex } from './index.ts';
 import { forEachDistanceBlock } from './distance.ts';
 import { empiricalMp, gaussianMp, type Owner } from './mp.ts';
-import { applyHubEdits, type HubEdit } from './note-edits.ts';
 import { poolActivations } from './pool.ts';
 import { Profiles } from './profiles.ts';
 import { scaledNeighbours } from './scaled.ts';
@@ -32,7 +32,7 @@ import type { Scaling } from './types.ts';
  *   see evaluate.ts); a sample of `queries` of them guides the search. The window replaces the
  *   original in the corpus; the other windows' distance profiles are kept (one window of
  *   thousands changes them little).
- * The edits are a local minimal set (note-edits.ts) until src/edits (branch robust) is merged.
+ * The edits are the `delete` and `add` edits of src/edits, applied with its `applyEdits`.
  */
 export interface HubAttackOptions {
   /** Windows attacked. */
@@ -63,7 +63,7 @@ export const HUB_ATTACK_DEFAULTS = {
 export interface AttackRun {
   /** The scaling that guided the search. */
   scaling: Scaling;
-  edits: HubEdit[];
+  edits: NoteEdit[];
   notes: Note[];
   /** Queries whose top k holds the attacked window, under each scaling (its own, and the others: transfer). */
   hits: Record<Scaling, number>;
@@ -150,6 +150,7 @@ export async function hubAttack(
 
   const layer = lens.classifier.layer(index.meta.layer);
   const { windowFrames } = lens.classifier.input;
+  const grid = editGrid(lens.layout, windowFrames);
   /** Distance rows [m x n] of note lists (windows), through the model but not the cache. */
   const rowsOf = async (lists: readonly Note[][]): Promise<Float32Array[]> => {
     const rolls = lists.map((notes) => renderRoll(notes, lens.layout).slice(0, windowFrames));
@@ -158,7 +159,14 @@ export async function hubAttack(
     const layers = [layer.name];
     for await (const b of activations(lens.classifier, lists.length, (i) => rolls[i], layers)) {
       const out = raw.subarray(b.start * dims, (b.start + b.n) * dims);
-      poolActivations(b.activations[layer.name], b.n, layer.shape, index.meta.pooling, out);
+      poolActivations(
+        b.activations[layer.name],
+        b.n,
+        layer.shape,
+        layer.axes,
+        index.meta.pooling,
+        out,
+      );
     }
     const rows = await index.queryRows(raw, lists.length);
     return lists.map((_, r) => rows.subarray(r * n, (r + 1) * n));
@@ -180,15 +188,15 @@ export async function hubAttack(
     ) as Record<Scaling, number>;
     const runs: AttackRun[] = [];
     for (const scaling of o.scalings) {
-      const edits: HubEdit[] = [];
+      const edits: NoteEdit[] = [];
       let notes = target.notes;
       let current = score(originalRow, scaling, guided);
       const gapBefore = score(originalRow, scaling, all).gap;
       const search = new Rng(`${o.seed}/hub-attack/${x.id}/${scaling}`);
       for (let step = 0; step < budget; step++) {
-        const proposals = propose(target.notes, edits, o.candidates, search, lens);
+        const proposals = propose(target.notes, edits, o.candidates, search, grid);
         if (proposals.length === 0) break;
-        const lists = proposals.map((e) => applyHubEdits(target.notes, [...edits, e]));
+        const lists = proposals.map((e) => applyEdits(target.notes, [...edits, e], grid));
         const rows = await rowsOf(lists);
         let best = -1;
         let bestScore = current;
@@ -355,22 +363,25 @@ function scoreStandIn(
 /** Random edits that are not yet made: deletions of original notes and additions on the grid. */
 function propose(
   original: readonly Note[],
-  edits: readonly HubEdit[],
+  edits: readonly NoteEdit[],
   count: number,
   rng: Rng,
-  lens: ConceptLens,
-): HubEdit[] {
-  const { lowPitch, highPitch } = lens.classifier.input;
+  grid: EditGrid,
+): NoteEdit[] {
+  const { lowPitch, highPitch } = grid;
+  const end = grid.frames / grid.fps;
   const deleted = new Set(edits.flatMap((e) => (e.kind === 'delete' ? [e.note] : [])));
   const remaining = original.map((_, i) => i).filter((i) => !deleted.has(i));
-  const out: HubEdit[] = rng
+  const out: NoteEdit[] = rng
     .sample(remaining, Math.floor(count / 2))
     .map((note) => ({ kind: 'delete', note }));
-  const current = applyHubEdits(original, edits);
+  const current = applyEdits(original, edits, grid);
   const pitches = [...new Set(original.map((n) => n.pitch))];
   const seen = new Set<string>();
   for (let tries = 0; out.length < count && tries < 4 * count; tries++) {
     const timing = rng.pick(original);
+    // Added notes stay inside the window (a clipped note may end past it in a shorter file).
+    if (timing.offset > end) continue;
     // Half near what the window plays, half anywhere but the extreme octaves.
     const pitch = rng.chance(0.5)
       ? rng.pick(pitches) + rng.pick([-12, 0, 0, 12])

@@ -5,7 +5,8 @@ import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import { activations } from '../model/activations.ts';
 import type { HubnessReport } from '../results/similar.ts';
 import { UserError } from '../util/errors.ts';
-import { sha256, writeFileAtomic } from '../util/files.ts';
+import { FileSystemError, sha256, writeFileAtomic } from '../util/files.ts';
+import { warn } from '../util/warn.ts';
 import { safeSegment } from '../util/paths.ts';
 import { Rng } from '../util/random.ts';
 import { readBundle, writeBundle } from './bundle.ts';
@@ -141,8 +142,8 @@ export class RetrievalIndex {
       throw new UserError(
         `the corpus has ${excerpts.length} window(s) of the model's composers; retrieval needs at least 3`,
       );
-    const pooling = effectivePooling(settings.pooling, layer.shape);
-    const dims = pooledSize(pooling, layer.shape);
+    const pooling = effectivePooling(settings.pooling, layer.shape, layer.axes);
+    const dims = pooledSize(pooling, layer.shape, layer.axes);
     const bytes = excerpts.length * (dims * 4 + settings.near * 8 + settings.levels * 8 + 40);
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_INDEX_BYTES;
     if (bytes > maxBytes) {
@@ -215,7 +216,7 @@ export class RetrievalIndex {
   ): Promise<RetrievalIndex> {
     const started = Date.now();
     const layer = lens.classifier.layer(settings.layer);
-    const dims = pooledSize(settings.pooling, layer.shape);
+    const dims = pooledSize(settings.pooling, layer.shape, layer.axes);
     const n = excerpts.length;
     const data = new Float32Array(n * dims);
     // Windows in chunks: rolls of one chunk at a time, activations pooled batch by batch, never
@@ -236,7 +237,14 @@ export class RetrievalIndex {
         if (viaCache) {
           const acts = await lens.activations(lens.corpusItems(part), [settings.layer], stage);
           const values = acts.layers[settings.layer];
-          poolActivations(values, part.length, layer.shape, settings.pooling, out(0, part.length));
+          poolActivations(
+            values,
+            part.length,
+            layer.shape,
+            layer.axes,
+            settings.pooling,
+            out(0, part.length),
+          );
           continue;
         }
         const rolls = lens.index.rolls(part);
@@ -252,6 +260,7 @@ export class RetrievalIndex {
             values,
             batch.n,
             layer.shape,
+            layer.axes,
             settings.pooling,
             out(batch.start, batch.n),
           );
@@ -296,15 +305,17 @@ export class RetrievalIndex {
       distanceSeconds: (Date.now() - started) / 1000 - activationSeconds,
     };
     if (path) {
-      writeBundle(path, meta, {
-        vectors: vectors.data,
-        squares: vectors.squares,
-        centre,
-        reference,
-        ...Object.fromEntries(
-          Object.entries(profiles.arrays()).map(([k, v]) => [`profile.${k}`, v]),
-        ),
-      });
+      storeQuietly(path, () =>
+        writeBundle(path, meta, {
+          vectors: vectors.data,
+          squares: vectors.squares,
+          centre,
+          reference,
+          ...Object.fromEntries(
+            Object.entries(profiles.arrays()).map(([k, v]) => [`profile.${k}`, v]),
+          ),
+        }),
+      );
     }
     return new RetrievalIndex(meta, excerpts, vectors, centre, profiles, reference, lens, path);
   }
@@ -317,6 +328,7 @@ export class RetrievalIndex {
       acts.layers[this.meta.layer],
       items.length,
       layer.shape,
+      layer.axes,
       this.meta.pooling,
     );
   }
@@ -393,7 +405,10 @@ export class RetrievalIndex {
         ),
       })),
     };
-    if (cachePath) writeFileAtomic(cachePath, JSON.stringify({ key: this.meta.key, report }));
+    if (cachePath)
+      storeQuietly(cachePath, () =>
+        writeFileAtomic(cachePath, JSON.stringify({ key: this.meta.key, report })),
+      );
     return report;
   }
 
@@ -457,6 +472,22 @@ function indexKey(
       windows: sha256(excerpts.map((x) => x.id).join('\n')),
     }),
   );
+}
+
+/**
+ * A cache write that cannot fail the run (as the activation cache): a full or read-only disk
+ * leaves the index in memory for this run, with one warning.
+ */
+function storeQuietly(path: string, write: () => void): void {
+  try {
+    write();
+  } catch (err) {
+    if (!(err instanceof FileSystemError)) throw err;
+    warn(
+      `retrieval index cache ${path}: ${err.message}; carrying on without storing it`,
+      'retrieval-cache',
+    );
+  }
 }
 
 function mb(bytes: number): string {

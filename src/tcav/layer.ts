@@ -1,4 +1,5 @@
 import type { HeadModel } from '../model/head.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 import { decision, fitLogistic } from './cav.ts';
 import { gram } from './linalg.ts';
@@ -97,7 +98,7 @@ export class TcavLayer {
     layer.randomGram = await gram(random.acts, random.n, random.acts, random.n, dim);
     // The null: random set 0 plays the concept.
     const set0 = [...Array(o.setSize).keys()];
-    const runs = layer.runs(`random`, { acts: new Float32Array(0), n: 0 }, undefined, set0);
+    const runs = await layer.runs(`random`, { acts: new Float32Array(0), n: 0 }, undefined, set0);
     layer.baseline = await layer.score(runs.directions);
     return layer;
   }
@@ -113,7 +114,7 @@ export class TcavLayer {
     const local = counter ? concatSets(concept, counter, this.dim) : concept;
     const kLocal = await gram(local.acts, local.n, local.acts, local.n, this.dim);
     const kCross = await gram(local.acts, local.n, this.random.acts, this.random.n, this.dim);
-    const runs = this.runs(name, local, {
+    const runs = await this.runs(name, local, {
       kLocal,
       kCross,
       concept: concept.n,
@@ -136,13 +137,13 @@ export class TcavLayer {
    * first, then the random pool. With counterexamples, each run draws 4/5 of each side (a
    * different subsample per run) instead of a random set.
    */
-  private runs(
+  private async runs(
     name: string,
     local: ActivationSet,
     blocks:
       { kLocal: Float64Array; kCross: Float64Array; concept: number; counter: number } | undefined,
     randomPositives?: number[],
-  ): { directions: Float32Array[]; accuracies: number[] } {
+  ): Promise<{ directions: Float32Array[]; accuracies: number[] }> {
     const { runs, setSize } = this.options;
     const L = local.n;
     const N = this.random.n;
@@ -203,6 +204,7 @@ export class TcavLayer {
         if (alpha !== 0) for (let d = 0; d < this.dim; d++) w[d] += alpha * r[d];
       });
       directions.push(Float32Array.from(w));
+      await yieldToSignals(); // a pending Ctrl-C acts between CAV fits
     }
     return { directions, accuracies };
   }
@@ -211,18 +213,17 @@ export class TcavLayer {
   private async score(directions: Float32Array[]): Promise<TargetScores[]> {
     const usable = directions.map((d) => d.some((v) => v !== 0));
     const dirs = directions.map((d, i) => (usable[i] ? d : unitVector(this.dim)));
-    const classes = this.targets.map((t) => t.classIndex);
-    const T = classes.length;
     const R = dirs.length;
-    const derivs = await this.head.directionalDerivatives(
+    // Each excerpt's derivative of its own composer's logit: [excerpt x direction].
+    const derivs = await this.head.rowDerivatives(
       this.allTargets.acts,
       this.allTargets.n,
       dirs,
-      classes,
+      this.targets.flatMap((t) => Array<number>(t.n).fill(t.classIndex)),
     );
     const out: TargetScores[] = [];
     let first = 0;
-    this.targets.forEach((target, t) => {
+    this.targets.forEach((target) => {
       const scores: number[] = [];
       const magnitudes: number[] = [];
       const derivatives: number[] = [];
@@ -232,7 +233,7 @@ export class TcavLayer {
         let mass = 0;
         let sum = 0;
         for (let i = first; i < first + target.n; i++) {
-          const s = derivs[(i * R + r) * T + t];
+          const s = derivs[i * R + r];
           if (s > 0) {
             positive++;
             posMass += s;

@@ -3,6 +3,7 @@ import { resolveExamples } from '../concepts/examples.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { TcavEntry } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
+import { yieldToSignals } from '../util/interrupt.ts';
 import { TcavLayer, type ActivationSet, type TargetSet } from './layer.ts';
 import { holm, meanStd } from './stats.ts';
 
@@ -79,11 +80,23 @@ export async function prepareConcepts(
     corpusRoot: options.corpusRoot ?? lens.index.corpus.root,
     sustain: options.sustain,
   };
-  const items = async (file: ConceptFile, which: 'examples' | 'counterexamples') =>
-    (await resolveExamples(file, which, ctx)).map((x) =>
-      lens.notesItem(`concept:${x.id}`, x.notes),
-    );
+  const items = async (file: ConceptFile, which: 'examples' | 'counterexamples') => {
+    const out: LensItem[] = [];
+    for (const x of await resolveExamples(file, which, ctx)) {
+      out.push(lens.notesItem(`concept:${x.id}`, x.notes));
+      await yieldToSignals();
+    }
+    return out;
+  };
   const byName = new Map(files.map((f) => [f.spec.name, f]));
+  for (const file of files) {
+    if (byName.get(file.spec.name) !== file)
+      throw new UserError(
+        `${file.path}: another concept of this run is also named ${file.spec.name}`,
+      );
+    if (file.spec.relativeTo === file.spec.name)
+      throw new UserError(`${file.path}: concept ${file.spec.name} is relativeTo itself`);
+  }
   const out: PreparedConcept[] = [];
   for (const file of files) {
     const examples = await items(file, 'examples');
@@ -215,10 +228,10 @@ export async function prepareTcavLayer(
     targets.push({
       name: t,
       classIndex: lens.labels.indexOf(t),
-      ...(await acts(lens.corpusItems(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
+      ...(await acts(await lens.corpusItemsAsync(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
     });
   }
-  const random = await acts(lens.corpusItems(randomExcerpts), `${layer}: random sets`);
+  const random = await acts(await lens.corpusItemsAsync(randomExcerpts), `${layer}: random sets`);
   // The head belongs to the classifier (built once per layer, released with it).
   const head = await lens.head(layer);
   const tcav = await TcavLayer.prepare(head, targets, random, {

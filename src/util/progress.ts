@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { printable } from './terminal.ts';
 
 /** A progress reporter for long stages. Progress goes to stderr; stdout stays for results. */
 export interface Progress {
@@ -14,6 +15,7 @@ export function stderrProgress(enabled = true): Progress {
     let bar: cliProgress.SingleBar | null = null;
     return {
       start(stage, total) {
+        stage = printable(stage);
         bar?.stop();
         bar = new cliProgress.SingleBar(
           {
@@ -39,7 +41,7 @@ export function stderrProgress(enabled = true): Progress {
   let count = 0;
   return {
     start(stage, total) {
-      label = stage;
+      label = printable(stage);
       count = total;
       t0 = Date.now();
     },

@@ -1,7 +1,10 @@
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from './errors.ts';
-import { readUserFile } from './files.ts';
+import { readFileHead, readUserFile } from './files.ts';
+
+/** YAML files (concepts, manifests, configs) are small; a larger file is refused unread. */
+const MAX_YAML_BYTES = 8 * 1024 * 1024;
 
 /**
  * Read a YAML file and validate it with a zod schema. Every error names the file, the line and
@@ -12,6 +15,11 @@ export function parseYamlFile<S extends z.ZodType>(
   schema: S,
   check?: Check<z.infer<S>>,
 ): z.infer<S> {
+  const { size } = readFileHead(path, 0);
+  if (size > MAX_YAML_BYTES)
+    throw new UserError(
+      `${path}: ${size} bytes; YAML files over ${MAX_YAML_BYTES} bytes are not read`,
+    );
   return parseYamlText(readUserFile(path).toString('utf8'), path, schema, check);
 }
 
@@ -31,7 +39,14 @@ export function parseYamlText<S extends z.ZodType>(
     const line = lineCounter.linePos(err.pos[0]).line;
     throw new UserError(`${path}:${line}: ${err.message.split('\n')[0]}`);
   }
-  const result = schema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    // Aliases are expanded here; `maxAliasCount` stops "billion laughs" documents.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new UserError(`${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue.path.length > 0 ? `${formatPath(issue.path)}: ` : '';

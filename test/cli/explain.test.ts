@@ -69,8 +69,14 @@ describe('concept-lens explain', () => {
       expect(Object.keys(c.importance).length).toBe(5);
       for (const x of c.excerpts) expect(existsSync(join(out, x.midi))).toBe(true);
     }
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
-    expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
+    // Exact gradients at every layer of the run, in results.json and in the report.
+    expect(results.layers.map((l: { name: string }) => l.name)).toEqual(results.run.layers);
+    for (const l of results.layers) expect(l.derivatives).toBe('exact');
+    const report = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(report).toContain('<svg');
+    expect(report).toContain('<dt>Derivatives</dt>');
+    expect(report).toContain('exact gradients (reverse mode)');
+    expect(readdirSync(tmp).filter((f) => /\.(new|old|partial)-\d+$/.test(f))).toEqual([]);
   }, 300_000);
 
   it('reports a bad concept file and goes on with the others', async () => {
@@ -133,6 +139,6 @@ describe('concept-lens explain', () => {
     expect(code, stderr).toBe(130);
     expect(stderr).toContain('interrupted');
     expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
-    expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
+    expect(readdirSync(tmp).filter((f) => /\.(new|old|partial)-\d+$/.test(f))).toEqual([]);
   }, 120_000);
 });

@@ -74,7 +74,7 @@ describe('loadCorpus', () => {
   it('names the file and line of a bad manifest', () => {
     const root = tempDir();
     const manifest = join(root, 'bad.yaml');
-    writeFileSync(manifest, 'name: bad\nroot: .\nlayout: list\nfiles:\n  - { file: a.mid }\n');
+    writeFileSync(manifest, 'name: bad\nroot: .\nlayout: list\nfiles:\n  - { composer: Bach }\n');
     expect(() => loadCorpus(manifest)).toThrow(UserError);
     expect(() => loadCorpus(manifest)).toThrow(new RegExp(`^${manifest}:5: files\\[0\\]`));
     writeFileSync(manifest, 'name: bad\nlayout: [list\n');

@@ -59,7 +59,7 @@ describe('discovery export', () => {
         });
         expect(found.concepts.length).toBeGreaterThan(0);
         if (method === 'nmf') expect(found.info.fidelity).toBeGreaterThanOrEqual(0);
-        const concepts = exportConcepts(lens, found.concepts, (rel) => join(out, rel));
+        const concepts = await exportConcepts(lens, found.concepts, (rel) => join(out, rel));
         let files = 0;
         for (const c of concepts) {
           expect(Object.keys(c.importance).sort()).toEqual(['Bach', 'Chopin', 'Mozart']);

@@ -81,6 +81,9 @@ describe('concept-lens model inspect', () => {
   it('formats the text report', async () => {
     const text = formatInspection(await inspectModel(TINY_RESNET));
     expect(text).toContain('output  logits [batch, 3]');
-    expect(text).toMatch(/layer1 +\[4, 32, 12\]  \(also layer1\.0, layer1\.0\.relu_1\)/);
+    expect(text).toMatch(
+      /layer1 +\[4, 32, 12\] +channel x time x pitch +>= 0 +\(also layer1\.0, layer1\.0\.relu_1\)/,
+    );
+    expect(text).toContain('batch   symbolic (batch)');
   });
 });

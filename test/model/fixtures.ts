@@ -11,9 +11,9 @@ export interface Array32 {
   data: Float32Array;
 }
 
-/** Load a fixture JSON; {shape, f32: base64} entries become Array32. */
-export function loadFixture(name: string): Record<string, Array32> {
-  const raw = JSON.parse(readFileSync(join(MODELS, name), 'utf8')) as Record<string, unknown>;
+/** Load a fixture JSON (from `dir`, default test/fixtures/models); {shape, f32: base64} entries become Array32. */
+export function loadFixture(name: string, dir = MODELS): Record<string, Array32> {
+  const raw = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
   const out: Record<string, Array32> = {};
   for (const [key, value] of Object.entries(raw)) {
     if (value && typeof value === 'object' && 'f32' in value) {

@@ -5,12 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import { readMidiFile } from '../../src/midi/read.ts';
-import type { Note } from '../../src/midi/types.ts';
 import type { SimilarResults } from '../../src/results/similar.ts';
 import { PassageExporter } from '../../src/retrieval/export.ts';
 import { hubAttack, type HubAttackResult } from '../../src/retrieval/hub-attack.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../../src/retrieval/index.ts';
-import { applyHubEdits } from '../../src/retrieval/note-edits.ts';
+import { applyEdits, editGrid } from '../../src/edits/index.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cl-hub-attack-'));
@@ -18,32 +17,6 @@ const cacheDir = join(tmp, 'cache');
 let lens: ConceptLens;
 let index: RetrievalIndex;
 let result: HubAttackResult;
-
-const note = (pitch: number, onset: number, offset: number): Note => ({
-  pitch,
-  onset,
-  offset,
-  velocity: 70,
-  track: 0,
-  channel: 0,
-});
-
-describe('note edits of the hub attack', () => {
-  it('deletes by index of the original list and adds, keeping onset order', () => {
-    const notes = [note(60, 0, 1), note(64, 0.5, 1), note(67, 1, 2)];
-    const out = applyHubEdits(notes, [
-      { kind: 'delete', note: 1 },
-      { kind: 'add', pitch: 72, onset: 0.25, offset: 0.75, velocity: 90 },
-    ]);
-    expect(out.map((n) => [n.pitch, n.onset])).toEqual([
-      [60, 0],
-      [72, 0.25],
-      [67, 1],
-    ]);
-    expect(notes).toHaveLength(3);
-    expect(() => applyHubEdits(notes, [{ kind: 'delete', note: 3 }])).toThrow(/no note 3/);
-  });
-});
 
 describe('the hub attack on the synthetic corpus', () => {
   beforeAll(async () => {
@@ -92,13 +65,15 @@ describe('the hub attack on the synthetic corpus', () => {
   });
 
   it('stays within the budget and makes only deletions of original notes and additions', () => {
+    const grid = editGrid(lens.layout, lens.classifier.input.windowFrames);
     expect(result.windows).toHaveLength(3);
     for (const w of result.windows) {
       expect(w.budget).toBe(Math.max(1, Math.round(0.05 * w.original.length)));
       for (const run of w.runs) {
         expect(run.edits.length).toBeLessThanOrEqual(w.budget);
-        expect(applyHubEdits(w.original, run.edits)).toEqual(run.notes);
-        const deleted = run.edits.filter((e) => e.kind === 'delete').map((e) => e.note);
+        expect(applyEdits(w.original, run.edits, grid)).toEqual(run.notes);
+        expect(run.edits.every((e) => e.kind === 'delete' || e.kind === 'add')).toBe(true);
+        const deleted = run.edits.flatMap((e) => (e.kind === 'delete' ? [e.note] : []));
         expect(new Set(deleted).size).toBe(deleted.length);
         for (const r of Object.values(run.hits)) expect(r).toBeLessThanOrEqual(w.queries);
       }
@@ -148,6 +123,7 @@ describe('concept-lens similar --hub-attack', () => {
         const added = attack.edits.filter((e) => e.kind === 'add').length;
         const deleted = attack.edits.length - added;
         expect(attacked).toHaveLength(w.notes - deleted + added);
+        for (const e of attack.edits) expect(e.text).toMatch(/^(delete|add) [A-G]/);
         // Every added note is in the attacked file.
         for (const e of attack.edits.filter((x) => x.kind === 'add'))
           expect(

@@ -32,17 +32,19 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Run the CLI, capturing stdout; returns the exit code and what was printed. */
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
+/** Run the CLI; returns the exit code, stdout, and everything printed (stdout and stderr). */
+async function cli(args: string[]): Promise<{ code: number; out: string; stdout: string }> {
+  const all: string[] = [];
+  const stdout: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((s: string) => {
-    chunks.push(String(s));
+    all.push(String(s));
+    stdout.push(String(s));
     return true;
   }) as typeof process.stdout.write;
   const errWrite = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((s: string) => {
-    chunks.push(String(s));
+    all.push(String(s));
     return true;
   }) as typeof process.stderr.write;
   try {
@@ -57,7 +59,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
       '--quiet',
       ...args,
     ]);
-    return { code, out: chunks.join('') };
+    return { code, out: all.join(''), stdout: stdout.join('') };
   } finally {
     process.stdout.write = write;
     process.stderr.write = errWrite;
@@ -179,7 +181,7 @@ describe('concept-lens similar', () => {
 
   it('may include the own file, and ranks by plain distance with --scaling none', async () => {
     const q = entry();
-    const { code, out } = await cli([
+    const { code, stdout } = await cli([
       '--query',
       q.path,
       '--seconds',
@@ -193,7 +195,7 @@ describe('concept-lens similar', () => {
       '--json',
     ]);
     expect(code).toBe(0);
-    const r = JSON.parse(out) as SimilarResults;
+    const r = JSON.parse(stdout) as SimilarResults;
     // The query is the file's first window itself: distance 0 (up to float32 rounding).
     expect(r.hits[0].file).toBe(q.file);
     expect(r.hits[0].start).toBe(0);
@@ -203,13 +205,13 @@ describe('concept-lens similar', () => {
   });
 
   it('takes a concept YAML as the mean of its examples', async () => {
-    const { code, out } = await cli([
+    const { code, out, stdout } = await cli([
       '--query',
       join(repo, 'concepts/textures/stride.yaml'),
       '--json',
     ]);
     expect(code, out).toBe(0);
-    const r = JSON.parse(out) as SimilarResults;
+    const r = JSON.parse(stdout) as SimilarResults;
     expect(r.query!.kind).toBe('concept');
     expect(r.query!.windows).toBeGreaterThan(1);
     // Joplinski's signature texture is stride.
@@ -236,9 +238,16 @@ describe('concept-lens similar', () => {
         ],
       }),
     );
-    const { code, out } = await cli(['--query', join(run, midi), '--seconds', '0', '20', '--json']);
+    const { code, out, stdout } = await cli([
+      '--query',
+      join(run, midi),
+      '--seconds',
+      '0',
+      '20',
+      '--json',
+    ]);
     expect(code, out).toBe(0);
-    const r = JSON.parse(out) as SimilarResults;
+    const r = JSON.parse(stdout) as SimilarResults;
     expect(r.query!.kind).toBe('excerpt');
     expect(r.query!.label).toContain('kmeans-layer3-01');
     expect(r.query!.corpusFile).toBe(q.file);
@@ -269,6 +278,6 @@ describe('concept-lens similar', () => {
     expect(code).toBe(2);
     expect(text).toMatch(message);
     expect(existsSync(out)).toBe(false);
-    expect(readdirSync(tmp).some((f) => f.startsWith('.bad.partial'))).toBe(false);
+    expect(readdirSync(tmp).some((f) => f.startsWith('.bad.'))).toBe(false);
   });
 });

@@ -32,7 +32,7 @@ for (const method of ['nmf', 'kmeans'] as const) {
         targetExcerpts: 30,
       });
       fidelity = found.info.fidelity;
-      concepts = exportConcepts(lens, found.concepts, (rel) => join(out, rel));
+      concepts = await exportConcepts(lens, found.concepts, (rel) => join(out, rel));
     }, 600_000);
     afterAll(async () => {
       await lens?.close();

@@ -29,6 +29,12 @@ describe('TCAV on the synthetic model', () => {
   }, 600_000);
   afterAll(() => lens?.close());
 
+  it('takes exact derivatives (reverse-mode gradients of the head)', async () => {
+    expect(await lens.derivativesRecord(['layer3'])).toEqual([
+      { name: 'layer3', shape: [64, 25, 6], derivatives: 'exact' },
+    ]);
+  });
+
   it('has one tested cell per concept and composer, each with its statistics', () => {
     expect(entries).toHaveLength(10 * spec.composers.length);
     for (const e of entries) {

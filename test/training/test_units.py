@@ -25,4 +25,36 @@ assert aug.shape == roll.shape and aug.sum() <= roll.sum()
 assert np.allclose(class_weights(np.array([0, 1, 1, 1]), 2).numpy(), [1.5, 0.5])
 # An absent class gets weight 0 and stays out of the mean: counts 2, 0, 1 -> 0.5, 0, 1 -> mean 0.75.
 assert np.allclose(class_weights(np.array([0, 0, 2]), 3).numpy(), [2 / 3, 0, 4 / 3])
+
+# Note edits in roll space (training/note_edits.py), hand-worked on a 6-frame, 3-pitch roll:
+# pitch 0 sounds in frames 1-3, pitch 2 in frames 0-1.
+from note_edits import KINDS, RollEditor, note_runs  # noqa: E402
+
+frame = np.zeros((6, 3), dtype=np.float32)
+frame[1:4, 0] = 1
+frame[0:2, 2] = 1
+p, on, off = note_runs(frame)
+assert (p.tolist(), on.tolist(), off.tolist()) == ([0, 2], [1, 0], [4, 2])
+edited = frame.copy()
+RollEditor(edited).apply(("shift", 0, 1, 4, 2))  # two frames later: frames 3-5
+assert edited[:, 0].tolist() == [0, 0, 0, 1, 1, 1]
+edited = frame.copy()
+RollEditor(edited).apply(("resize", 2, 0, 2, 1))  # shortened to one frame
+assert edited[:, 2].tolist() == [1, 0, 0, 0, 0, 0]
+# Every candidate's first-order score equals sum(g * (x_new - x)) of actually applying it.
+rng = np.random.default_rng(5)
+frame = np.zeros((40, 30), dtype=np.float32)
+for _ in range(30):
+    q, t = rng.integers(30), rng.integers(35)
+    frame[t:t + rng.integers(1, 6), q] = 1
+g = rng.normal(size=frame.shape)
+editor = RollEditor(frame.copy())
+cands = editor.candidates()
+scores = editor.scores(g, cands)
+for kind in KINDS:
+    assert len(cands[kind][0]) > 0, kind
+    for i in range(len(cands[kind][0])):
+        after = frame.copy()
+        RollEditor(after).apply((kind,) + tuple(int(a[i]) for a in cands[kind]))
+        assert abs((g * (after - frame)).sum() - scores[kind][i]) < 1e-9, kind
 print("training units: ok")

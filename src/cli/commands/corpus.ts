@@ -2,10 +2,12 @@ import { synthCommand } from './synth.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { exportWindows } from '../../corpus/export.ts';
 import { formatSummary, summarizeCorpus } from '../../corpus/info.ts';
-import { loadCorpus } from '../../corpus/manifest.ts';
+import { loadCorpus, requireLabels } from '../../corpus/manifest.ts';
+import { UNKNOWN_COMPOSER } from '../../corpus/types.ts';
 import { stderrProgress } from '../../util/progress.ts';
 import { UserError } from '../../util/errors.ts';
 import { printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 
 interface CorpusArgs {
   corpus: string;
@@ -83,11 +85,20 @@ const exportCmd: CommandModule<object, ExportArgs> = {
       }),
   handler: async (args) => {
     const corpus = loadCorpus(args.corpus, { root: args.root, composers: args.composers });
-    const summary = await exportWindows(
-      corpus,
-      { out: args.out, seed: args.seed, minPieces: args['min-pieces'], trainHopFrames: args.hop },
-      stderrProgress(),
-    );
+    requireLabels(corpus, args.corpus, 'corpus export (training data)');
+    const summary = await stagedRun(args.out, async (output) => ({
+      ...(await exportWindows(
+        { ...corpus, entries: corpus.entries.filter((e) => e.composer !== UNKNOWN_COMPOSER) },
+        {
+          out: output.staging,
+          seed: args.seed,
+          minPieces: args['min-pieces'],
+          trainHopFrames: args.hop,
+        },
+        stderrProgress(),
+      )),
+      out: args.out,
+    }));
     printResult(args.json, summary, () =>
       [
         `wrote ${args.out}: ${summary.labels.length} composers (${summary.labels.join(', ')})`,

@@ -2,12 +2,16 @@ import type { Argv, CommandModule } from 'yargs';
 import { exportConcepts } from '../../discovery/export.ts';
 import { discover, DISCOVERY_DEFAULTS } from '../../discovery/run.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
+import {
+  defaultDiscoveryLayer as chooseDiscoveryLayer,
+  mapWarning,
+} from '../../model/layer-choice.ts';
 import { emptyResults } from '../../results/identity.ts';
 import type { RunOutput } from '../../results/output.ts';
 import type { DiscoveredConcept, RunResults } from '../../results/results.ts';
 import { TCAV_DEFAULTS } from '../../tcav/run.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
-import { printResult } from '../output.ts';
+import { log, printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
 
 export interface DiscoverFlags {
@@ -29,13 +33,15 @@ interface DiscoverArgs extends LensFlags, DiscoverFlags {
   json: boolean;
 }
 
-/** The layer discovery works at by default: NMF wants the last non-negative feature map (layer4), k-means layer3. */
+/**
+ * The layer discovery works at by default (src/model/layer-choice.ts): NMF the deepest
+ * non-negative layer with a time or pitch map (layer4 in a ResNet), k-means layer3 in a ResNet,
+ * else the deepest layer with a map. Says why on stderr.
+ */
 export function defaultDiscoveryLayer(lens: ConceptLens, method: 'kmeans' | 'nmf'): string {
-  const names = lens.classifier.layers().map((l) => l.name);
-  const preferred = method === 'nmf' ? 'layer4' : 'layer3';
-  if (names.includes(preferred)) return preferred;
-  const maps = lens.classifier.layers().filter((l) => l.shape.length === 3);
-  return (maps[maps.length - 1] ?? lens.classifier.layers()[0]).name;
+  const choice = chooseDiscoveryLayer(lens.classifier.layers(), method);
+  log(`discovery layer (default): ${choice.why}`);
+  return choice.name;
 }
 
 export function discoveryOptions<T>(y: Argv<T>) {
@@ -71,6 +77,8 @@ export async function discoverStage(
   const concepts: DiscoveredConcept[] = [];
   const info: Record<string, unknown>[] = [];
   for (const layer of args.layers) {
+    const warning = args.method === 'nmf' ? mapWarning(lens.classifier.layer(layer)) : undefined;
+    if (warning) log(`warning: ${warning}`);
     const found = await discover(lens, {
       method: args.method,
       layer,
@@ -84,7 +92,7 @@ export async function discoverStage(
       setSize: args['set-size'],
       targetExcerpts: args['target-excerpts'],
     });
-    concepts.push(...exportConcepts(lens, found.concepts, (rel) => output.path(rel)));
+    concepts.push(...(await exportConcepts(lens, found.concepts, (rel) => output.path(rel))));
     info.push(found.info);
   }
   results.concepts = concepts;
@@ -119,7 +127,8 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
         type: 'string',
         array: true,
         default: [],
-        describe: 'Layers (default: layer4 for nmf, layer3 for kmeans)',
+        describe:
+          'Layers (default: nmf the deepest non-negative layer with a time or pitch map, layer4 in a ResNet; kmeans layer3 in a ResNet, else the deepest layer with a map)',
       })
       .option('targets', {
         type: 'string',
@@ -176,6 +185,7 @@ export const discoverCommand: CommandModule<object, DiscoverArgs> = {
         });
         await discoverStage(lens, { ...args, layers, targets }, results, output);
         results.run.seconds = (Date.now() - started) / 1000;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
         return results;
       });

@@ -20,6 +20,20 @@ import {
 } from './discover.ts';
 import { hubnessOptions, hubnessStage, type HubnessFlags } from './similar.ts';
 import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
+import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
+import {
+  checkComposers,
+  checkTop,
+  hopFrames,
+  timelineModelIdentity,
+  timelineOptions,
+  timelineStage,
+  timelineSummary,
+} from './timeline.ts';
+import { pieceEntries } from '../../timeline/inputs.ts';
+import type { CorpusEntry } from '../../corpus/types.ts';
+import type { TimelineResults } from '../../results/timeline.ts';
+import type { ConceptBank } from '../../bank/build.ts';
 
 /**
  * `concept-lens explain`: TCAV over the given concepts and discovery over the target composers in
@@ -63,12 +77,20 @@ const configSchema = z
       .partial()
       .strict(),
     tcav: z.object({ skip: z.boolean() }).partial().strict(),
+    /** MIDI files or folders whose timelines the report shows. */
+    pieces: z.array(z.string()),
+    /** Folder to write the run's concept bank to. */
+    saveBank: z.string(),
   })
   .partial()
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags, HubnessFlags {
+interface ExplainArgs extends LensFlags, DiscoverFlags, BankFlags, HubnessFlags {
+  pieces: string[];
+  hop?: number;
+  composer: string[];
+  top: number;
   concepts: string[];
   layers: string[];
   'discovery-layers': string[];
@@ -86,10 +108,20 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
     hubnessOptions(
-      discoveryOptions(
-        lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      timelineOptions(
+        bankOptions(
+          discoveryOptions(
+            lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+          ),
+        ),
       ),
     )
+      .option('pieces', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: "MIDI files or folders to show window by window with the run's concepts",
+      })
       .config(
         'config',
         'YAML naming model, corpus, concepts, layers, targets, seeds (flags override it)',
@@ -105,13 +137,15 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         type: 'string',
         array: true,
         default: [],
-        describe: 'TCAV layers (default layer3)',
+        describe:
+          'TCAV layers (default: layer3 in a ResNet, else the middle layer with a time or pitch map)',
       })
       .option('discovery-layers', {
         type: 'string',
         array: true,
         default: [],
-        describe: 'Discovery layers (default layer4 for nmf)',
+        describe:
+          'Discovery layers (default for nmf: the deepest non-negative layer with a time or pitch map, layer4 in a ResNet)',
       })
       .option('targets', {
         type: 'string',
@@ -155,13 +189,30 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
+    checkBankFlags(args);
+    const wantsBank = args['pieces'].length > 0 || args['save-bank'] !== undefined;
+    if (wantsBank && args['skip-tcav'])
+      throw new UserError('--pieces and --save-bank need the CAVs of TCAV: drop --skip-tcav');
+    // Pieces are inputs too: read their lists before anything is written.
+    const pieces: CorpusEntry[] = pieceEntries(args.pieces);
     const lens = await openLens(args);
     try {
-      const layers = args.layers.length ? args.layers : defaultLayers(lens);
+      const hop = hopFrames(lens.classifier, args.hop);
+      const top = checkTop(args.top);
+      const composers = checkComposers(lens.classifier, args.composer);
+      let timeline: TimelineResults | undefined;
+      let built: ConceptBank | undefined;
+      const layers = args.layers.length
+        ? args.layers
+        : args['skip-tcav']
+          ? []
+          : defaultLayers(lens);
       const targets = lens.targets(args.targets);
       const discoveryLayers = args['discovery-layers'].length
         ? args['discovery-layers']
-        : [defaultDiscoveryLayer(lens, args.method)];
+        : args['skip-discovery']
+          ? []
+          : [defaultDiscoveryLayer(lens, args.method)];
       const discoveryTargets = lens.targets(args['discovery-targets'] ?? args.targets);
       const results = await stagedRun(args.out, async (output) => {
         const results = emptyResults(lens, args.model, {
@@ -190,7 +241,31 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
                 },
           },
         });
-        if (!args['skip-tcav']) await tcavStage(lens, { ...args, layers }, results);
+        if (!args['skip-tcav']) {
+          const bank = wantsBank ? bankStage(args) : undefined;
+          const { prepared } = await tcavStage(
+            lens,
+            { ...args, layers },
+            results,
+            bank?.collector.add,
+          );
+          built = await bank?.build(lens, prepared, args.model);
+          if (built && pieces.length > 0) {
+            timeline = await timelineStage(lens.classifier, built, pieces, output, {
+              input: args.pieces.join(', '),
+              model: timelineModelIdentity(lens.classifier, args.model),
+              startedAt: new Date(started).toISOString(),
+              hopFrames: hop,
+              composers,
+              topWindows: top,
+              cache: lens.cache,
+              sustain: args.sustain,
+              quiet: args.quiet,
+              command: 'explain',
+            });
+            results.timeline = { file: 'timeline.json', pieces: timeline.pieces.length };
+          }
+        }
         if (!args['skip-discovery'])
           await discoverStage(
             lens,
@@ -200,8 +275,13 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           );
         await hubnessStage(lens, args, results);
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
-        output.writeText('report.html', renderReport(results, { outDir: output.staging }));
+        output.writeText(
+          'report.html',
+          renderReport(results, { outDir: output.staging, timeline }),
+        );
+        saveBank(args, built);
         return results;
       });
       printResult(args.json, results, () =>
@@ -216,6 +296,13 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
                 ...discoverySummary(results.concepts, discoveryTargets),
               ]
             : []),
+          ...(timeline
+            ? [
+                'pieces, what the model hears (whole-piece probability):',
+                ...timelineSummary(timeline),
+              ]
+            : []),
+          ...(args['save-bank'] ? [`wrote the concept bank ${args['save-bank']}`] : []),
           ...(results.skipped.length
             ? [`skipped ${results.skipped.length} bad input(s); see results.json`]
             : []),
@@ -259,6 +346,8 @@ export function configFlags(path: string): Record<string, unknown> {
     'min-pieces': config.discovery?.minPieces,
     'skip-discovery': config.discovery?.skip,
     'skip-tcav': config.tcav?.skip,
+    pieces: config.pieces?.map(rel),
+    'save-bank': config.saveBank === undefined ? undefined : rel(config.saveBank),
   };
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
 }

@@ -1,4 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
+import { LAYOUTS } from '../../model/axes.ts';
+import type { BatchInfo } from '../../model/batch.ts';
 import { ComposerClassifier } from '../../model/classifier.ts';
 import type { LayerInfo } from '../../model/graph.ts';
 import type { Dim } from '../../model/onnx.ts';
@@ -8,6 +10,7 @@ import { evaluateOnCorpus, readModelCard, type CorpusEvaluation } from '../../le
 import { DEFAULT_CACHE_DIR } from '../../model/cache.ts';
 import { stderrProgress } from '../../util/progress.ts';
 import { printResult } from '../output.ts';
+import { gradientCmd } from './gradient.ts';
 
 /** Flags describing a model that lacks concept-lens metadata; every command loading a model shares them. */
 export interface ModelFlags {
@@ -53,10 +56,19 @@ export function modelOptions<T>(y: Argv<T>) {
     })
     .option('layout', {
       type: 'string',
-      choices: ['NCTP', 'NCPT'],
-      describe: 'Input spec: tensor layout',
+      choices: [...LAYOUTS],
+      describe:
+        'Input spec: tensor layout (N batch, C channels, T time, P pitch; NTP/NPT: one channel, no C axis)',
     });
 }
+
+/** `--derivatives`: shared by every command that takes derivatives of a model. */
+export const derivativesOption = {
+  choices: ['exact', 'finite-difference'] as const,
+  default: 'exact' as const,
+  describe:
+    'exact: gradients by reverse-mode differentiation of the ONNX graph (finite differences for a layer whose head has an op without a backward rule, saying so); finite-difference: central differences everywhere (a cross-check)',
+};
 
 export function overridesFromFlags(f: ModelFlags): ModelOverrides {
   const input: Partial<InputSpec> = {
@@ -78,6 +90,8 @@ export interface ModelInspection {
   outputs: { name: string; dims: Dim[] }[];
   labels: string[];
   input: InputSpec;
+  /** Fixed or symbolic batch, and how concept-lens runs it (src/model/batch.ts). */
+  batch: BatchInfo;
   layers: LayerInfo[];
 }
 
@@ -94,6 +108,7 @@ export async function inspectModel(
       outputs: c.outputs(),
       labels: c.labels,
       input: c.input,
+      batch: c.batchInfo,
       layers: c.layers(),
     };
   } finally {
@@ -105,18 +120,34 @@ export function formatInspection(m: ModelInspection): string {
   const dims = (d: Dim[]) => `[${d.map((x) => x ?? '?').join(', ')}]`;
   const s = m.input;
   const width = Math.max(...m.layers.map((l) => l.name.length));
+  const shapeWidth = Math.max(...m.layers.map((l) => `[${l.shape.join(', ')}]`.length));
+  const axesWidth = Math.max(...m.layers.map((l) => l.axes.join(' x ').length));
   return [
     `${m.model} (sha256 ${m.sha256.slice(0, 12)})`,
     ...m.inputs.map((i) => `input   ${i.name} ${dims(i.dims)}`),
     ...m.outputs.map((o) => `output  ${o.name} ${dims(o.dims)}`),
     `labels  ${m.labels.join(', ')}`,
     `input spec: ${s.layout}, ${s.channels.join('+')} (${s.values}), ${s.windowFrames} frames at ${s.fps} fps, pitches ${s.lowPitch}..${s.highPitch}`,
-    'layers:',
-    ...m.layers.map(
-      (l) =>
-        `  ${l.name.padEnd(width)}  [${l.shape.join(', ')}]${l.aliases.length ? `  (also ${l.aliases.join(', ')})` : ''}`,
-    ),
+    `batch   ${batchLine(m.batch)}`,
+    'layers (axes: what each dimension is; >= 0: non-negative, NMF can factorise it):',
+    ...m.layers.map((l) => {
+      const shape = `[${l.shape.join(', ')}]`.padEnd(shapeWidth);
+      const axes = l.axes.join(' x ').padEnd(axesWidth);
+      const also = l.aliases.length ? `  (also ${l.aliases.join(', ')})` : '';
+      return `  ${l.name.padEnd(width)}  ${shape}  ${axes}  ${l.nonNegative ? '>= 0' : '    '}${also}`.trimEnd();
+    }),
   ].join('\n');
+}
+
+function batchLine(b: BatchInfo): string {
+  switch (b.mode) {
+    case 'dynamic':
+      return `symbolic (${b.declared ?? 'unnamed'})`;
+    case 'rewritten':
+      return `fixed at ${b.declared} in the file; rewritten: ${b.reason}`;
+    case 'fixed':
+      return `${typeof b.declared === 'number' ? `fixed at ${b.declared}` : 'symbolic'} in the file; runs ${b.size} excerpt${b.size === 1 ? '' : 's'} at a time: ${b.reason}`;
+  }
 }
 
 interface InspectArgs extends ModelFlags {
@@ -144,9 +175,13 @@ const inspect: CommandModule<object, InspectArgs> = {
 
 export const modelCommand: CommandModule = {
   command: 'model <command>',
-  describe: 'Inspect composer classifiers (ONNX)',
+  describe: 'Inspect, evaluate and look inside composer classifiers (ONNX)',
   builder: (y) =>
-    y.command(inspect).command(evaluateCmd).demandCommand(1, 'Name a model command; see --help.'),
+    y
+      .command(inspect)
+      .command(evaluateCmd)
+      .command(gradientCmd)
+      .demandCommand(1, 'Name a model command; see --help.'),
   handler: () => {},
 };
 

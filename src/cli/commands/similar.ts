@@ -27,7 +27,7 @@ import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
-import { defaultDiscoveryLayer } from './discover.ts';
+import { defaultDiscoveryLayer } from '../../model/layer-choice.ts';
 
 /**
  * `concept-lens similar`: the corpus passages the model hears as closest to a query (a MIDI file
@@ -68,7 +68,7 @@ export function retrievalOptions<T>(y: Argv<T>) {
 }
 
 export function indexSettings(lens: ConceptLens, f: RetrievalFlags): IndexSettings {
-  const layer = f.layer ?? defaultDiscoveryLayer(lens, 'kmeans');
+  const layer = f.layer ?? defaultDiscoveryLayer(lens.classifier.layers(), 'kmeans').name;
   lens.classifier.layer(layer); // a UserError naming the layers when unknown
   return { ...INDEX_DEFAULTS, layer, pooling: f.pool, metric: f.metric };
 }
@@ -95,7 +95,8 @@ export async function hubnessStage(
   results: RunResults,
 ): Promise<void> {
   if (!(args['hubness-windows'] > 0)) return;
-  const layer = args['hubness-layer'] ?? defaultDiscoveryLayer(lens, 'kmeans');
+  const layer =
+    args['hubness-layer'] ?? defaultDiscoveryLayer(lens.classifier.layers(), 'kmeans').name;
   const all = lens.index.excerpts(lens.targets());
   const excerpts =
     all.length <= args['hubness-windows']
@@ -352,7 +353,7 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
         await stagedRun(args.out, async (output) => {
           const exporter = new PassageExporter(lens, (rel) => output.path(rel));
           fill(exporter);
-          if (attack) results.hubAttack = hubAttackReport(attack, index, exporter);
+          if (attack) results.hubAttack = hubAttackReport(lens, attack, index, exporter);
           if (query && results.query && query.examples.length > 0) {
             results.query.midi = 'excerpts/query.mid';
             writeMidiFile(output.path(results.query.midi), query.examples[0].notes, {

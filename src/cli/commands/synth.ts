@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { CommandModule } from 'yargs';
-import { writeSyntheticCorpus } from '../../corpus/synthetic.ts';
+import { writeSyntheticCorpusAsync } from '../../corpus/synthetic.ts';
 import { printResult } from '../output.ts';
+import { stagedRun } from '../staged-run.ts';
 
 interface SynthArgs {
   spec: string;
@@ -29,11 +30,14 @@ export const synthCommand: CommandModule<object, SynthArgs> = {
         default: false,
         describe: 'Machine-readable output on stdout',
       }),
-  handler: (args) => {
-    const summary = writeSyntheticCorpus(args.spec, args.out, {
-      seed: args.seed,
-      piecesPerComposer: args.pieces,
-    });
+  handler: async (args) => {
+    const summary = await stagedRun(args.out, async (output) => ({
+      ...(await writeSyntheticCorpusAsync(args.spec, output.staging, {
+        seed: args.seed,
+        piecesPerComposer: args.pieces,
+      })),
+      out: args.out,
+    }));
     printResult(args.json, summary, () =>
       [
         `wrote ${summary.out}: ${summary.pieces} pieces, ${summary.notes} notes, ${(summary.seconds / 60).toFixed(1)} min`,

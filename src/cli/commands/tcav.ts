@@ -1,15 +1,23 @@
 import type { Argv, CommandModule } from 'yargs';
 import { loadConcepts } from '../../concepts/load.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
+import { defaultTcavLayer } from '../../model/layer-choice.ts';
 import { emptyResults } from '../../results/identity.ts';
 import type { RunResults, TcavEntry } from '../../results/results.ts';
-import { prepareConcepts, runTcav, TCAV_DEFAULTS } from '../../tcav/run.ts';
+import {
+  prepareConcepts,
+  runTcav,
+  TCAV_DEFAULTS,
+  type PreparedConcept,
+  type TcavOptions,
+} from '../../tcav/run.ts';
+import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
 import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
 
-interface TcavArgs extends LensFlags {
+interface TcavArgs extends LensFlags, BankFlags {
   concepts: string[];
   layers: string[];
   targets?: string[];
@@ -22,11 +30,11 @@ interface TcavArgs extends LensFlags {
   json: boolean;
 }
 
-/** Layers to explain when none are named: `layer3` when the model has it, else the middle cut. */
+/** Layers to explain when none are named (src/model/layer-choice.ts), saying why on stderr. */
 export function defaultLayers(lens: ConceptLens): string[] {
-  const layers = lens.classifier.layers().map((l) => l.name);
-  if (layers.includes('layer3')) return ['layer3'];
-  return [layers[Math.floor(layers.length / 2)]];
+  const choice = defaultTcavLayer(lens.classifier.layers());
+  log(`TCAV layer (default): ${choice.why}`);
+  return [choice.name];
 }
 
 /** Concept files of a run; bad files are reported on stderr and in results.skipped, not fatal. */
@@ -55,7 +63,8 @@ export async function tcavStage(
     | 'alpha'
   >,
   results: RunResults,
-) {
+  onCavs?: TcavOptions['onCavs'],
+): Promise<{ prepared: PreparedConcept[] }> {
   const { concepts, errors } = loadRunConcepts(args.concepts);
   results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
   const prepared = await prepareConcepts(lens, concepts);
@@ -67,6 +76,7 @@ export async function tcavStage(
     targetExcerpts: args['target-excerpts'],
     seed: args.seed,
     alpha: args.alpha,
+    onCavs,
   });
   Object.assign(results.run.parameters, {
     randomRuns: args['random-runs'],
@@ -75,6 +85,7 @@ export async function tcavStage(
     alpha: args.alpha,
     concepts: concepts.map((c) => c.spec.name),
   });
+  return { prepared };
 }
 
 /** One line per target: its significant concepts, highest score first. */
@@ -97,7 +108,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
   describe:
     'Test concepts (YAML) with TCAV: scores per composer against random counterexamples, with statistics',
   builder: (y) =>
-    lensOptions(y)
+    bankOptions(lensOptions(y))
       .option('concepts', {
         type: 'string',
         array: true,
@@ -108,7 +119,8 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         type: 'string',
         array: true,
         default: [],
-        describe: 'Layers to test at (default layer3)',
+        describe:
+          'Layers to test at (default: layer3 in a ResNet, else the middle layer with a time or pitch map)',
       })
       .option('targets', {
         type: 'string',
@@ -148,6 +160,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
       }) as unknown as Argv<TcavArgs>,
   handler: async (args) => {
     const started = Date.now();
+    checkBankFlags(args);
     const lens = await openLens(args);
     try {
       const results = await stagedRun(args.out, async (output) => {
@@ -160,14 +173,24 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
           targets: lens.targets(args.targets),
           parameters: {},
         });
-        await tcavStage(lens, { ...args, layers }, results);
+        const bank = args['save-bank'] ? bankStage(args) : undefined;
+        const { prepared } = await tcavStage(
+          lens,
+          { ...args, layers },
+          results,
+          bank?.collector.add,
+        );
+        const built = await bank?.build(lens, prepared, args.model);
         results.run.seconds = (Date.now() - started) / 1000;
+        results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);
+        saveBank(args, built);
         return results;
       });
       printResult(args.json, results, () =>
         [
           `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
+          ...(args['save-bank'] ? [`wrote the concept bank ${args['save-bank']}`] : []),
           'significant concepts per composer:',
           ...tcavSummary(results.tcav),
         ].join('\n'),

@@ -1,0 +1,221 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ComposerClassifier } from '../model/classifier.ts';
+import { bankManifestSchema, type BankManifest } from '../results/bank.ts';
+import { UserError } from '../util/errors.ts';
+import { isDirectory, writeFileAtomic } from '../util/files.ts';
+import { onInterrupt } from '../util/interrupt.ts';
+import { assertInside, safeSegment } from '../util/paths.ts';
+import type { BankConcept, BankLayer, ConceptBank } from './build.ts';
+import { npyBytes, readNpy } from './npy.ts';
+
+/**
+ * A concept bank on disk: a folder holding `bank.json` (src/results/bank.ts) and one sub-folder
+ * per concept with `.npy` arrays per layer:
+ *
+ *   bank/bank.json
+ *   bank/01-alberti/layer3.cavs.npy        float32 [runs, size]
+ *   bank/01-alberti/layer3.direction.npy   float32 [size]
+ *   bank/01-alberti/layer3.reference.npy   float64 [reference excerpts], ascending
+ *   bank/01-alberti/layer3.examples.npy    float64 [examples]
+ *
+ * The folder is written whole or not at all (staged beside it, then swapped in).
+ */
+export const BANK_MANIFEST = 'bank.json';
+
+/**
+ * Fail early (before a long run) when `dir` cannot take a bank: it exists and is something else
+ * than a bank folder (a bank folder is replaced; any other folder is never wiped).
+ */
+export function checkBankTarget(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!isDirectory(dir)) throw new UserError(`${dir}: exists and is not a folder`);
+  const items = readdirSync(dir);
+  if (items.length > 0 && !items.includes(BANK_MANIFEST)) {
+    throw new UserError(
+      `${dir}: exists and is not a concept bank (no ${BANK_MANIFEST}); refusing to replace it`,
+    );
+  }
+}
+
+export function writeBank(dir: string, bank: ConceptBank): BankManifest {
+  checkBankTarget(dir);
+  const target = resolve(dir);
+  const files = new Map<string, Uint8Array>();
+  const used = new Set<string>();
+  const unique = (path: string) => {
+    let p = path;
+    for (let k = 2; used.has(p); k++) p = `${path}-${k}`;
+    used.add(p);
+    return p;
+  };
+  const concepts = bank.concepts.map((concept, i) => {
+    const folder = unique(`${String(i + 1).padStart(2, '0')}-${safeSegment(concept.name)}`);
+    return {
+      name: concept.name,
+      ...(concept.description ? { description: concept.description } : {}),
+      examples: concept.examples,
+      layers: concept.layers.map((l) => {
+        const base = unique(`${folder}/${safeSegment(l.layer)}`);
+        const cavs = new Float32Array(l.cavs.length * l.size);
+        l.cavs.forEach((v, r) => cavs.set(v, r * l.size));
+        const put = (name: string, bytes: Uint8Array) => {
+          files.set(`${base}.${name}.npy`, bytes);
+          return `${base}.${name}.npy`;
+        };
+        return {
+          layer: l.layer,
+          shape: l.shape,
+          size: l.size,
+          runs: l.cavs.length,
+          accuracies: l.accuracies,
+          meanAccuracy: l.meanAccuracy,
+          reliable: l.reliable,
+          cavs: put('cavs', npyBytes({ descr: '<f4', shape: [l.cavs.length, l.size], data: cavs })),
+          direction: put(
+            'direction',
+            npyBytes({ descr: '<f4', shape: [l.size], data: l.direction }),
+          ),
+          reference: put(
+            'reference',
+            npyBytes({ descr: '<f8', shape: [l.reference.length], data: l.reference }),
+          ),
+          examples: put(
+            'examples',
+            npyBytes({ descr: '<f8', shape: [l.examples.length], data: l.examples }),
+          ),
+          examplesMedianPresence: l.examplesMedianPresence,
+        };
+      }),
+    };
+  });
+  const manifest: BankManifest = { ...bank.info, concepts };
+  bankManifestSchema.parse(manifest); // a bug if what we write would not load
+  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
+  const old = join(dirname(target), `.${basename(target)}.old-${process.pid}`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const unregister = onInterrupt(() => rmSync(staging, { recursive: true, force: true }));
+  try {
+    for (const [rel, bytes] of files)
+      writeFileAtomic(assertInside(staging, join(staging, rel)), bytes);
+    writeFileAtomic(join(staging, BANK_MANIFEST), `${JSON.stringify(manifest, null, 1)}\n`);
+    if (existsSync(target)) renameSync(target, old);
+    renameSync(staging, target);
+    rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(target) && existsSync(old)) renameSync(old, target);
+    throw err;
+  } finally {
+    unregister();
+  }
+  return manifest;
+}
+
+/** Read a bank folder (or its bank.json); a damaged bank is a UserError naming the file. */
+export function loadBank(path: string): ConceptBank {
+  const dir = isDirectory(path) ? path : dirname(path);
+  const manifestPath = join(dir, BANK_MANIFEST);
+  if (!existsSync(manifestPath)) {
+    throw new UserError(
+      `${path}: not a concept bank (no ${BANK_MANIFEST}; write one with tcav --save-bank)`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${manifestPath}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = bankManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UserError(`${manifestPath}: ${issue.path.join('.') || 'bank'}: ${issue.message}`);
+  }
+  const { concepts: entries, ...info } = parsed.data;
+  const array = (rel: string, descr: '<f4' | '<f8', shape: number[]) => {
+    const file = join(dir, rel);
+    const a = readNpy(file);
+    if (a.descr !== descr || a.shape.join(',') !== shape.join(',')) {
+      throw new UserError(
+        `${file}: expected ${descr} [${shape}], found ${a.descr} [${a.shape}] (${manifestPath} does not match its arrays)`,
+      );
+    }
+    return a.data;
+  };
+  const concepts: BankConcept[] = entries.map((c) => ({
+    name: c.name,
+    ...(c.description ? { description: c.description } : {}),
+    examples: c.examples,
+    layers: c.layers.map((l): BankLayer => {
+      if (l.size !== l.shape.reduce((a, b) => a * b, 1))
+        throw new UserError(`${manifestPath}: ${c.name} at ${l.layer}: size does not match shape`);
+      const cavs = array(l.cavs, '<f4', [l.runs, l.size]) as Float32Array;
+      const reference = array(l.reference, '<f8', [info.reference.count]) as Float64Array;
+      for (let i = 1; i < reference.length; i++) {
+        if (!(reference[i] >= reference[i - 1]))
+          throw new UserError(`${join(dir, l.reference)}: reference projections are not sorted`);
+      }
+      const examples = array(l.examples, '<f8', [c.examples]) as Float64Array;
+      return {
+        layer: l.layer,
+        shape: l.shape,
+        size: l.size,
+        cavs: [...Array(l.runs).keys()].map((r) => cavs.subarray(r * l.size, (r + 1) * l.size)),
+        accuracies: l.accuracies,
+        meanAccuracy: l.meanAccuracy,
+        reliable: l.reliable,
+        direction: array(l.direction, '<f4', [l.size]) as Float32Array,
+        reference,
+        examples,
+        examplesMedianPresence: l.examplesMedianPresence,
+      };
+    }),
+  }));
+  return { info, concepts, path: dir };
+}
+
+/**
+ * A bank's CAVs are directions in one model's activation space: refuse it with any other model
+ * (or the same model fed a different input spec), in one line.
+ */
+export function checkBankModel(bank: ConceptBank, classifier: ComposerClassifier): void {
+  const where = bank.path ?? 'the concept bank';
+  const m = bank.info.model;
+  if (m.sha256 !== classifier.sha256) {
+    throw new UserError(
+      `${where}: built for model ${m.path} (sha256 ${m.sha256.slice(0, 12)}), not ${classifier.path} (sha256 ${classifier.sha256.slice(0, 12)}); build a bank for this model with tcav --save-bank`,
+    );
+  }
+  if (stableJson(m.input) !== stableJson(classifier.input)) {
+    throw new UserError(
+      `${where}: built for input spec ${stableJson(m.input)}, the model is read with ${stableJson(classifier.input)}`,
+    );
+  }
+  if (m.labels.join('\n') !== classifier.labels.join('\n')) {
+    throw new UserError(
+      `${where}: built for labels ${m.labels.join(', ')}, the model has ${classifier.labels.join(', ')}`,
+    );
+  }
+  for (const c of bank.concepts) {
+    for (const l of c.layers) {
+      const shape = classifier.layer(l.layer).shape;
+      if (shape.join(',') !== l.shape.join(','))
+        throw new UserError(
+          `${where}: ${c.name} at ${l.layer} has shape [${l.shape}], the model's layer [${shape}]`,
+        );
+    }
+  }
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,16 @@
+/**
+ * Musical edits of note lists (delete, add on the grid, shift by frames, lengthen/shorten, octave):
+ * the public API of src/edits. Used by the robustness attack (src/robustness) and by anything else
+ * that perturbs an excerpt in notes rather than in roll cells.
+ */
+export {
+  EDIT_KINDS,
+  editGrid,
+  editedNote,
+  type EditGrid,
+  type EditKind,
+  type NoteEdit,
+} from './types.ts';
+export { applyEdits, renderEdited } from './apply.ts';
+export { EditCandidates, RESIZE_FRAMES, SHIFT_FRAMES } from './candidates.ts';
+export { describeEdit, pitchName, type DescribedEdit, type EditPlace } from './describe.ts';

@@ -1,0 +1,61 @@
+import { DType, attrInt, attrInts } from '../proto.ts';
+import { constantInts, normalizeAxis, rankOf, type Rule, type RuleContext } from '../rule.ts';
+import { staticDims } from '../probe.ts';
+
+/**
+ * Reductions. dy is given back its reduced axes (when keepdims = 0) and broadcast over them;
+ * ReduceMean divides by the number of elements reduced; ReduceMax/ReduceMin send the gradient to
+ * the extremum, split evenly between ties (torch.amax's rule). The axes are an attribute before
+ * opset 13 (ReduceSum) or 18 (the others), an input after.
+ */
+
+function reducedAxes(ctx: RuleContext, op: string): number[] | 'none' {
+  const r = rankOf(ctx, ctx.input(0));
+  const asInput = op === 'ReduceSum' ? ctx.opset >= 13 : ctx.opset >= 18;
+  let axes: number[] | undefined;
+  if (asInput) axes = ctx.input(1) ? constantInts(ctx, 1, 'axes') : undefined;
+  else axes = attrInts(ctx.node, 'axes');
+  if (!axes || axes.length === 0) {
+    if (asInput && attrInt(ctx.node, 'noop_with_empty_axes', 0) === 1) return 'none';
+    return [...Array(r).keys()];
+  }
+  return axes.map((a) => normalizeAxis(a, r)).sort((a, b) => a - b);
+}
+
+function reduction(kind: 'sum' | 'mean' | 'extremum'): Rule {
+  return (ctx) => {
+    const dy = ctx.dy();
+    if (!dy || !ctx.needs(0)) return [undefined, undefined];
+    const b = ctx.b;
+    const x = ctx.input(0);
+    const axes = reducedAxes(ctx, ctx.node.opType!);
+    if (axes === 'none') return [dy, undefined];
+    const keep = attrInt(ctx.node, 'keepdims', 1) === 1;
+    const g = keep ? dy : b.unsqueeze(dy, axes);
+    if (kind === 'sum') return [b.op('Expand', [g, b.shape(x)]), undefined];
+    if (kind === 'mean') {
+      const dims = staticDims(ctx.info(x));
+      const reduced = axes.map((a) => dims[a]);
+      let scale: string;
+      if (reduced.every((d) => d !== null)) {
+        scale = b.scalar(1 / reduced.reduce((p: number, d) => p * d!, 1));
+      } else {
+        // The batch axis is reduced: count the elements at run time.
+        const size = (t: string) => b.op('Cast', [b.op('Size', [t])], { to: DType.FLOAT });
+        scale = b.div(size(ctx.output(0)), size(x));
+      }
+      return [b.op('Expand', [b.mul(g, scale), b.shape(x)]), undefined];
+    }
+    const y = keep ? ctx.output(0) : b.unsqueeze(ctx.output(0), axes);
+    const mask = b.op('Cast', [b.op('Equal', [x, y])], { to: DType.FLOAT });
+    const count = b.reduce('ReduceSum', mask, axes, true);
+    return [b.mul(mask, b.div(g, count)), undefined];
+  };
+}
+
+export const reduceRules: Record<string, Rule> = {
+  ReduceSum: reduction('sum'),
+  ReduceMean: reduction('mean'),
+  ReduceMax: reduction('extremum'),
+  ReduceMin: reduction('extremum'),
+};

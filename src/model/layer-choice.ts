@@ -1,0 +1,76 @@
+import { describeAxes, layerMap } from './axes.ts';
+import type { LayerInfo } from './graph.ts';
+
+/**
+ * Which layer to explain at when the user names none, decided from the layers' axes (not their
+ * rank: a [time, channel, pitch] view before a recurrent layer has rank 3 too, and a VGG's pooled
+ * [128, 1, 1] map has nothing left to localise), with the reason said to the user.
+ */
+export interface LayerChoice {
+  name: string;
+  why: string;
+}
+
+/** A layer with a time or pitch axis longer than 1: its activations say where in the excerpt. */
+export function hasMap(layer: LayerInfo): boolean {
+  return layerMap(layer.shape, layer.axes).localised;
+}
+
+function label(layer: LayerInfo): string {
+  return `${layer.name} [${describeAxes(layer.shape, layer.axes)}]`;
+}
+
+/** TCAV: `layer3` in a ResNet, else the middle one of the layers with a map (mid-level features). */
+export function defaultTcavLayer(layers: LayerInfo[]): LayerChoice {
+  const resnet = layers.find((l) => l.name === 'layer3');
+  if (resnet) return { name: 'layer3', why: `${label(resnet)}: a ResNet's third stage` };
+  const maps = layers.filter(hasMap);
+  const pool = maps.length > 0 ? maps : layers;
+  const chosen = pool[Math.floor(pool.length / 2)];
+  return {
+    name: chosen.name,
+    why:
+      maps.length > 0
+        ? `${label(chosen)}: the middle one of the ${maps.length} layers with a time or pitch map`
+        : `${label(chosen)}: the middle layer (no layer has a time or pitch map)`,
+  };
+}
+
+/**
+ * Discovery: NMF wants the deepest layer with a map whose values are non-negative (after a ReLU);
+ * k-means `layer3` in a ResNet, else the deepest layer with a map.
+ */
+export function defaultDiscoveryLayer(layers: LayerInfo[], method: 'kmeans' | 'nmf'): LayerChoice {
+  if (method === 'kmeans') {
+    const resnet = layers.find((l) => l.name === 'layer3');
+    if (resnet) return { name: 'layer3', why: `${label(resnet)}: a ResNet's third stage` };
+  }
+  const maps = layers.filter(hasMap);
+  const nonNegative = maps.filter((l) => l.nonNegative);
+  if (method === 'nmf' && nonNegative.length > 0) {
+    const chosen = nonNegative[nonNegative.length - 1];
+    return {
+      name: chosen.name,
+      why: `${label(chosen)}: the deepest layer with a time or pitch map whose values are non-negative, as NMF needs`,
+    };
+  }
+  if (maps.length > 0) {
+    const chosen = maps[maps.length - 1];
+    return {
+      name: chosen.name,
+      why: `${label(chosen)}: the deepest layer with a time or pitch map`,
+    };
+  }
+  const chosen = layers[layers.length - 1];
+  return {
+    name: chosen.name,
+    why: `${label(chosen)}: the deepest layer (no layer has a time or pitch map)`,
+  };
+}
+
+/** A warning when concepts found at this layer cannot be localised within an excerpt. */
+export function mapWarning(layer: LayerInfo): string | undefined {
+  const map = layerMap(layer.shape, layer.axes);
+  if (map.localised) return undefined;
+  return `layer ${label(layer)} cannot localise concepts within an excerpt: ${map.reason}; discovered concepts are exported as whole excerpts`;
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Fixtures written by training/fixtures/make_autodiff_fixtures.py (PyTorch 1.13 autograd). */
+export const AUTODIFF = join(import.meta.dirname, '..', 'fixtures', 'autodiff');
+export const REPO = join(import.meta.dirname, '..', '..');
+
+/** A JSON fixture with {shape, f32|i32: base64} arrays decoded, at any depth. */
+export function loadAutodiffFixture(name: string): Record<string, unknown> {
+  return decode(JSON.parse(readFileSync(join(AUTODIFF, name), 'utf8'))) as Record<string, unknown>;
+}
+
+export interface Decoded<T> {
+  shape: number[];
+  data: T;
+}
+
+function decode(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decode);
+  if (!value || typeof value !== 'object') return value;
+  const v = value as Record<string, unknown>;
+  if (typeof v.f32 === 'string' || typeof v.i32 === 'string') {
+    const bytes = Buffer.from((v.f32 ?? v.i32) as string, 'base64');
+    const data = v.f32 ? new Float32Array(bytes.length / 4) : new Int32Array(bytes.length / 4);
+    Buffer.from(data.buffer).set(bytes);
+    return { shape: v.shape, data };
+  }
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x)]));
+}
+
+/**
+ * The issue's measure: per element, |actual - expected| <= rel * max(|expected|, floor), with the
+ * floor a fraction of the largest |expected| (gradients of ~0 from cancellations are compared in
+ * absolute terms). Returns the worst ratio |actual - expected| / max(|expected|, floor).
+ */
+export function worstRelativeError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  floorFraction = 1e-3,
+): { worst: number; index: number } {
+  if (actual.length !== expected.length)
+    throw new Error(`length ${actual.length} vs ${expected.length}`);
+  let max = 0;
+  for (let i = 0; i < expected.length; i++) max = Math.max(max, Math.abs(expected[i]));
+  const floor = floorFraction * max;
+  let worst = 0;
+  let index = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const r = Math.abs(actual[i] - expected[i]) / Math.max(Math.abs(expected[i]), floor);
+    if (r > worst) [worst, index] = [r, i];
+  }
+  return { worst, index };
+}
