@@ -381,7 +381,7 @@ function propose(
   for (let tries = 0; out.length < count && tries < 4 * count; tries++) {
     const timing = rng.pick(original);
     // Added notes stay inside the window (a clipped note may end past it in a shorter file).
-    if (timing.offset > end) continue;
+    if (timing.offset > end + 1e-9) continue;
     // Half near what the window plays, half anywhere but the extreme octaves.
     const pitch = rng.chance(0.5)
       ? rng.pick(pitches) + rng.pick([-12, 0, 0, 12])
