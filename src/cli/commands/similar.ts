@@ -436,10 +436,12 @@ export function similarText(r: SimilarResults, out?: string): string {
         `  ${s.scaling.padEnd(13)} ${pct(s.before).padStart(7)}   ${pct(s.after).padStart(31)}   ${pct(s.after - s.before).padStart(6)}   ${pct(s.transferred).padStart(25)}   ${pct(s.hubShareBefore)} -> ${pct(s.hubShare)}`,
       );
   }
-  if (out)
+  if (out) {
+    const attacked = r.hubAttack?.windows.reduce((a, w) => a + 1 + w.attacks.length, 0) ?? 0;
     lines.push(
-      `wrote ${resolve(out, 'similar.json')}, report.html and ${r.hits.length} MIDI files`,
+      `wrote ${resolve(out, 'similar.json')}, report.html and ${r.hits.length + attacked + (r.query?.midi ? 1 : 0)} MIDI files`,
     );
+  }
   return lines.join('\n');
 }
 
