@@ -57,7 +57,12 @@ export function renderEdited(
   return renderRoll(applyEdits(notes, edits, grid), layout, grid.frames / grid.fps);
 }
 
-function editNote(n: Note, edit: Exclude<NoteEdit, { kind: 'add' }>, grid: EditGrid): Note | null {
+/** One note after one edit of it (null: deleted); throws as `applyEdits` does on an invalid edit. */
+export function editNote(
+  n: Note,
+  edit: Exclude<NoteEdit, { kind: 'add' }>,
+  grid: EditGrid,
+): Note | null {
   const end = grid.frames / grid.fps;
   switch (edit.kind) {
     case 'delete':

@@ -11,6 +11,6 @@ export {
   type EditKind,
   type NoteEdit,
 } from './types.ts';
-export { applyEdits, renderEdited } from './apply.ts';
+export { applyEdits, editNote, renderEdited } from './apply.ts';
 export { EditCandidates, RESIZE_FRAMES, SHIFT_FRAMES } from './candidates.ts';
 export { describeEdit, pitchName, type DescribedEdit, type EditPlace } from './describe.ts';

@@ -20,6 +20,7 @@ import { timelineNav, timelineSection } from './sections/timeline.ts';
 import { TIMELINE_CSS } from './timeline-figure.ts';
 import type { TimelineResults } from '../results/timeline.ts';
 import { derivativesRows } from './sections/derivatives.ts';
+import { robustnessSection } from './sections/robustness.ts';
 
 export interface ReportOptions {
   /** The folder the excerpt paths in `results` are relative to (where the MIDI files are now). */
@@ -55,6 +56,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     conceptsSection(results, ctx),
     hubnessSection(results.hubness),
     timelineSection(options.timeline, ctx.colors),
+    robustnessSection(results, ctx),
     skippedSection(results.skipped),
   ];
   return [
@@ -66,7 +68,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     `<title>${esc(title)}</title>`,
     `<style>${REPORT_CSS}${options.timeline ? TIMELINE_CSS : ''}</style></head><body>`,
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(results.run.command)} run of ${esc(fmtDate(results.run.startedAt))}, concept-lens ${esc(results.run.version)}</p></header>`,
-    `<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#hubness">Hubness</a>${timelineNav(options.timeline)}<a href="#skipped">Skipped files</a></nav>`,
+    `<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#hubness">Hubness</a>${timelineNav(options.timeline)}${results.attack ? '<a href="#robustness">Robustness</a>' : ''}<a href="#skipped">Skipped files</a></nav>`,
     '<main>',
     ...sections,
     '</main>',

@@ -22,6 +22,8 @@ export interface PianoRollOptions {
   gridPitches: [number, number];
   /** Identifies the excerpt for the player (playhead). */
   excerptId: string;
+  /** Notes to outline on top (e.g. the notes an attack edited): [pitch, onset, offset]. */
+  highlight?: { notes: readonly (readonly [number, number, number])[]; color: string };
   label: string;
 }
 
@@ -99,6 +101,13 @@ export function pianoRollSvg(notes: readonly PlayNote[], o: PianoRollOptions): s
     const opacity = (0.45 + (0.55 * vel) / 127).toFixed(2);
     out.push(
       `<rect x="${x0.toFixed(1)}" y="${y(pitch + 1).toFixed(1)}" width="${w.toFixed(1)}" height="${Math.max(rowH - 0.5, 1)}" fill="${o.color}" fill-opacity="${opacity}"/>`,
+    );
+  }
+  for (const [pitch, on, off] of o.highlight?.notes ?? []) {
+    if (on >= duration || pitch < lo || pitch > hi) continue;
+    const x0 = x(on);
+    out.push(
+      `<rect class="mark" x="${(x0 - 1.5).toFixed(1)}" y="${(y(pitch + 1) - 1.5).toFixed(1)}" width="${(Math.max(1, x(off) - x0) + 3).toFixed(1)}" height="${(rowH + 3).toFixed(1)}" fill="none" stroke="${o.highlight!.color}" stroke-width="1.5"/>`,
     );
   }
   out.push(

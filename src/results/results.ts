@@ -1,3 +1,5 @@
+import type { AttackResults } from './attack.ts';
+
 /**
  * The contents of `<out>/results.json`: the contract between the analysis stages (src/tcav,
  * src/discovery), the report (src/report/html) and anyone reading the file.
@@ -8,7 +10,7 @@ import type { HubnessReport } from './similar.ts';
 export interface RunInfo {
   tool: 'concept-lens';
   version: string;
-  command: 'explain' | 'tcav' | 'discover';
+  command: 'explain' | 'tcav' | 'discover' | 'attack';
   startedAt: string;
   seconds: number;
   seed: number;
@@ -158,6 +160,8 @@ export interface RunResults {
   /** Hubness of the corpus at a layer (src/results/similar.ts), when measured. */
   hubness?: HubnessReport[];
   skipped: { file: string; reason: string }[];
+  /** Robustness to musical note edits (`attack`, `explain --attack`); see attack.ts. */
+  attack?: AttackResults;
   /** Timelines of given pieces (explain --pieces), relative to the output folder. */
   timeline?: { file: string; pieces: number };
 }

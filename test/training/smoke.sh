@@ -69,3 +69,20 @@ torchLogits.logits.flat().forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.ab
 if (onnxLogits.length !== torchLogits.logits.flat().length || !(maxDiff < 1e-4)) fail(`ONNX logits differ from PyTorch's by ${maxDiff}`);
 console.log(`smoke: ok (${inspect.labels.length} labels, test accuracy ${card.testAccuracy.toFixed(3)} in PyTorch and ONNX, logits within ${maxDiff.toExponential(1)})`);
 EOF
+
+# The robustness study's trainers: adversarial training (note edits in roll space) for two steps, and a
+# concept bottleneck on the smoke model, whose test confusion `model evaluate` must reproduce.
+"$PY" training/train.py --data "$TMP/export" --out "$TMP/models/adv.onnx" --seed 1 \
+  --epochs 1 --max-steps 2 --batch-size 8 --threads 2 --adversarial >/dev/null
+"$PY" -c "import json,sys; a=json.load(open(sys.argv[1]))['training']['adversarial']; \
+assert a['editsApplied']['random'] > 0 and a['editsApplied']['guided'] > 0, a" "$TMP/models/adv.card.json"
+npx tsx scripts/bottleneck-scores.ts --model "$TMP/models/smoke.onnx" --corpus "$TMP/synth" \
+  --export "$TMP/export" --concepts concepts/textures/alberti.yaml concepts/textures/canon.yaml \
+  concepts/textures/stride.yaml --layers layer4 --runs 3 --set-size 4 --out "$TMP/scores" >/dev/null 2>&1
+"$PY" training/bottleneck.py --scores "$TMP/scores" --base "$TMP/models/smoke.onnx" --export "$TMP/export" \
+  --out "$TMP/models/bneck.onnx" --C 1 >/dev/null
+./bin/concept-lens model evaluate "$TMP/models/bneck.onnx" --corpus "$TMP/synth" --split test \
+  --no-cache --json >"$TMP/bneck-evaluate.json"
+"$PY" -c "import json,sys; e=json.load(open(sys.argv[1])); c=json.load(open(sys.argv[2])); \
+assert e['confusion'] == c['metrics']['test']['confusion']['matrix'], (e['confusion'], c['metrics']['test']); \
+print('smoke: adversarial training and concept bottleneck ok')" "$TMP/bneck-evaluate.json" "$TMP/models/bneck.card.json"

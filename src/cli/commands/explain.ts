@@ -20,6 +20,13 @@ import {
 } from './discover.ts';
 import { hubnessOptions, hubnessStage, type HubnessFlags } from './similar.ts';
 import { defaultLayers, tcavStage, tcavSummary } from './tcav.ts';
+import {
+  attackOptions,
+  attackStage,
+  attackSummary,
+  parseAttackFlags,
+  type AttackFlags,
+} from './attack.ts';
 import { bankOptions, bankStage, checkBankFlags, saveBank, type BankFlags } from './bank.ts';
 import {
   checkComposers,
@@ -86,7 +93,8 @@ const configSchema = z
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags, BankFlags, HubnessFlags {
+interface ExplainArgs extends LensFlags, DiscoverFlags, BankFlags, AttackFlags, HubnessFlags {
+  attack: boolean;
   pieces: string[];
   hop?: number;
   composer: string[];
@@ -108,14 +116,22 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
     hubnessOptions(
-      timelineOptions(
-        bankOptions(
-          discoveryOptions(
-            lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      attackOptions(
+        timelineOptions(
+          bankOptions(
+            discoveryOptions(
+              lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+            ),
           ),
         ),
       ),
     )
+      .option('attack', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Also attack the model with note edits (robustness section; see `attack --help` for its flags)',
+      })
       .option('pieces', {
         type: 'string',
         array: true,
@@ -189,6 +205,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
       );
     }
     const started = Date.now();
+    if (args.attack) parseAttackFlags(args, args.model); // bad flags fail before anything is opened
     checkBankFlags(args);
     const wantsBank = args['pieces'].length > 0 || args['save-bank'] !== undefined;
     if (wantsBank && args['skip-tcav'])
@@ -273,6 +290,18 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             results,
             output,
           );
+        if (args.attack)
+          await attackStage(
+            lens,
+            {
+              ...args,
+              targets,
+              concepts: args['skip-tcav'] ? [] : args.concepts,
+              layer: layers[0],
+            },
+            results,
+            output,
+          );
         await hubnessStage(lens, args, results);
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
         results.layers = await lens.derivativesRecord(results.run.layers);
@@ -295,6 +324,9 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
                 'discovered concepts raising each composer most:',
                 ...discoverySummary(results.concepts, discoveryTargets),
               ]
+            : []),
+          ...(results.attack
+            ? ['robustness to note edits:', ...attackSummary(results.attack)]
             : []),
           ...(timeline
             ? [

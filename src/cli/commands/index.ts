@@ -6,6 +6,7 @@ import { tcavCommand } from './tcav.ts';
 import { discoverCommand } from './discover.ts';
 import { explainCommand } from './explain.ts';
 import { similarCommand } from './similar.ts';
+import { attackCommand } from './attack.ts';
 import { timelineCommand } from './timeline.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,5 +18,6 @@ export const commands: CommandModule<any, any>[] = [
   discoverCommand,
   explainCommand,
   similarCommand,
+  attackCommand,
   timelineCommand,
 ];

@@ -1,0 +1,116 @@
+import { splitPieces, type SplitName } from '../corpus/split.ts';
+import type { Excerpt } from '../corpus/types.ts';
+import type { EditPlace } from '../edits/describe.ts';
+import { editGrid, type EditGrid } from '../edits/types.ts';
+import type { ConceptLens } from '../lens/lens.ts';
+import { parseMidi } from '../midi/read.ts';
+import { renderRoll } from '../midi/render.ts';
+import type { PianoRoll, RollLayout } from '../midi/roll.ts';
+import type { MidiContent, Note } from '../midi/types.ts';
+import { excerptNotes, notesToMidiBytes } from '../midi/write.ts';
+import { hashString, Rng } from '../util/random.ts';
+
+/** An excerpt ready to attack: its notes as the MIDI file written for it holds them, and its roll. */
+export interface AttackExcerpt {
+  excerpt: Excerpt;
+  /**
+   * Notes of the window, seconds from its start, after one MIDI write and read: exactly what the
+   * excerpt's MIDI file holds (times on the file's tick grid), so edits of them survive a round trip.
+   */
+  notes: Note[];
+  roll: PianoRoll;
+  place: EditPlace;
+  /** Notes the model sees (inside its pitch range). */
+  visible: number;
+  /** Derived from the notes, for seeding the excerpt's random choices (content, not names). */
+  contentKey: string;
+}
+
+/**
+ * `count` windows of the target composers from one side of the piece-level split (the split the
+ * model was trained with, given its seed), spread over pieces as `CorpusIndex.sample` does: pieces
+ * in random order, one random window each, round after round.
+ */
+export function selectExcerpts(
+  lens: ConceptLens,
+  options: {
+    split: SplitName | 'all';
+    splitSeed: number;
+    count: number;
+    seed: number;
+    targets: string[];
+  },
+): Excerpt[] {
+  const sides = splitPieces([...lens.index.entries.values()], { seed: options.splitSeed });
+  const pool = lens.index
+    .excerpts(options.targets)
+    .filter((x) => options.split === 'all' || sides.get(x.piece) === options.split);
+  const byPiece = new Map<string, Excerpt[]>();
+  for (const x of pool) {
+    if (!byPiece.has(x.piece)) byPiece.set(x.piece, []);
+    byPiece.get(x.piece)!.push(x);
+  }
+  const rng = new Rng(`${options.seed}/attack/${options.split}`);
+  const pools = rng.shuffle([...byPiece.keys()].sort()).map((p) => rng.shuffle(byPiece.get(p)!));
+  const out: Excerpt[] = [];
+  for (let round = 0; out.length < options.count && pools.some((p) => p.length > round); round++)
+    for (const p of pools) {
+      if (out.length >= options.count) break;
+      if (round < p.length) out.push(p[round]);
+    }
+  return out;
+}
+
+/** Notes, rolls and places of the excerpts (each file read once); silent windows are left out. */
+export function loadExcerpts(
+  lens: ConceptLens,
+  excerpts: readonly Excerpt[],
+): { loaded: AttackExcerpt[]; silent: Excerpt[] } {
+  const byFile = new Map<string, Excerpt[]>();
+  for (const x of excerpts) {
+    if (!byFile.has(x.file)) byFile.set(x.file, []);
+    byFile.get(x.file)!.push(x);
+  }
+  const frames = lens.classifier.input.windowFrames;
+  const loaded = new Map<Excerpt, AttackExcerpt>();
+  const silent: Excerpt[] = [];
+  for (const [file, list] of byFile) {
+    const content = lens.index.content(file);
+    for (const x of list) {
+      const a = prepareExcerpt(x, content, lens.layout, frames);
+      if (a) loaded.set(x, a);
+      else silent.push(x);
+    }
+  }
+  return { loaded: excerpts.filter((x) => loaded.has(x)).map((x) => loaded.get(x)!), silent };
+}
+
+export function prepareExcerpt(
+  excerpt: Excerpt,
+  content: MidiContent,
+  layout: RollLayout,
+  frames: number,
+): AttackExcerpt | undefined {
+  const raw = excerptNotes(content.notes, excerpt.start, excerpt.start + frames / layout.fps);
+  if (raw.length === 0) return undefined;
+  const notes = parseMidi(notesToMidiBytes(raw)).notes;
+  const grid = editGrid(layout, frames);
+  const roll = renderRoll(notes, layout, frames / layout.fps);
+  const visible = notes.filter(
+    (n) => n.pitch >= grid.lowPitch && n.pitch <= grid.highPitch && n.onset * grid.fps < frames,
+  ).length;
+  if (visible === 0) return undefined;
+  const key = notes.map((n) => `${n.pitch},${n.onset.toFixed(4)},${n.offset.toFixed(4)}`).join(';');
+  return {
+    excerpt,
+    notes,
+    roll,
+    place: { start: excerpt.start, ...(excerpt.bars ? { timeMap: content.timeMap } : {}) },
+    visible,
+    contentKey: hashString(key).toString(16),
+  };
+}
+
+export function excerptGrid(lens: ConceptLens): EditGrid {
+  return editGrid(lens.layout, lens.classifier.input.windowFrames);
+}
