@@ -8,6 +8,7 @@ import type { CavMethod } from '../tcav/cav.ts';
 import { defaultNullConcepts, TCAV_DEFAULTS } from '../tcav/run.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
+import { centreDistances } from '../retrieval/clusters.ts';
 import { clusterFeatures, clusterRows } from './kmeans.ts';
 import { nmfAsync } from './nmf.ts';
 import {
@@ -47,6 +48,13 @@ export interface DiscoveryOptions {
   /** ACE's recurrence rule: a cluster must span at least this many pieces (default 4). */
   minPieces?: number;
   alpha?: number;
+  /**
+   * k-means: rank a cluster's parts by Mutual Proximity to its centre instead of distance, and
+   * (scaledAssignment) give each part to the MP-nearest centre (src/retrieval; default none:
+   * on the synthetic benchmark it did not raise purity, README "Similar passages").
+   */
+  scaling?: 'none' | 'mp-empirical' | 'mp-gaussian';
+  scaledAssignment?: boolean;
   /** TCAV of clusters: random runs, set size, null concepts, CAV method (defaults of the tcav command). */
   runs?: number;
   setSize?: number;
@@ -145,17 +153,29 @@ async function discoverKmeans(
   const size = acts.sizes[o.layer];
   const k = Math.min(o.conceptsCount, parts.length);
   lens.progress.start('k-means', 1);
-  const clustering = await clusterRows(
-    clusterFeatures(acts.layers[o.layer], parts.length, layer.shape, layer.axes),
-    k,
-    o.seed,
-  );
+  const features = clusterFeatures(acts.layers[o.layer], parts.length, layer.shape, layer.axes);
+  const clustering = await clusterRows(features, k, o.seed);
   lens.progress.tick();
   lens.progress.stop();
+  // With a scaling, parts join the centre nearest by Mutual Proximity (when scaledAssignment) and
+  // are ranked by it: typical = near the centre relative to both their neighbourhoods.
+  let assignment = clustering.assignment;
+  let typicality = clustering.distances.map((d) => 1 / (1 + Math.sqrt(d)));
+  if (o.scaling && o.scaling !== 'none') {
+    const n = parts.length;
+    const D = await centreDistances(features, clustering.centroids, o.scaling);
+    if (o.scaledAssignment)
+      assignment = parts.map((_, i) => {
+        let best = 0;
+        for (let c = 1; c < k; c++) if (D[c * n + i] < D[best * n + i]) best = c;
+        return best;
+      });
+    typicality = parts.map((_, i) => 1 - D[assignment[i] * n + i]);
+  }
 
   const clusters = [...Array(k).keys()].map((c) => {
-    const members = parts.map((_, i) => i).filter((i) => clustering.assignment[i] === c);
-    members.sort((a, b) => clustering.distances[a] - clustering.distances[b]);
+    const members = parts.map((_, i) => i).filter((i) => assignment[i] === c);
+    members.sort((a, b) => typicality[b] - typicality[a] || a - b);
     return { members, pieces: new Set(members.map((i) => parts[i].excerpt.piece)).size };
   });
   const kept = clusters.filter((c) => c.pieces >= o.minPieces && c.members.length >= 6);
@@ -243,7 +263,7 @@ async function discoverKmeans(
     const least = distinctPieces(t.cluster.members.slice().reverse(), parts, o.least);
     const found = (i: number): FoundExcerpt => ({
       ...parts[i],
-      typicality: 1 / (1 + Math.sqrt(clustering.distances[i])),
+      typicality: typicality[i],
       localization: boxGrid(parts[i].box, windowFrames, lowPitch, highPitch),
     });
     return {

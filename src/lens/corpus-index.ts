@@ -22,7 +22,8 @@ export class CorpusIndex {
     readonly windows: Map<string, Excerpt[]>,
     readonly entries: Map<string, CorpusEntry>,
     readonly skipped: SkippedFile[],
-    private readonly sustain: boolean,
+    /** Whether the sustain pedal lengthens notes in the rolls (part of what the windows hold). */
+    readonly sustain: boolean,
   ) {}
 
   static async build(

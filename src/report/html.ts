@@ -15,6 +15,7 @@ import { discoveryMapNote } from './sections/discovery-map.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
 import { REPORT_CSS } from './style.ts';
+import { hubnessSection } from './sections/hubness.ts';
 import { timelineNav, timelineSection } from './sections/timeline.ts';
 import { TIMELINE_CSS } from './timeline-figure.ts';
 import type { TimelineResults } from '../results/timeline.ts';
@@ -55,6 +56,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     tcavSection(results.tcav, ctx),
     stabilitySection(results.tcav),
     conceptsSection(results, ctx),
+    hubnessSection(results.hubness),
     timelineSection(options.timeline, ctx.colors),
     robustnessSection(results, ctx),
     skippedSection(results.skipped),
@@ -68,7 +70,7 @@ export function renderReport(results: RunResults, options: ReportOptions): strin
     `<title>${esc(title)}</title>`,
     `<style>${REPORT_CSS}${options.timeline ? TIMELINE_CSS : ''}</style></head><body>`,
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(results.run.command)} run of ${esc(fmtDate(results.run.startedAt))}, concept-lens ${esc(results.run.version)}</p></header>`,
-    `<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a>${timelineNav(options.timeline)}${results.attack ? '<a href="#robustness">Robustness</a>' : ''}<a href="#skipped">Skipped files</a></nav>`,
+    `<nav aria-label="Sections"><a href="#run">What was run</a><a href="#reading">How to read</a><a href="#tcav">TCAV</a><a href="#concepts">Discovered concepts</a><a href="#hubness">Hubness</a>${timelineNav(options.timeline)}${results.attack ? '<a href="#robustness">Robustness</a>' : ''}<a href="#skipped">Skipped files</a></nav>`,
     '<main>',
     ...sections,
     '</main>',

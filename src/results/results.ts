@@ -5,6 +5,7 @@ import type { AttackResults } from './attack.ts';
  * src/discovery), the report (src/report/html) and anyone reading the file.
  * Times are seconds, bars are 1-based and inclusive, paths are relative to the output folder.
  */
+import type { HubnessReport } from './similar.ts';
 
 export interface RunInfo {
   tool: 'concept-lens';
@@ -189,6 +190,8 @@ export interface RunResults {
     fidelity?: number;
     [key: string]: unknown;
   };
+  /** Hubness of the corpus at a layer (src/results/similar.ts), when measured. */
+  hubness?: HubnessReport[];
   skipped: { file: string; reason: string }[];
   /** Robustness to musical note edits (`attack`, `explain --attack`); see attack.ts. */
   attack?: AttackResults;

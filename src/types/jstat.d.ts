@@ -2,6 +2,7 @@
 declare module 'jstat' {
   interface Distribution {
     cdf(x: number, ...params: number[]): number;
+    inv(p: number, ...params: number[]): number;
   }
   export const jStat: { studentt: Distribution; normal: Distribution };
   const _default: { jStat: typeof jStat };

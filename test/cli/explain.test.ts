@@ -49,6 +49,9 @@ describe('concept-lens explain', () => {
       'Lisztova',
     ]);
     expect(results.tcav).toHaveLength(2 * 5);
+    // Hubness of every window at layer3 (the synthetic corpus has fewer than --hubness-windows).
+    expect(results.hubness[0].layer).toBe('layer3');
+    expect(results.hubness[0].windows).toBe(709);
     for (const e of results.tcav)
       for (const k of [
         'concept',

@@ -59,10 +59,7 @@ describe('one line and exit 2', () => {
       labels: SYNTHETIC_LABELS,
       reluOp: 'Frobnicate',
     });
-    expectOneLine(
-      await runMain(['model', 'inspect', model]),
-      /frob\.onnx: .*Frobnicate/,
-    );
+    expectOneLine(await runMain(['model', 'inspect', model]), /frob\.onnx: .*Frobnicate/);
   });
 
   it('a model whose logits are NaN or infinite is refused, not reported as effect null', async () => {

@@ -17,6 +17,7 @@ import {
   discoverySummary,
   type DiscoverFlags,
 } from './discover.ts';
+import { hubnessOptions, hubnessStage, type HubnessFlags } from './similar.ts';
 import {
   defaultLayers,
   checkTcavFlags,
@@ -103,7 +104,8 @@ const configSchema = z
   .strict();
 export type ExplainConfig = z.infer<typeof configSchema>;
 
-interface ExplainArgs extends LensFlags, DiscoverFlags, BankFlags, TcavFlags, AttackFlags {
+interface ExplainArgs
+  extends LensFlags, DiscoverFlags, BankFlags, TcavFlags, AttackFlags, HubnessFlags {
   attack: boolean;
   pieces: string[];
   hop?: number;
@@ -126,11 +128,13 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
     'TCAV and concept discovery in one run, with an HTML report (no arguments: the embedded synthetic default)',
   builder: (y) =>
     tcavFlags(
-      attackOptions(
-        timelineOptions(
-          bankOptions(
-            discoveryOptions(
-              lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+      hubnessOptions(
+        attackOptions(
+          timelineOptions(
+            bankOptions(
+              discoveryOptions(
+                lensOptions(y, { model: EMBEDDED_DEFAULT.model, corpus: EMBEDDED_DEFAULT.corpus }),
+              ),
             ),
           ),
         ),
@@ -296,6 +300,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
             results,
             output,
           );
+        await hubnessStage(lens, args, results);
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;
         results.layers = await lens.derivativesRecord(results.run.layers);
         output.writeResults(results);

@@ -5,6 +5,7 @@ import { modelCommand } from './model.ts';
 import { tcavCommand } from './tcav.ts';
 import { discoverCommand } from './discover.ts';
 import { explainCommand } from './explain.ts';
+import { similarCommand } from './similar.ts';
 import { attackCommand } from './attack.ts';
 import { timelineCommand } from './timeline.ts';
 
@@ -16,6 +17,7 @@ export const commands: CommandModule<any, any>[] = [
   tcavCommand,
   discoverCommand,
   explainCommand,
+  similarCommand,
   attackCommand,
   timelineCommand,
 ];
