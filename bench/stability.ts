@@ -1,0 +1,73 @@
+/**
+ * Stability of TCAV verdicts across seeds: the shipped concepts run with seeds s..s+N-1, per cell
+ * its z (the concept's effect against the null, in the null's standard deviations) in every seed,
+ * and the share of cells significant in some seed that are significant in all.
+ *
+ *   npm run bench:stability -- [--model models/asap.onnx] [--corpus ../shared/corpora/asap]
+ *        [--concepts concepts/asap] [--seeds 1,2,3,4,5] [--layer layer3] [--cav fast|logistic]
+ *        [--runs R] [--null-concepts M] [--excerpts E] [--pool-size P]
+ */
+import { loadConcepts } from '../src/concepts/load.ts';
+import { ConceptLens } from '../src/lens/lens.ts';
+import { prepareConcepts, runTcav, TCAV_DEFAULTS, defaultNullConcepts } from '../src/tcav/run.ts';
+import { stableShare, withStability } from '../src/tcav/stability.ts';
+import type { TcavEntry } from '../src/results/results.ts';
+import type { CavMethod } from '../src/tcav/cav.ts';
+import { stderrProgress } from '../src/util/progress.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const model = opt('model', 'models/asap.onnx');
+const corpus = opt('corpus', '../shared/corpora/asap');
+const layer = opt('layer', 'layer3');
+const seeds = opt('seeds', '1,2,3,4,5').split(',').map(Number);
+const cav = opt('cav', TCAV_DEFAULTS.cav) as CavMethod;
+const settings = {
+  runs: Number(opt('runs', String(TCAV_DEFAULTS.runs))),
+  nullConcepts: Number(opt('null-concepts', String(defaultNullConcepts(cav)))),
+  targetExcerpts: Number(opt('excerpts', String(TCAV_DEFAULTS.targetExcerpts))),
+  poolSize: Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize))),
+  cav,
+};
+
+const lens = await ConceptLens.open({ model, corpus, progress: stderrProgress() });
+const { concepts, errors } = loadConcepts(opt('concepts', 'concepts/asap'));
+if (errors.length) throw new Error(errors.map((e) => `${e.file}: ${e.reason}`).join('\n'));
+const prepared = await prepareConcepts(lens, concepts);
+console.log(
+  `model ${model}, layer ${layer}, seeds ${seeds.join(',')}, ${settings.runs} runs, ${settings.nullConcepts} random concepts, ${settings.targetExcerpts} excerpts, pool ${settings.poolSize}, CAV ${cav}`,
+);
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const runs: TcavEntry[][] = [];
+for (const seed of seeds)
+  runs.push(
+    await runTcav(lens, prepared, { layers: [layer], targets: lens.targets(), seed, ...settings }),
+  );
+const cells = withStability(runs, seeds);
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const sds: number[] = [];
+for (const [k, c] of cells.entries()) {
+  const st = c.stability!;
+  // z of each seed against its own null (the effect in the null's standard deviations).
+  const z = runs.map((r) => (r[k].effect - r[k].randomEffect) / r[k].randomEffectStd);
+  const m = z.reduce((a, b) => a + b, 0) / z.length;
+  sds.push(Math.sqrt(z.reduce((a, b) => a + (b - m) ** 2, 0) / (z.length - 1)));
+  if (st.significantUp + st.significantDown > 0)
+    console.log(
+      `${c.concept.padEnd(28)} ${c.target.padEnd(10)} up ${st.significantUp} down ${st.significantDown} ${st.stable ? 'STABLE  ' : 'unstable'} z ${z.map((v) => v.toFixed(2)).join(' ')}  pHolm ${st.pValuesCorrected.map((p) => p.toExponential(1)).join(' ')}`,
+    );
+}
+sds.sort((a, b) => a - b);
+const share = stableShare(cells);
+console.log(
+  `stable ${share.allSeeds} of ${share.anySeed} cells significant in some seed (${(100 * share.share).toFixed(0)}%); median sd of z across seeds ${sds[Math.floor(sds.length / 2)].toFixed(3)}`,
+);
+console.log(
+  `time: ${wall.toFixed(0)} s wall for ${seeds.length} seeds (${((cpu.user + cpu.system) / 1e6).toFixed(0)} s CPU), load ${(await import('node:os')).loadavg()[0].toFixed(1)}`,
+);
+await lens.close();
