@@ -57,6 +57,10 @@ for (const [k, c] of cells.entries()) {
   const z = runs.map((r) => (r[k].effect - r[k].randomEffect) / r[k].randomEffectStd);
   const m = z.reduce((a, b) => a + b, 0) / z.length;
   sds.push(Math.sqrt(z.reduce((a, b) => a + (b - m) ** 2, 0) / (z.length - 1)));
+  if (st.significantUp + st.significantDown > 0 && !st.stable)
+    console.log(
+      `  effect ${runs.map((r) => r[k].effect.toPrecision(3)).join(' ')}; null ${runs.map((r) => `${r[k].randomEffect.toPrecision(2)}±${r[k].randomEffectStd.toPrecision(3)}`).join(' ')}`,
+    );
   if (st.significantUp + st.significantDown > 0)
     console.log(
       `${c.concept.padEnd(28)} ${c.target.padEnd(10)} up ${st.significantUp} down ${st.significantDown} ${st.stable ? 'STABLE  ' : 'unstable'} z ${z.map((v) => v.toFixed(2)).join(' ')}  pHolm ${st.pValuesCorrected.map((p) => p.toExponential(1)).join(' ')}`,
