@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { tempDir } from '../helpers/cli.ts';
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'concept-lens');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-corpus-cli-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-corpus-cli-');
 
 function run(...args: string[]) {
   const r = spawnSync(bin, args, { encoding: 'utf8' });

@@ -4,19 +4,17 @@
  * refuse them in one line (exit 2).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { isUnlabelled, loadCorpus } from '../../src/corpus/manifest.ts';
 import { UNKNOWN_COMPOSER } from '../../src/corpus/types.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { REPO, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const bin = join(repo, 'bin', 'concept-lens');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-unlabelled-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const bin = join(REPO, 'bin', 'concept-lens');
+const tmp = tempDir('cl-unlabelled-');
 
 const notes = [0, 1, 2, 3].map((i) => ({
   pitch: 60 + i,
@@ -96,7 +94,7 @@ describe('unlabelled corpora', () => {
   it('the lens (TCAV, discovery, evaluation) refuses an unlabelled corpus, naming it', async () => {
     await expect(
       ConceptLens.open({
-        model: join(repo, 'models/synthetic.onnx'),
+        model: join(REPO, 'models/synthetic.onnx'),
         corpus: flat,
         cacheDir: false,
       }),
@@ -112,7 +110,7 @@ describe('unlabelled corpora', () => {
     expect(summary.files).toBe(2);
     expect(Object.keys(summary.composers)).toEqual([UNKNOWN_COMPOSER]);
 
-    const model = join(repo, 'models/synthetic.onnx');
+    const model = join(REPO, 'models/synthetic.onnx');
     for (const args of [
       [
         'tcav',
@@ -121,7 +119,7 @@ describe('unlabelled corpora', () => {
         '--corpus',
         flat,
         '--concepts',
-        join(repo, 'concepts/textures/alberti.yaml'),
+        join(REPO, 'concepts/textures/alberti.yaml'),
         '--out',
         join(tmp, 'out'),
       ],
