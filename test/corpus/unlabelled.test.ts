@@ -3,7 +3,6 @@
  * are corpora whose composer is unknown. `corpus info` reads them; commands that need labels
  * refuse them in one line (exit 2).
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,9 +10,8 @@ import { isUnlabelled, loadCorpus } from '../../src/corpus/manifest.ts';
 import { UNKNOWN_COMPOSER } from '../../src/corpus/types.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
-import { REPO, tempDir } from '../helpers/cli.ts';
+import { REPO, runBin, tempDir } from '../helpers/cli.ts';
 
-const bin = join(REPO, 'bin', 'concept-lens');
 const tmp = tempDir('cl-unlabelled-');
 
 const notes = [0, 1, 2, 3].map((i) => ({
@@ -28,15 +26,6 @@ const flat = join(tmp, 'flat');
 writeMidiFile(join(flat, 'b.mid'), notes);
 writeMidiFile(join(flat, 'a.MID'), notes);
 writeFileSync(join(flat, 'readme.txt'), 'not music');
-
-function run(...args: string[]) {
-  const r = spawnSync(bin, args, { encoding: 'utf8' });
-  return {
-    code: r.status,
-    stdout: r.stdout,
-    errors: r.stderr.split('\n').filter((l) => l.startsWith('concept-lens')),
-  };
-}
 
 describe('unlabelled corpora', () => {
   it('a single MIDI file is one piece of unknown composer (its folder is no attribution)', () => {
@@ -104,7 +93,7 @@ describe('unlabelled corpora', () => {
   });
 
   it('corpus info reads a flat folder; tcav, model evaluate and corpus export refuse it in one line', () => {
-    const info = run('corpus', 'info', flat, '--json');
+    const info = runBin('corpus', 'info', flat, '--json');
     expect(info.code).toBe(0);
     const summary = JSON.parse(info.stdout);
     expect(summary.files).toBe(2);
@@ -126,7 +115,7 @@ describe('unlabelled corpora', () => {
       ['model', 'evaluate', model, '--corpus', flat],
       ['corpus', 'export', flat, '--out', join(tmp, 'export')],
     ]) {
-      const r = run(...args);
+      const r = runBin(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.errors).toEqual([
         expect.stringMatching(/flat: the composers of this corpus are unknown/),

@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { writeMidiFile } from '../../src/midi/write.ts';
-import { REPO, runMain, tempDir, type CliRun } from '../helpers/cli.ts';
+import { BIN, REPO, runMain, tempDir, type CliRun } from '../helpers/cli.ts';
 import { SYNTHETIC_LABELS, writeHostileModel } from '../helpers/onnx-build.ts';
 import { midiFile, off, on, track } from '../midi/bytes.ts';
-import { BIN, HAVE_UNSHARE, leftovers } from './helpers.ts';
+import { HAVE_UNSHARE, leftovers } from './helpers.ts';
 
 const tmp = tempDir('cl-errors-');
 const MODEL = join(REPO, 'models', 'synthetic.onnx');

@@ -3,9 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { cliMessages, REPO, type CliRun } from '../helpers/cli.ts';
+import { BIN, cliMessages, REPO, type CliRun } from '../helpers/cli.ts';
 
-export const BIN = join(REPO, 'bin', 'concept-lens');
 const GNU_TIME = '/usr/bin/time';
 export const HAVE_GNU_TIME = existsSync(GNU_TIME);
 

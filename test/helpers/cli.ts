@@ -2,12 +2,14 @@
  * Set-up shared by the tests that run the CLI: the repository's root, temporary folders removed
  * after the test file, and the CLI run in this process with what it prints captured.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
+export const BIN = join(REPO, 'bin', 'concept-lens');
 
 /**
  * A new folder in the system's temporary folder (named `prefix` and random letters), removed with
@@ -17,6 +19,23 @@ export function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * Run bin/concept-lens as a process (no time measured): the exit code, stdout, and every line of
+ * stderr that starts with `concept-lens` (errors and warnings alike).
+ */
+export function runBin(...args: string[]): {
+  code: number | null;
+  stdout: string;
+  errors: string[];
+} {
+  const r = spawnSync(BIN, args, { encoding: 'utf8' });
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    errors: r.stderr.split('\n').filter((l) => l.startsWith('concept-lens')),
+  };
 }
 
 export interface CliRun {

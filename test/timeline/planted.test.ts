@@ -19,9 +19,8 @@ import { readMidiFile } from '../../src/midi/read.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
 import type { PieceTimeline, TimelineResults } from '../../src/results/timeline.ts';
 import { HAVE_CHROMIUM, openInChromium } from '../helpers/chromium.ts';
-import { REPO, tempDir } from '../helpers/cli.ts';
+import { BIN, REPO, tempDir } from '../helpers/cli.ts';
 
-const bin = join(REPO, 'bin', 'concept-lens');
 const MODEL = join(REPO, 'models/synthetic.onnx');
 const ARTIFACTS = join(REPO, 'test-artifacts');
 const tmp = tempDir('cl-timeline-');
@@ -228,7 +227,7 @@ describe('timeline of a piece with planted textures', () => {
   it('refuses a bank built for another model in one line, and writes nothing', () => {
     const out = join(tmp, 'refused');
     const r = spawnSync(
-      bin,
+      BIN,
       ['timeline', pieces, '--model', join(REPO, 'models/asap.onnx'), '--bank', bank, '--out', out],
       { encoding: 'utf8' },
     );
@@ -243,7 +242,7 @@ describe('timeline of a piece with planted textures', () => {
 
   it('a single corrupt file is the error: one line naming it, exit 2', () => {
     const r = spawnSync(
-      bin,
+      BIN,
       [
         'timeline',
         join(pieces, 'corrupt.mid'),
