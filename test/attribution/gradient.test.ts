@@ -80,51 +80,28 @@ describe('concept-lens model gradient', () => {
 
   it('refuses an unknown composer and a bad range with one line, leaving nothing', async () => {
     const bad = join(tmp, 'bad');
-    const r1 = await runMain([
-      'model',
-      'gradient',
-      SYNTHETIC_MODEL,
-      '--midi',
-      midi,
-      '--composer',
-      'Bach',
-      '--out',
-      bad,
-    ]);
-    expect(r1.code).toBe(2);
-    expect(r1.stderr).toContain('--composer Bach: not a label of');
-    const r2 = await runMain([
-      'model',
-      'gradient',
-      SYNTHETIC_MODEL,
-      '--midi',
-      midi,
-      '--seconds',
-      '5',
-      '3',
-      '--composer',
-      'Albertini',
-      '--out',
-      bad,
-    ]);
-    expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain('--seconds: give two numbers, start < end');
-    const r3 = await runMain([
-      'model',
-      'gradient',
-      SYNTHETIC_MODEL,
-      '--midi',
-      midi,
-      '--seconds',
-      '100',
-      '120',
-      '--composer',
-      'Albertini',
-      '--out',
-      bad,
-    ]);
-    expect(r3.code).toBe(2);
-    expect(r3.stderr).toContain('the excerpt lies outside the file');
+    const refusals: [string[], string][] = [
+      [['--composer', 'Bach'], '--composer Bach: not a label of'],
+      [
+        ['--seconds', '5', '3', '--composer', 'Albertini'],
+        '--seconds: give two numbers, start < end',
+      ],
+      [['--seconds', '100', '120', '--composer', 'Albertini'], 'the excerpt lies outside the file'],
+    ];
+    for (const [flags, message] of refusals) {
+      const r = await runMain([
+        'model',
+        'gradient',
+        SYNTHETIC_MODEL,
+        '--midi',
+        midi,
+        ...flags,
+        '--out',
+        bad,
+      ]);
+      expect(r.code, message).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
     expect(existsSync(bad)).toBe(false);
   }, 60_000);
 
