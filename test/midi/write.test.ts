@@ -13,15 +13,8 @@ import {
 } from '../../src/midi/write.ts';
 import { Rng } from '../../src/util/random.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { note } from '../helpers/notes.ts';
 
-const note = (pitch: number, onset: number, offset: number, velocity = 80): Note => ({
-  pitch,
-  onset,
-  offset,
-  velocity,
-  track: 0,
-  channel: 0,
-});
 const spans = (notes: Note[]) => notes.map((n) => [n.pitch, n.onset, n.offset, n.velocity]);
 
 /** Random notes on a few pitches, so that repeated and overlapping notes of one pitch are common. */
