@@ -4,6 +4,7 @@ import {
   encodeModel,
   floatValueInfo,
   graphInputs,
+  topologicalOrder,
   type ModelProto,
   type NodeProto,
 } from './onnx.ts';
@@ -67,6 +68,7 @@ export class ModelGraph {
     this.nodes = topologicalOrder(
       graph.node ?? [],
       new Set([this.inputName, ...this.initializers]),
+      (node) => new UserError(`model graph has a cycle or undefined tensors (at node ${node})`),
     );
     this.nodes.forEach((node, i) => {
       for (const out of node.output ?? []) this.producer.set(out, i);
@@ -230,27 +232,4 @@ export function modulePaths(nodeName: string): string[] {
     paths.push(full);
   }
   return paths;
-}
-
-/** Kahn's algorithm; exporters usually emit sorted nodes, but ONNX does not let us rely on it. */
-function topologicalOrder(nodes: NodeProto[], available: Set<string>): NodeProto[] {
-  const ready = new Set(available);
-  const pending = [...nodes];
-  const ordered: NodeProto[] = [];
-  while (pending.length > 0) {
-    const before = pending.length;
-    for (let i = 0; i < pending.length;) {
-      const node = pending[i];
-      if ((node.input ?? []).every((t) => !t || ready.has(t))) {
-        ordered.push(node);
-        for (const out of node.output ?? []) ready.add(out);
-        pending.splice(i, 1);
-      } else i++;
-    }
-    if (pending.length === before)
-      throw new UserError(
-        `model graph has a cycle or undefined tensors (at node ${pending[0].name})`,
-      );
-  }
-  return ordered;
 }

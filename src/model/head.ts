@@ -93,8 +93,8 @@ export class HeadModel {
   ): Promise<HeadModel> {
     const session = await ort.InferenceSession.create(model);
     const batch = options.batch ?? BatchPolicy.dynamic();
-    if (options.derivatives === 'finite-difference')
-      return new HeadModel(
+    const finiteDifferences = (note?: string) =>
+      new HeadModel(
         layer,
         classes,
         session,
@@ -102,7 +102,9 @@ export class HeadModel {
         undefined,
         'finite-difference',
         batch,
+        note,
       );
+    if (options.derivatives === 'finite-difference') return finiteDifferences();
     try {
       // A fixed-batch graph can only be probed at its own batch size.
       const {
@@ -116,17 +118,7 @@ export class HeadModel {
       const gradientSession = await ort.InferenceSession.create(bytes);
       return new HeadModel(layer, classes, session, gradientSession, names, 'exact', batch);
     } catch (err) {
-      const note = `${(err as Error).message}; derivatives by finite differences`;
-      return new HeadModel(
-        layer,
-        classes,
-        session,
-        undefined,
-        undefined,
-        'finite-difference',
-        batch,
-        note,
-      );
+      return finiteDifferences(`${(err as Error).message}; derivatives by finite differences`);
     }
   }
 

@@ -50,3 +50,32 @@ export function floatValueInfo(name: string, itemDims?: number[]): ValueInfoProt
 export function metadata(model: ModelProto): Record<string, string> {
   return Object.fromEntries((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }
+
+/**
+ * The nodes in an order where each comes after the nodes its inputs need (Kahn's algorithm;
+ * exporters usually emit sorted nodes, but ONNX does not let us rely on it). `available`: the
+ * tensors known before any node runs. On a cycle or an undefined tensor, throws what `stuck`
+ * makes of the name of a node that cannot run.
+ */
+export function topologicalOrder(
+  nodes: NodeProto[],
+  available: Set<string>,
+  stuck: (nodeName: string | null | undefined) => Error,
+): NodeProto[] {
+  const ready = new Set(available);
+  const pending = [...nodes];
+  const ordered: NodeProto[] = [];
+  while (pending.length > 0) {
+    const before = pending.length;
+    for (let i = 0; i < pending.length;) {
+      const node = pending[i];
+      if ((node.input ?? []).every((t) => !t || ready.has(t))) {
+        ordered.push(node);
+        for (const out of node.output ?? []) ready.add(out);
+        pending.splice(i, 1);
+      } else i++;
+    }
+    if (pending.length === before) throw stuck(pending[0].name);
+  }
+  return ordered;
+}

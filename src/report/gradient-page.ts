@@ -7,6 +7,7 @@
 import { offsetFrame, onsetFrame } from '../midi/render.ts';
 import type { GradientResult, NoteEffect } from '../results/gradient.ts';
 import { esc } from './escape.ts';
+import { pageHead } from './page.ts';
 import { pitchName } from './pianoroll.ts';
 import { REPORT_CSS } from './style.ts';
 import { FONT, fmt, fmtSig } from './svg.ts';
@@ -160,12 +161,10 @@ export function renderGradientPage(r: GradientResult, gradient: Float32Array): s
     )
     .join('');
   return [
-    '<!DOCTYPE html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<link rel="icon" href="data:,">',
-    `<title>${esc(title)}</title>`,
-    `<style>${REPORT_CSS}\nsvg.heat { display: block; max-width: 100%; height: auto; }</style></head><body>`,
+    ...pageHead(
+      title,
+      `${REPORT_CSS}\nsvg.heat { display: block; max-width: 100%; height: auto; }`,
+    ),
     `<header><h1>${esc(title)}</h1><p class="sub">concept-lens model gradient</p></header>`,
     '<main>',
     `<section id="excerpt"><div class="cards"><div class="card"><h3>Excerpt and prediction</h3><dl>${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl></div></div></section>`,

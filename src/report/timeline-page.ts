@@ -9,6 +9,7 @@ import type { PieceTimeline, TimelineResults } from '../results/timeline.ts';
 import { composerColors } from './colors.ts';
 import { esc, jsonForScript, relativeHref } from './escape.ts';
 import type { PlayNote } from './pianoroll.ts';
+import { pageHead } from './page.ts';
 import { PLAYER_SCRIPT } from './player.ts';
 import { REPORT_CSS } from './style.ts';
 import { fmt } from './svg.ts';
@@ -65,12 +66,7 @@ export function renderTimelinePage(
     })),
   };
   return [
-    '<!DOCTYPE html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<link rel="icon" href="data:,">',
-    `<title>${esc(title)}</title>`,
-    `<style>${REPORT_CSS}${TIMELINE_CSS}</style></head><body>`,
+    ...pageHead(title, `${REPORT_CSS}${TIMELINE_CSS}`),
     `<header><h1>${esc(title)}</h1><p class="sub">${esc(piece.file)} · ${esc(fmtClock(piece.durationSeconds))} · ${piece.notes} notes · ${piece.windows.length} windows of ${fmt(results.run.windowSeconds, 0)} s every ${fmt(results.run.hopSeconds, 1)} s · concept-lens ${esc(results.run.version)}</p></header>`,
     '<nav aria-label="Sections"><a href="#overall">The whole piece</a><a href="#windows">Window by window</a><a href="#top">Where each concept is strongest</a><a href="#bank">The concepts</a><a href="#reading">How to read</a></nav>',
     '<main>',

@@ -5,6 +5,7 @@
  * output folder.
  */
 import type { EditKind, NoteEdit } from '../edits/types.ts';
+import type { PassageRef } from './results.ts';
 
 /** 'greedy': edits ranked by the input gradient (or by the model, see `ranking`); 'random': random edits. */
 export type AttackSearch = 'greedy' | 'random';
@@ -47,14 +48,8 @@ export interface AttackOutcome {
   midi?: { original: string; adversarial: string; edits: string };
 }
 
-export interface AttackedExcerpt {
+export interface AttackedExcerpt extends PassageRef {
   id: string;
-  composer: string;
-  piece: string;
-  file: string;
-  start: number;
-  end: number;
-  bars?: { start: number; end: number };
   /** Notes the model sees in the excerpt (the unit of the share-of-notes budget). */
   notes: number;
   outcomes: Partial<Record<AttackSearch, AttackOutcome>>;

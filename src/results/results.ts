@@ -112,7 +112,8 @@ export interface CellStability {
   pValuesCorrected: number[];
 }
 
-export interface ExcerptRef {
+/** Where a passage lies in its file. */
+export interface PassageRef {
   composer: string;
   piece: string;
   file: string;
@@ -120,6 +121,9 @@ export interface ExcerptRef {
   start: number;
   end: number;
   bars?: { start: number; end: number };
+}
+
+export interface ExcerptRef extends PassageRef {
   /** The model window the excerpt (or part) was taken from, seconds within the file; the MIDI file holds this window. */
   window?: { start: number; end: number };
   /** The whole excerpt as MIDI, relative to the output folder. */

@@ -4,7 +4,7 @@
  * corpus there, and the hub attack that measures Mutual Proximity as a defence.
  * Times are seconds, bars 1-based and inclusive, paths relative to the output folder.
  */
-import type { CorpusIdentity, ModelIdentity, RunInfo } from './results.ts';
+import type { CorpusIdentity, ModelIdentity, PassageRef, RunInfo } from './results.ts';
 
 export type ScalingName = 'none' | 'mp-empirical' | 'mp-gaussian';
 
@@ -32,17 +32,6 @@ export interface HubnessReport {
   scalings: { scaling: ScalingName; occurrence: KOccurrenceSummary[] }[];
   /** How the windows were chosen (all of the corpus, or a sample). */
   note?: string;
-}
-
-/** Where a passage lies in its file. */
-export interface PassageRef {
-  composer: string;
-  piece: string;
-  file: string;
-  /** Seconds within the file. */
-  start: number;
-  end: number;
-  bars?: { start: number; end: number };
 }
 
 export interface SimilarHit extends PassageRef {

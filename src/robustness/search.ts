@@ -1,4 +1,4 @@
-import { applyEdits } from '../edits/apply.ts';
+import { applyEdits, renderEdited } from '../edits/apply.ts';
 import { EditCandidates } from '../edits/candidates.ts';
 import type { EditGrid, NoteEdit } from '../edits/types.ts';
 import { parseMidi } from '../midi/read.ts';
@@ -154,7 +154,11 @@ async function greedyStep(
     }
     for (const j of picks) {
       const edit = cands.edit(j);
-      tried.push({ state: st, edit, roll: render(st.x.notes, [...st.edits, edit], layout, grid) });
+      tried.push({
+        state: st,
+        edit,
+        roll: renderEdited(st.x.notes, [...st.edits, edit], layout, grid),
+      });
     }
     if (picks.length === 0) st.done = true; // nothing left to edit
   });
@@ -193,7 +197,7 @@ async function randomStep(
     const edit = cands.edit(j);
     st.edits.push(edit);
     if (edit.kind !== 'add') st.edited.add(edit.note);
-    st.roll = render(st.x.notes, st.edits, layout, grid);
+    st.roll = renderEdited(st.x.notes, st.edits, layout, grid);
     moved.push(st);
   }
   if (moved.length === 0) return;
@@ -227,15 +231,6 @@ async function verifyFlips(
 /** Notes as a MIDI file written and read back holds them. */
 export function roundTrip(notes: readonly Note[]): Note[] {
   return notes.length === 0 ? [] : parseMidi(notesToMidiBytes(notes)).notes;
-}
-
-function render(
-  notes: readonly Note[],
-  edits: readonly NoteEdit[],
-  layout: RollLayout,
-  grid: EditGrid,
-): PianoRoll {
-  return renderRoll(applyEdits(notes, edits, grid), layout, grid.frames / grid.fps);
 }
 
 export function argmax(v: ArrayLike<number>): number {

@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { generateTexture } from '../../src/concepts/patterns/index.ts';
 import { renderRoll } from '../../src/midi/render.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
@@ -11,27 +9,11 @@ import { rollLayoutOf, rollsToBatch } from '../../src/model/input.ts';
 import { readMidiFile } from '../../src/midi/read.ts';
 import type { GradientResult } from '../../src/results/gradient.ts';
 import { HAVE_CHROMIUM, openInChromium } from '../helpers/chromium.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-gradient-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Run the CLI in-process; stderr collected. */
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), stderr: lines.join('') };
-  } finally {
-    spy.mockRestore();
-    out.mockRestore();
-  }
-}
+const tmp = tempDir('cl-gradient-');
 
 function decodeF32(base64: string): Float32Array {
   const bytes = Buffer.from(base64, 'base64');
@@ -47,7 +29,7 @@ describe('concept-lens model gradient', () => {
   let result: GradientResult & { gradient: { f32: string } };
   beforeAll(async () => {
     writeMidiFile(midi, generateTexture('alberti', { seed: 3, seconds: 24 }));
-    const { code } = await cli([
+    const { code } = await runMain([
       'model',
       'gradient',
       SYNTHETIC_MODEL,
@@ -98,51 +80,28 @@ describe('concept-lens model gradient', () => {
 
   it('refuses an unknown composer and a bad range with one line, leaving nothing', async () => {
     const bad = join(tmp, 'bad');
-    const r1 = await cli([
-      'model',
-      'gradient',
-      SYNTHETIC_MODEL,
-      '--midi',
-      midi,
-      '--composer',
-      'Bach',
-      '--out',
-      bad,
-    ]);
-    expect(r1.code).toBe(2);
-    expect(r1.stderr).toContain('--composer Bach: not a label of');
-    const r2 = await cli([
-      'model',
-      'gradient',
-      SYNTHETIC_MODEL,
-      '--midi',
-      midi,
-      '--seconds',
-      '5',
-      '3',
-      '--composer',
-      'Albertini',
-      '--out',
-      bad,
-    ]);
-    expect(r2.code).toBe(2);
-    expect(r2.stderr).toContain('--seconds: give two numbers, start < end');
-    const r3 = await cli([
-      'model',
-      'gradient',
-      SYNTHETIC_MODEL,
-      '--midi',
-      midi,
-      '--seconds',
-      '100',
-      '120',
-      '--composer',
-      'Albertini',
-      '--out',
-      bad,
-    ]);
-    expect(r3.code).toBe(2);
-    expect(r3.stderr).toContain('the excerpt lies outside the file');
+    const refusals: [string[], string][] = [
+      [['--composer', 'Bach'], '--composer Bach: not a label of'],
+      [
+        ['--seconds', '5', '3', '--composer', 'Albertini'],
+        '--seconds: give two numbers, start < end',
+      ],
+      [['--seconds', '100', '120', '--composer', 'Albertini'], 'the excerpt lies outside the file'],
+    ];
+    for (const [flags, message] of refusals) {
+      const r = await runMain([
+        'model',
+        'gradient',
+        SYNTHETIC_MODEL,
+        '--midi',
+        midi,
+        ...flags,
+        '--out',
+        bad,
+      ]);
+      expect(r.code, message).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
     expect(existsSync(bad)).toBe(false);
   }, 60_000);
 

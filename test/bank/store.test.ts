@@ -4,10 +4,9 @@
  * (training/read_bank.py, an independent implementation of the mean direction and of presence).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { ConceptBank } from '../../src/bank/build.ts';
 import { npyBytes, readNpy } from '../../src/bank/npy.ts';
 import { meanDirection, median, presence, project, sortedCopy } from '../../src/bank/presence.ts';
@@ -16,11 +15,10 @@ import { ComposerClassifier } from '../../src/model/classifier.ts';
 import { BANK_FORMAT } from '../../src/results/bank.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { Rng } from '../../src/util/random.ts';
+import { REPO, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-bank-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const TINY = join(repo, 'test/fixtures/models/tiny_resnet.onnx');
+const tmp = tempDir('cl-bank-');
+const TINY = join(REPO, 'test/fixtures/models/tiny_resnet.onnx');
 const PYTHON = '/usr/bin/python3';
 const HAVE_NUMPY =
   existsSync(PYTHON) &&
@@ -120,7 +118,7 @@ describe('concept bank files', () => {
 
   it('refuses a bank built for another model, in one line', async () => {
     const tiny = await ComposerClassifier.load(TINY);
-    const other = await ComposerClassifier.load(join(repo, 'models/synthetic.onnx'));
+    const other = await ComposerClassifier.load(join(REPO, 'models/synthetic.onnx'));
     try {
       const dir = join(tmp, 'bank-tiny');
       writeBank(dir, await randomBank(tiny));
@@ -170,11 +168,11 @@ describe('concept bank files', () => {
 
   it('reads .npy files written by NumPy (format 1.0 and 2.0, float32 and float64)', () => {
     // Written by training/fixtures/make_bank_fixtures.py.
-    const f4 = readNpy(join(repo, 'test/fixtures/bank/numpy_f4.npy'));
+    const f4 = readNpy(join(REPO, 'test/fixtures/bank/numpy_f4.npy'));
     expect(f4.descr).toBe('<f4');
     expect(f4.shape).toEqual([2, 3]);
     expect([...f4.data]).toEqual([0, 0.25, 0.5, 0.75, 1, 1.25]);
-    const f8 = readNpy(join(repo, 'test/fixtures/bank/numpy_f8_v2.npy'));
+    const f8 = readNpy(join(REPO, 'test/fixtures/bank/numpy_f8_v2.npy'));
     expect(f8.descr).toBe('<f8');
     expect(f8.shape).toEqual([4]);
     expect([...f8.data]).toEqual([-1.5, 0, 2 ** -30, 1e300]);
@@ -189,7 +187,7 @@ describe('concept bank files', () => {
         const dir = join(tmp, 'bank-python');
         writeBank(dir, bank);
         const run = (...args: string[]) => {
-          const r = spawnSync(PYTHON, [join(repo, 'training/read_bank.py'), dir, ...args], {
+          const r = spawnSync(PYTHON, [join(REPO, 'training/read_bank.py'), dir, ...args], {
             encoding: 'utf8',
           });
           expect(r.stderr).toBe('');

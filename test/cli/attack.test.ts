@@ -1,33 +1,15 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, runMain, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const MODEL = join(repo, 'models/synthetic.onnx');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-attack-cli-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(args), stderr };
-  } finally {
-    spy.mockRestore();
-    out.mockRestore();
-  }
-}
+const MODEL = join(REPO, 'models/synthetic.onnx');
+const tmp = tempDir('cl-attack-cli-');
 
 describe('concept-lens attack', () => {
   it('writes results.json with the attack, report.html and the adversarial excerpts', async () => {
     const outDir = join(tmp, 'run');
-    const { code } = await run([
+    const { code } = await runMain([
       'attack',
       '--model',
       MODEL,
@@ -61,7 +43,7 @@ describe('concept-lens attack', () => {
 
   it('explain --attack adds the robustness section, with the concepts of the run', async () => {
     const outDir = join(tmp, 'explain');
-    const { code } = await run([
+    const { code } = await runMain([
       'explain',
       '--attack',
       '--attack-excerpts',
@@ -71,8 +53,8 @@ describe('concept-lens attack', () => {
       '--searches',
       'greedy',
       '--concepts',
-      join(repo, 'concepts/textures/alberti.yaml'),
-      join(repo, 'concepts/textures/canon.yaml'),
+      join(REPO, 'concepts/textures/alberti.yaml'),
+      join(REPO, 'concepts/textures/canon.yaml'),
       '--random-runs',
       '3',
       '--set-size',
@@ -100,7 +82,7 @@ describe('concept-lens attack', () => {
       ['--candidates', '0', /--candidates/],
     ] as [string, string, RegExp][]) {
       const outDir = join(tmp, `bad-${flag.slice(2)}`);
-      const { code, stderr } = await run([
+      const { code, stderr } = await runMain([
         'attack',
         '--model',
         MODEL,

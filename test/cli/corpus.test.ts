@@ -1,28 +1,16 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { runBin, tempDir } from '../helpers/cli.ts';
 
-const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'concept-lens');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-corpus-cli-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function run(...args: string[]) {
-  const r = spawnSync(bin, args, { encoding: 'utf8' });
-  return {
-    code: r.status,
-    stdout: r.stdout,
-    errors: r.stderr.split('\n').filter((l) => l.startsWith('concept-lens')),
-  };
-}
+const tmp = tempDir('cl-corpus-cli-');
 
 describe('corpus info on bad input', () => {
   it('a single bad MIDI file: one line naming it and the problem, exit 2', () => {
     const truncated = join(tmp, 'truncated.mid');
     writeFileSync(truncated, Buffer.from('MThd\x00\x00\x00\x06\x00\x01', 'latin1'));
-    const r = run('corpus', 'info', truncated);
+    const r = runBin('corpus', 'info', truncated);
     expect(r.code).toBe(2);
     expect(r.errors).toEqual([expect.stringMatching(/truncated\.mid: .*truncated/)]);
   });
@@ -33,7 +21,7 @@ describe('corpus info on bad input', () => {
       { pitch: 60, onset: 0, offset: 1, velocity: 80, track: 0, channel: 0 },
     ]);
     writeFileSync(join(root, 'Bach', 'bad.mid'), 'not midi at all');
-    const r = run('corpus', 'info', root, '--json');
+    const r = runBin('corpus', 'info', root, '--json');
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.files).toBe(1); // readable files; the bad one is listed apart

@@ -1,41 +1,24 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO, runMain, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-derivatives-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Run the CLI in-process, collecting what it writes to stderr. */
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    return { code: await main(args), stderr: lines.join('') };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const tmp = tempDir('cl-derivatives-');
 
 // test/fixtures/autodiff/lstm_crnn.onnx: a CRNN whose LSTM has no backward rule. Layers before it
 // (relu) fall back to finite differences; the layer after it (Gather_2) stays exact.
 describe('a model with an op outside the table', () => {
   it('still runs TCAV end to end, saying which layers fell back and why', async () => {
     const out = join(tmp, 'lstm');
-    const { code, stderr } = await cli([
+    const { code, stderr } = await runMain([
       'tcav',
       '--model',
-      join(repo, 'test/fixtures/autodiff/lstm_crnn.onnx'),
+      join(REPO, 'test/fixtures/autodiff/lstm_crnn.onnx'),
       '--corpus',
       'synthetic',
       '--concepts',
-      join(repo, 'concepts/textures/alberti.yaml'),
-      join(repo, 'concepts/textures/stride.yaml'),
+      join(REPO, 'concepts/textures/alberti.yaml'),
+      join(REPO, 'concepts/textures/stride.yaml'),
       '--layers',
       'relu',
       'Gather_2',
@@ -66,14 +49,14 @@ describe('a model with an op outside the table', () => {
 
   it('and --derivatives finite-difference takes finite differences everywhere', async () => {
     const out = join(tmp, 'fd');
-    const { code } = await cli([
+    const { code } = await runMain([
       'tcav',
       '--model',
-      join(repo, 'test/fixtures/autodiff/lstm_crnn.onnx'),
+      join(REPO, 'test/fixtures/autodiff/lstm_crnn.onnx'),
       '--corpus',
       'synthetic',
       '--concepts',
-      join(repo, 'concepts/textures/alberti.yaml'),
+      join(REPO, 'concepts/textures/alberti.yaml'),
       '--layers',
       'Gather_2',
       '--random-runs',

@@ -1,27 +1,17 @@
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { REPO, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-explain-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-explain-');
 
 // A small but complete run of the embedded default (synthetic model and corpus), fast settings.
 const SMALL = [
   '--concepts',
-  join(repo, 'concepts/textures/alberti.yaml'),
-  join(repo, 'concepts/textures/stride.yaml'),
+  join(REPO, 'concepts/textures/alberti.yaml'),
+  join(REPO, 'concepts/textures/stride.yaml'),
   '--random-runs',
   '4',
   '--set-size',
@@ -84,7 +74,7 @@ describe('concept-lens explain', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'good.yaml'),
-      readFileSync(join(repo, 'concepts/textures/alberti.yaml')),
+      readFileSync(join(REPO, 'concepts/textures/alberti.yaml')),
     );
     writeFileSync(
       join(dir, 'bad.yaml'),
@@ -108,7 +98,7 @@ describe('concept-lens explain', () => {
   }, 300_000);
 
   it('exits 2 with one line naming the file for a missing model', async () => {
-    const child = spawn(join(repo, 'bin/concept-lens'), [
+    const child = spawn(join(REPO, 'bin/concept-lens'), [
       'explain',
       '--model',
       join(tmp, 'nope.onnx'),
@@ -128,7 +118,7 @@ describe('concept-lens explain', () => {
     const out = join(tmp, 'run');
     const before = readFileSync(join(out, 'results.json'), 'utf8');
     const args = ['explain', '--out', out, '--no-cache', ...SMALL.filter((a) => a !== '--quiet')];
-    const child = spawn(join(repo, 'bin/concept-lens'), args);
+    const child = spawn(join(REPO, 'bin/concept-lens'), args);
     let stderr = '';
     // Interrupt once the run is under way: the corpus has been read and the model is running.
     child.stderr.on('data', (d) => {

@@ -1,21 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import type { RunResults } from '../../src/results/results.ts';
+import { REPO, runMain, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-tcav-seeds-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-tcav-seeds-');
 
 // Small settings on the synthetic model: the flags reach the run and the results say what was done.
 const SMALL = [
   '--corpus',
   'synthetic',
   '--concepts',
-  join(repo, 'concepts/textures/alberti.yaml'),
-  join(repo, 'concepts/textures/trill.yaml'),
+  join(REPO, 'concepts/textures/alberti.yaml'),
+  join(REPO, 'concepts/textures/trill.yaml'),
   '--targets',
   'Albertini',
   'Kantorius',
@@ -35,24 +33,18 @@ const SMALL = [
 describe('concept-lens tcav --seeds, --cav', () => {
   it('repeats the run over seeds and marks each cell with how its verdict held', async () => {
     const out = join(tmp, 'seeds');
-    const log = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    let code: number;
-    try {
-      code = await main([
-        'tcav',
-        '--model',
-        join(repo, 'models/synthetic.onnx'),
-        ...SMALL,
-        '--seed',
-        '4',
-        '--seeds',
-        '3',
-        '--out',
-        out,
-      ]);
-    } finally {
-      log.mockRestore();
-    }
+    const { code } = await runMain([
+      'tcav',
+      '--model',
+      join(REPO, 'models/synthetic.onnx'),
+      ...SMALL,
+      '--seed',
+      '4',
+      '--seeds',
+      '3',
+      '--out',
+      out,
+    ]);
     expect(code).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
     expect(results.run.parameters).toMatchObject({
@@ -81,19 +73,22 @@ describe('concept-lens tcav --seeds, --cav', () => {
 
   it('takes --cav logistic and rejects a bad --seeds with exit code 2', async () => {
     const out = join(tmp, 'logistic');
-    const model = join(repo, 'models/synthetic.onnx');
+    const model = join(REPO, 'models/synthetic.onnx');
     expect(
       await main(['tcav', '--model', model, ...SMALL, '--cav', 'logistic', '--out', out]),
     ).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
     expect(results.tcav.every((e) => e.cav === 'logistic')).toBe(true);
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    try {
-      expect(
-        await main(['tcav', '--model', model, ...SMALL, '--seeds', '0', '--out', join(tmp, 'bad')]),
-      ).toBe(2);
-    } finally {
-      err.mockRestore();
-    }
+    const bad = await runMain([
+      'tcav',
+      '--model',
+      model,
+      ...SMALL,
+      '--seeds',
+      '0',
+      '--out',
+      join(tmp, 'bad'),
+    ]);
+    expect(bad.code).toBe(2);
   });
 });

@@ -3,20 +3,16 @@
  * are corpora whose composer is unknown. `corpus info` reads them; commands that need labels
  * refuse them in one line (exit 2).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { isUnlabelled, loadCorpus } from '../../src/corpus/manifest.ts';
 import { UNKNOWN_COMPOSER } from '../../src/corpus/types.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { REPO, runBin, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const bin = join(repo, 'bin', 'concept-lens');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-unlabelled-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-unlabelled-');
 
 const notes = [0, 1, 2, 3].map((i) => ({
   pitch: 60 + i,
@@ -30,15 +26,6 @@ const flat = join(tmp, 'flat');
 writeMidiFile(join(flat, 'b.mid'), notes);
 writeMidiFile(join(flat, 'a.MID'), notes);
 writeFileSync(join(flat, 'readme.txt'), 'not music');
-
-function run(...args: string[]) {
-  const r = spawnSync(bin, args, { encoding: 'utf8' });
-  return {
-    code: r.status,
-    stdout: r.stdout,
-    errors: r.stderr.split('\n').filter((l) => l.startsWith('concept-lens')),
-  };
-}
 
 describe('unlabelled corpora', () => {
   it('a single MIDI file is one piece of unknown composer (its folder is no attribution)', () => {
@@ -96,7 +83,7 @@ describe('unlabelled corpora', () => {
   it('the lens (TCAV, discovery, evaluation) refuses an unlabelled corpus, naming it', async () => {
     await expect(
       ConceptLens.open({
-        model: join(repo, 'models/synthetic.onnx'),
+        model: join(REPO, 'models/synthetic.onnx'),
         corpus: flat,
         cacheDir: false,
       }),
@@ -106,13 +93,13 @@ describe('unlabelled corpora', () => {
   });
 
   it('corpus info reads a flat folder; tcav, model evaluate and corpus export refuse it in one line', () => {
-    const info = run('corpus', 'info', flat, '--json');
+    const info = runBin('corpus', 'info', flat, '--json');
     expect(info.code).toBe(0);
     const summary = JSON.parse(info.stdout);
     expect(summary.files).toBe(2);
     expect(Object.keys(summary.composers)).toEqual([UNKNOWN_COMPOSER]);
 
-    const model = join(repo, 'models/synthetic.onnx');
+    const model = join(REPO, 'models/synthetic.onnx');
     for (const args of [
       [
         'tcav',
@@ -121,14 +108,14 @@ describe('unlabelled corpora', () => {
         '--corpus',
         flat,
         '--concepts',
-        join(repo, 'concepts/textures/alberti.yaml'),
+        join(REPO, 'concepts/textures/alberti.yaml'),
         '--out',
         join(tmp, 'out'),
       ],
       ['model', 'evaluate', model, '--corpus', flat],
       ['corpus', 'export', flat, '--out', join(tmp, 'export')],
     ]) {
-      const r = run(...args);
+      const r = runBin(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.errors).toEqual([
         expect.stringMatching(/flat: the composers of this corpus are unknown/),

@@ -16,15 +16,8 @@ import { constantTimeMap } from '../../src/midi/timemap.ts';
 import type { Note } from '../../src/midi/types.ts';
 import { notesToMidiBytes } from '../../src/midi/write.ts';
 import { Rng } from '../../src/util/random.ts';
+import { note } from '../helpers/notes.ts';
 
-const note = (pitch: number, onset: number, offset: number, velocity = 80): Note => ({
-  pitch,
-  onset,
-  offset,
-  velocity,
-  track: 0,
-  channel: 0,
-});
 const layout = DEFAULT_LAYOUT; // 20 fps, pitches 21..108
 const grid = editGrid(layout, 40); // a 2-second window
 const spans = (notes: Note[]) =>

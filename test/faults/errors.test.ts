@@ -16,14 +16,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { BIN, REPO, runMain, tempDir, type CliRun } from '../helpers/cli.ts';
 import { SYNTHETIC_LABELS, writeHostileModel } from '../helpers/onnx-build.ts';
 import { midiFile, off, on, track } from '../midi/bytes.ts';
-import { BIN, HAVE_UNSHARE, leftovers, REPO, runMain, type CliRun } from './helpers.ts';
+import { HAVE_UNSHARE, leftovers } from './helpers.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-errors-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-errors-');
 const MODEL = join(REPO, 'models', 'synthetic.onnx');
 const ALBERTI = join(REPO, 'concepts', 'textures', 'alberti.yaml');
 const FAST = ['--random-runs', '2', '--set-size', '4', '--target-excerpts', '4', '--quiet'];

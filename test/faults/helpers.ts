@@ -2,25 +2,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { BIN, cliMessages, REPO, type CliRun } from '../helpers/cli.ts';
 
-export const REPO = resolve(import.meta.dirname, '..', '..');
-export const BIN = join(REPO, 'bin', 'concept-lens');
 const GNU_TIME = '/usr/bin/time';
 export const HAVE_GNU_TIME = existsSync(GNU_TIME);
-
-export interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  /** Lines the CLI printed as errors (`concept-lens: ...`, warnings excluded). */
-  errors: string[];
-  warnings: string[];
-  /** Peak resident memory of the process in MB (GNU time), when available. */
-  peakMb?: number;
-  seconds: number;
-}
 
 /** Run `concept-lens args...` to completion (GNU time measures its peak memory when present). */
 export function runCli(
@@ -48,14 +34,12 @@ export function runCli(
     stderr = stderr.slice(0, m.index);
   }
   stderr = stderr.replace(/^Command exited with non-zero status \d+\n/m, '');
-  const lines = stderr.split('\n').filter((l) => l.startsWith('concept-lens: '));
   return {
     code: r.status,
     signal: r.signal,
     stdout: r.stdout,
     stderr,
-    errors: lines.filter((l) => !l.startsWith('concept-lens: warning: ')),
-    warnings: lines.filter((l) => l.startsWith('concept-lens: warning: ')),
+    ...cliMessages(stderr),
     peakMb,
     seconds,
   };
@@ -128,45 +112,6 @@ export const HAVE_UNSHARE = (() => {
 
 export function isDirectory(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
-}
-
-/**
- * Run the CLI in this process (fast: no start-up), capturing what it prints. Tests that measure
- * memory this way check the worker's peak (process.resourceUsage().maxRSS) at the end of the file.
- */
-export async function runMain(args: string[]): Promise<CliRun> {
-  const { main } = await import('../../src/cli/main.ts');
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = process.stdout.write.bind(process.stdout);
-  const stderr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    out.push(String(chunk)),
-    true
-  )) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (
-    err.push(String(chunk)),
-    true
-  )) as typeof process.stderr.write;
-  const start = performance.now();
-  let code: number;
-  try {
-    code = await main(args);
-  } finally {
-    process.stdout.write = stdout;
-    process.stderr.write = stderr;
-  }
-  const text = err.join('');
-  const lines = text.split('\n').filter((l) => l.startsWith('concept-lens: '));
-  return {
-    code,
-    signal: null,
-    stdout: out.join(''),
-    stderr: text,
-    errors: lines.filter((l) => !l.startsWith('concept-lens: warning: ')),
-    warnings: lines.filter((l) => l.startsWith('concept-lens: warning: ')),
-    seconds: (performance.now() - start) / 1000,
-  };
 }
 
 /** Peak resident memory of this process so far, MB. */

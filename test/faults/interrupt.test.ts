@@ -5,15 +5,13 @@
  * machine these tests run on may be shared, so the moments are chosen where work is heaviest
  * (CAV fits, NMF, k-means, writing excerpts and the report) rather than idle waits.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/random.ts';
-import { leftovers, REPO, runMain, snapshot, startCli } from './helpers.ts';
+import { REPO, runMain, tempDir } from '../helpers/cli.ts';
+import { leftovers, snapshot, startCli } from './helpers.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-ctrlc-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-ctrlc-');
 const MODEL = join(REPO, 'models', 'synthetic.onnx');
 const CONCEPTS = [
   join(REPO, 'concepts/textures/alberti.yaml'),

@@ -11,17 +11,16 @@
  * `npm test` runs KILLS=3 (each kill costs a few seconds of start-up), the first a SIGKILL between
  * the renames; `npm run test:kill` runs 50.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MANIFEST, recoverOutput, type RunManifest } from '../../src/results/output.ts';
 import { Rng } from '../../src/util/random.ts';
-import { leftovers, REPO, runMain, snapshot, startCli } from './helpers.ts';
+import { REPO, runMain, tempDir } from '../helpers/cli.ts';
+import { leftovers, snapshot, startCli } from './helpers.ts';
 
 const KILLS = Number(process.env.KILLS ?? 3);
-const tmp = mkdtempSync(join(tmpdir(), 'cl-kill-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-kill-');
 const out = join(tmp, 'run');
 const ARGS = [
   'explain',

@@ -5,25 +5,16 @@
  * plus a margin, far below what the claims would cost (the 100-hour note alone: 2.7 GB and 69 s
  * before these limits). One run goes through the real binary, with its peak memory (GNU time).
  */
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { REPO, runMain, tempDir, type CliRun } from '../helpers/cli.ts';
 import { writeHostileModel, SYNTHETIC_LABELS } from '../helpers/onnx-build.ts';
 import { endOfTrack, midiFile, off, on, tempo, track } from '../midi/bytes.ts';
-import { peakMb, REPO, runCli, runMain, type CliRun } from './helpers.ts';
+import { peakMb, runCli } from './helpers.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-limits-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-limits-');
 const MODEL = join(REPO, 'models', 'synthetic.onnx');
 const PEAK_MB = 700;
 

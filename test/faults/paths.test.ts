@@ -3,18 +3,17 @@
  * named `../../../../x/pwned` inside an ONNX file, composers and pieces named like paths in a
  * manifest, a synthetic corpus spec named like a path (read by a read-only command).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeMidiFile } from '../../src/midi/write.ts';
 import { Rng } from '../../src/util/random.ts';
+import { REPO, tempDir } from '../helpers/cli.ts';
 import { writeHostileModel } from '../helpers/onnx-build.ts';
-import { allFiles, REPO, runCli } from './helpers.ts';
+import { allFiles, runCli } from './helpers.ts';
 
-const sandbox = mkdtempSync(join(tmpdir(), 'cl-paths-'));
-afterAll(() => rmSync(sandbox, { recursive: true, force: true }));
+const sandbox = tempDir('cl-paths-');
 
 const EVIL = '../../../../x/pwned';
 const COMPOSERS = [`${EVIL}-composer`, 'Bach'];

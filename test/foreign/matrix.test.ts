@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AxisLabel } from '../../src/model/axes.ts';
 import { ComposerClassifier } from '../../src/model/classifier.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { loadFixture, maxAbsDiff } from '../model/fixtures.ts';
-import { CONCEPTS, CORPUS, FAST, FAST_DISCOVERY, FOREIGN, model, runMain } from './helpers.ts';
+import { CONCEPTS, CORPUS, FAST, FAST_DISCOVERY, FOREIGN, model } from './helpers.ts';
 
 /**
  * The foreign-model matrix (issue 13): classifiers unlike the reference ResNet, exported the way
@@ -78,8 +78,7 @@ const MATRIX: Case[] = [
   },
 ];
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-foreign-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-foreign-');
 const results = (dir: string) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
 
 describe.each(MATRIX)('foreign model $name ($what)', (c) => {

@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readMidiFile } from '../../src/midi/read.ts';
 import { ComposerClassifier } from '../../src/model/classifier.ts';
 import type { DiscoveredConcept, RunResults, TcavEntry } from '../../src/results/results.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { loadFixture, maxAbsDiff } from '../model/fixtures.ts';
-import { CONCEPTS, CORPUS, FAST, FAST_DISCOVERY, FOREIGN, model, runMain } from './helpers.ts';
+import { CONCEPTS, CORPUS, FAST, FAST_DISCOVERY, FOREIGN, model } from './helpers.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-twins-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-twins-');
 const read = (dir: string): RunResults =>
   JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
 

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MidiReadError, parseMidi, readMidiFile } from '../../src/midi/read.ts';
 import { barToSeconds, secondsToBar } from '../../src/midi/timemap.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { endOfTrack, meter, midiFile, off, on, tempo, track, trackName } from './bytes.ts';
 
 const simple = (x: { pitch: number; onset: number; offset: number; velocity: number }) => [
@@ -225,8 +225,7 @@ describe('bad input -> MidiReadError', () => {
 });
 
 describe('readMidiFile', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'concept-lens-midi-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('concept-lens-midi-');
 
   it('reads a file and prefixes errors with its path', () => {
     const ok = join(dir, 'ok.mid');

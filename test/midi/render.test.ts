@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderRoll, rollFrames } from '../../src/midi/render.ts';
 import { DEFAULT_LAYOUT, type RollLayout } from '../../src/midi/roll.ts';
-import type { Note } from '../../src/midi/types.ts';
-
-const note = (pitch: number, onset: number, offset: number, velocity = 80): Note => ({
-  pitch,
-  onset,
-  offset,
-  velocity,
-  track: 0,
-  channel: 0,
-});
+import { note } from '../helpers/notes.ts';
 
 /** Frames where (channel, pitch) is non-zero. */
 function activeFrames(

@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMidi } from '../../src/midi/read.ts';
 import { renderRoll } from '../../src/midi/render.ts';
 import { DEFAULT_LAYOUT, PianoRoll, type RollLayout } from '../../src/midi/roll.ts';
@@ -13,15 +12,9 @@ import {
   writeMidiFile,
 } from '../../src/midi/write.ts';
 import { Rng } from '../../src/util/random.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { note } from '../helpers/notes.ts';
 
-const note = (pitch: number, onset: number, offset: number, velocity = 80): Note => ({
-  pitch,
-  onset,
-  offset,
-  velocity,
-  track: 0,
-  channel: 0,
-});
 const spans = (notes: Note[]) => notes.map((n) => [n.pitch, n.onset, n.offset, n.velocity]);
 
 /** Random notes on a few pitches, so that repeated and overlapping notes of one pitch are common. */
@@ -154,8 +147,7 @@ describe('rollToNotes', () => {
 });
 
 describe('excerptNotes and writeMidiFile', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'concept-lens-write-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('concept-lens-write-');
 
   it('clips and shifts notes to a time range', () => {
     const notes = [note(60, 0, 1), note(62, 1.5, 2.5), note(64, 2.5, 3), note(65, 3, 4)];

@@ -1,17 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatInspection, inspectModel } from '../../src/cli/commands/model.ts';
 import { BatchPolicy, withSymbolicBatch } from '../../src/model/batch.ts';
 import { ComposerClassifier } from '../../src/model/classifier.ts';
 import { decodeModel, encodeModel } from '../../src/model/onnx.ts';
 import { FOREIGN, model } from '../foreign/helpers.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { loadFixture, maxAbsDiff } from './fixtures.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-batch-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-batch-');
 
 describe('BatchPolicy.run at a fixed size', () => {
   it('cuts items into chunks of B, pads the last with zeros and drops the padding', async () => {

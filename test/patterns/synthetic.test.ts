@@ -1,8 +1,7 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import yargs from 'yargs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { synthCommand } from '../../src/cli/commands/synth.ts';
 import { loadCorpus } from '../../src/corpus/manifest.ts';
 import {
@@ -16,12 +15,12 @@ import {
 import { readMidiFile } from '../../src/midi/read.ts';
 import { UserError } from '../../src/util/errors.ts';
 import { sha256 } from '../../src/util/files.ts';
+import { tempDir } from '../helpers/cli.ts';
 
 const SPEC = join(import.meta.dirname, '..', '..', 'corpora', 'synthetic.yaml');
 const spec = loadSyntheticSpec(SPEC);
 const { pieces } = generateSyntheticCorpus(spec, { piecesPerComposer: 12 });
-const tmp = mkdtempSync(join(tmpdir(), 'synth-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('synth-test-');
 
 describe('synthetic corpus spec', () => {
   it('promises what the design needs: 5+ composers, exclusive signatures, unused negative controls', () => {

@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { esc, jsonForScript, relativeHref } from '../../src/report/escape.ts';
 import { renderReport } from '../../src/report/html.ts';
 import { displayRange, pianoRollSvg, type PlayNote } from '../../src/report/pianoroll.ts';
 import { niceTicks } from '../../src/report/svg.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { albertiNotes, HOSTILE_CONCEPT, HOSTILE_PIECE, sampleResults } from './sample.ts';
 
-const outDir = mkdtempSync(join(tmpdir(), 'cl-report-unit-'));
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+const outDir = tempDir('cl-report-unit-');
 const count = (text: string, part: string) => text.split(part).length - 1;
 
 describe('escaping', () => {

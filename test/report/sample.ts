@@ -7,18 +7,10 @@ import { join } from 'node:path';
 import { writeMidiFile } from '../../src/midi/write.ts';
 import type { Note } from '../../src/midi/types.ts';
 import type { ExcerptRef, RunResults, TcavEntry } from '../../src/results/results.ts';
+import { note } from '../helpers/notes.ts';
 
 export const HOSTILE_CONCEPT = '<img src=x onerror=alert(1)>';
 export const HOSTILE_PIECE = 'Sonata </script><script>alert(2)</script> & "Fugue"';
-
-const note = (pitch: number, onset: number, offset: number, velocity = 80): Note => ({
-  pitch,
-  onset,
-  offset,
-  velocity,
-  track: 0,
-  channel: 0,
-});
 
 /** Alberti bass (C-G-E-G in eighths at 120 bpm) under a slow melody, 10 s. */
 export function albertiNotes(): Note[] {

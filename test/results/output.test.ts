@@ -2,21 +2,18 @@ import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MANIFEST, recoverOutput, RunOutput } from '../../src/results/output.ts';
 import { UserError } from '../../src/util/errors.ts';
+import { tempDir } from '../helpers/cli.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-output-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('cl-output-');
 
 /** A process id that is not running (a child that has exited). */
 function deadPid(): number {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -10,9 +9,10 @@ import { PassageExporter } from '../../src/retrieval/export.ts';
 import { hubAttack, type HubAttackResult } from '../../src/retrieval/hub-attack.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../../src/retrieval/index.ts';
 import { applyEdits, editGrid } from '../../src/edits/index.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'cl-hub-attack-'));
+const tmp = tempDir('cl-hub-attack-');
 const cacheDir = join(tmp, 'cache');
 let lens: ConceptLens;
 let index: RetrievalIndex;
@@ -35,7 +35,6 @@ describe('the hub attack on the synthetic corpus', () => {
   }, 300_000);
   afterAll(async () => {
     await lens?.close();
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('counts the unchanged window as the retrieval itself does (re-rendered from its notes)', async () => {

@@ -1,26 +1,16 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import { readMidiFile } from '../../src/midi/read.ts';
 import { excerptNotes } from '../../src/midi/write.ts';
 import type { SimilarResults } from '../../src/results/similar.ts';
 import { evaluateRetrieval } from '../../src/retrieval/evaluate.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../../src/retrieval/index.ts';
+import { REPO, runMain, tempDir } from '../helpers/cli.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 
-const repo = join(import.meta.dirname, '..', '..');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-similar-'));
+const tmp = tempDir('cl-similar-');
 const cacheDir = join(tmp, 'cache');
 let lens: ConceptLens;
 
@@ -29,41 +19,22 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await lens?.close();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Run the CLI; returns the exit code, stdout, and everything printed (stdout and stderr). */
+/** Run `similar` on the synthetic model; returns the exit code, stdout, and everything printed (stdout and stderr). */
 async function cli(args: string[]): Promise<{ code: number; out: string; stdout: string }> {
-  const all: string[] = [];
-  const stdout: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => {
-    all.push(String(s));
-    stdout.push(String(s));
-    return true;
-  }) as typeof process.stdout.write;
-  const errWrite = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => {
-    all.push(String(s));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main([
-      'similar',
-      '--model',
-      SYNTHETIC_MODEL,
-      '--corpus',
-      'synthetic',
-      '--cache-dir',
-      cacheDir,
-      '--quiet',
-      ...args,
-    ]);
-    return { code, out: all.join(''), stdout: stdout.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = errWrite;
-  }
+  const r = await runMain([
+    'similar',
+    '--model',
+    SYNTHETIC_MODEL,
+    '--corpus',
+    'synthetic',
+    '--cache-dir',
+    cacheDir,
+    '--quiet',
+    ...args,
+  ]);
+  return { code: r.code, out: r.output, stdout: r.stdout };
 }
 
 describe('the retrieval index on the synthetic corpus', () => {
@@ -207,7 +178,7 @@ describe('concept-lens similar', () => {
   it('takes a concept YAML as the mean of its examples', async () => {
     const { code, out, stdout } = await cli([
       '--query',
-      join(repo, 'concepts/textures/stride.yaml'),
+      join(REPO, 'concepts/textures/stride.yaml'),
       '--json',
     ]);
     expect(code, out).toBe(0);
@@ -263,7 +234,7 @@ describe('concept-lens similar', () => {
 
   it.each([
     [['--query', '/nonexistent/x.mid'], /no such file/],
-    [['--query', join(repo, 'README.md')], /MIDI file \(\.mid\) or a concept YAML/],
+    [['--query', join(REPO, 'README.md')], /MIDI file \(\.mid\) or a concept YAML/],
     [['--query', 'Q', '--seconds', '5', '1'], /--seconds: give two numbers/],
     [['--seconds', '0', '5'], /give --query|need --query/],
     [[], /give --query/],

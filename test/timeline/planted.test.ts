@@ -8,17 +8,8 @@
  * in Chromium.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
@@ -28,13 +19,11 @@ import { readMidiFile } from '../../src/midi/read.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
 import type { PieceTimeline, TimelineResults } from '../../src/results/timeline.ts';
 import { HAVE_CHROMIUM, openInChromium } from '../helpers/chromium.ts';
+import { BIN, REPO, tempDir } from '../helpers/cli.ts';
 
-const repo = resolve(import.meta.dirname, '..', '..');
-const bin = join(repo, 'bin', 'concept-lens');
-const MODEL = join(repo, 'models/synthetic.onnx');
-const ARTIFACTS = join(repo, 'test-artifacts');
-const tmp = mkdtempSync(join(tmpdir(), 'cl-timeline-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const MODEL = join(REPO, 'models/synthetic.onnx');
+const ARTIFACTS = join(REPO, 'test-artifacts');
+const tmp = tempDir('cl-timeline-');
 
 const pieces = join(tmp, 'pieces');
 const bank = join(tmp, 'bank');
@@ -85,7 +74,7 @@ beforeAll(async () => {
     '--corpus',
     'synthetic',
     '--concepts',
-    join(repo, 'concepts/textures'),
+    join(REPO, 'concepts/textures'),
     '--random-runs',
     '5',
     '--set-size',
@@ -238,8 +227,8 @@ describe('timeline of a piece with planted textures', () => {
   it('refuses a bank built for another model in one line, and writes nothing', () => {
     const out = join(tmp, 'refused');
     const r = spawnSync(
-      bin,
-      ['timeline', pieces, '--model', join(repo, 'models/asap.onnx'), '--bank', bank, '--out', out],
+      BIN,
+      ['timeline', pieces, '--model', join(REPO, 'models/asap.onnx'), '--bank', bank, '--out', out],
       { encoding: 'utf8' },
     );
     expect(r.status).toBe(2);
@@ -253,7 +242,7 @@ describe('timeline of a piece with planted textures', () => {
 
   it('a single corrupt file is the error: one line naming it, exit 2', () => {
     const r = spawnSync(
-      bin,
+      BIN,
       [
         'timeline',
         join(pieces, 'corrupt.mid'),
@@ -281,8 +270,8 @@ describe('explain --pieces', () => {
     const code = await main([
       'explain',
       '--concepts',
-      join(repo, 'concepts/textures/alberti.yaml'),
-      join(repo, 'concepts/textures/chorale.yaml'),
+      join(REPO, 'concepts/textures/alberti.yaml'),
+      join(REPO, 'concepts/textures/chorale.yaml'),
       '--random-runs',
       '4',
       '--set-size',

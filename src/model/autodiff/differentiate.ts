@@ -1,4 +1,4 @@
-import { encodeModel, graphInputs, type ModelProto, type NodeProto } from '../onnx.ts';
+import { encodeModel, graphInputs, topologicalOrder, type ModelProto } from '../onnx.ts';
 import { GraphBuilder } from './builder.ts';
 import { probeTensors, type TensorInfo } from './probe.ts';
 import { defaultOpset, DType } from './proto.ts';
@@ -60,6 +60,7 @@ export async function gradientGraph(
   const order = topologicalOrder(
     graph.node ?? [],
     new Set([x, ...(graph.initializer ?? []).map((t) => t.name!)]),
+    (node) => new NoGradientError(`the graph has a cycle or undefined tensors (at node ${node})`),
   );
   const batchSizes = options.batchSizes ?? [2, 3];
   const infos = await probeTensors(model, x, options.itemDims, batchSizes);
@@ -189,27 +190,4 @@ export async function gradientGraph(
     gradient: GRADIENT_OUTPUT,
     backwardNodes: b.nodes.length,
   };
-}
-
-/** Kahn's algorithm (ONNX does not promise sorted nodes). */
-function topologicalOrder(nodes: NodeProto[], available: Set<string>): NodeProto[] {
-  const ready = new Set(available);
-  const pending = [...nodes];
-  const ordered: NodeProto[] = [];
-  while (pending.length > 0) {
-    const before = pending.length;
-    for (let i = 0; i < pending.length;) {
-      const node = pending[i];
-      if ((node.input ?? []).every((t) => !t || ready.has(t))) {
-        ordered.push(node);
-        for (const out of node.output ?? []) ready.add(out);
-        pending.splice(i, 1);
-      } else i++;
-    }
-    if (pending.length === before)
-      throw new NoGradientError(
-        `the graph has a cycle or undefined tensors (at node ${pending[0].name})`,
-      );
-  }
-  return ordered;
 }

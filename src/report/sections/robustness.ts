@@ -16,6 +16,7 @@ import type { RunResults } from '../../results/results.ts';
 import { UserError } from '../../util/errors.ts';
 import type { ComposerColors } from '../colors.ts';
 import { esc, relativeHref } from '../escape.ts';
+import { playButton } from '../page.ts';
 import { pianoRollSvg, type PlayNote } from '../pianoroll.ts';
 import { FONT, fmt } from '../svg.ts';
 
@@ -158,7 +159,7 @@ function example(x: AttackedExcerpt, ctx: SectionContext): string {
         label: `${label}: ${x.composer}, ${x.piece}, ${where}`,
         highlight: { notes: marks, color: mark },
       });
-      return `<div class="excerpt large">${svg}<div class="controls"><button type="button" class="play" data-excerpt="${id}" aria-pressed="false">▶ Play</button><a href="${esc(relativeHref(rel))}" download>MIDI</a> <span>${esc(label)}</span></div></div>`;
+      return `<div class="excerpt large">${svg}<div class="controls">${playButton(id)}<a href="${esc(relativeHref(rel))}" download>MIDI</a> <span>${esc(label)}</span></div></div>`;
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       return `<p class="missing">Cannot show ${esc(label)}: ${esc(err.message)}</p>`;
