@@ -5,7 +5,7 @@
  *
  *   npm run bench:stability -- [--model models/asap.onnx] [--corpus ../shared/corpora/asap]
  *        [--concepts concepts/asap] [--seeds 1,2,3,4,5] [--layer layer3] [--cav fast|logistic]
- *        [--runs R] [--null-concepts M] [--excerpts E] [--pool-size P]
+ *        [--runs R] [--null-concepts M] [--excerpts E] [--pool-size P] [--effect-windows W]
  */
 import { loadConcepts } from '../src/concepts/load.ts';
 import { ConceptLens } from '../src/lens/lens.ts';
@@ -30,6 +30,7 @@ const settings = {
   nullConcepts: Number(opt('null-concepts', String(defaultNullConcepts(cav)))),
   targetExcerpts: Number(opt('excerpts', String(TCAV_DEFAULTS.targetExcerpts))),
   poolSize: Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize))),
+  effectWindows: Number(opt('effect-windows', String(TCAV_DEFAULTS.effectWindows))),
   cav,
 };
 
@@ -38,7 +39,7 @@ const { concepts, errors } = loadConcepts(opt('concepts', 'concepts/asap'));
 if (errors.length) throw new Error(errors.map((e) => `${e.file}: ${e.reason}`).join('\n'));
 const prepared = await prepareConcepts(lens, concepts);
 console.log(
-  `model ${model}, layer ${layer}, seeds ${seeds.join(',')}, ${settings.runs} runs, ${settings.nullConcepts} random concepts, ${settings.targetExcerpts} excerpts, pool ${settings.poolSize}, CAV ${cav}`,
+  `model ${model}, layer ${layer}, seeds ${seeds.join(',')}, ${settings.runs} runs, ${settings.nullConcepts} random concepts, ${settings.targetExcerpts} excerpts, effects over up to ${settings.effectWindows} windows, pool ${settings.poolSize}, CAV ${cav}`,
 );
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();

@@ -5,7 +5,7 @@ import type { LayerInfo } from '../model/graph.ts';
 import type { ComposerImportance } from '../results/results.ts';
 import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
 import type { CavMethod } from '../tcav/cav.ts';
-import { defaultNullConcepts, TCAV_DEFAULTS } from '../tcav/run.ts';
+import { discoveryNullConcepts, TCAV_DEFAULTS } from '../tcav/run.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
 import { UserError } from '../util/errors.ts';
 import { centreDistances } from '../retrieval/clusters.ts';
@@ -209,7 +209,7 @@ async function discoverKmeans(
     {
       runs,
       setSize,
-      nullConcepts: o.nullConcepts ?? defaultNullConcepts(o.cav ?? TCAV_DEFAULTS.cav),
+      nullConcepts: o.nullConcepts ?? discoveryNullConcepts(o.cav ?? TCAV_DEFAULTS.cav),
       cav: o.cav ?? TCAV_DEFAULTS.cav,
       seed: `${o.seed}/${o.layer}/clusters`,
       progress: lens.progress,

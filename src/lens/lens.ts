@@ -176,6 +176,37 @@ export class ConceptLens {
     return out;
   }
 
+  /**
+   * Activations of many corpus windows at one layer, chunk by chunk and without the cache: for
+   * passes over thousands of windows whose activations are used once (TCAV's mean gradients), so
+   * neither memory nor the cache folder grows with the corpus.
+   */
+  async *streamActivations(
+    excerpts: readonly Excerpt[],
+    layer: string,
+    chunk = 256,
+  ): AsyncGenerator<{ acts: Float32Array; n: number; excerpts: readonly Excerpt[] }> {
+    for (let first = 0; first < excerpts.length; first += chunk) {
+      const part = excerpts.slice(first, first + chunk);
+      const rolls = await this.index.rollsAsync(part);
+      for await (const batch of activations(
+        this.classifier,
+        part.length,
+        (i) => rolls[i],
+        [layer],
+        {
+          batchSize: this.batchSize,
+        },
+      )) {
+        yield {
+          acts: batch.activations[layer],
+          n: batch.n,
+          excerpts: part.slice(batch.start, batch.start + batch.n),
+        };
+      }
+    }
+  }
+
   /** The head from a layer; says once, through `log`, when its derivatives fell back to finite differences. */
   async head(layer: string): Promise<HeadModel> {
     const head = await this.classifier.head(layer);

@@ -57,6 +57,12 @@ export interface TcavEntry {
   effect: number;
   effectStd: number;
   /**
+   * Windows of the composer the effect is averaged over (its mean gradient over up to
+   * `effectWindows` of them, src/tcav/effects.ts); absent when effects are read on the
+   * `targetExcerpts` excerpts (finite-difference heads, or `--effect-windows 0`).
+   */
+  effectWindows?: number;
+  /**
    * The null: the same statistic (mean over runs) for each of `nullConcepts` random concepts of
    * the concept's size (`nullSizes`); their mean and standard deviation.
    */

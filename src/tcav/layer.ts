@@ -6,6 +6,7 @@ import type { Progress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
 import { decision, fitCav, type CavMethod } from './cav.ts';
 import { DerivativeTable } from './derivatives.ts';
+import type { MeanGradients } from './effects.ts';
 import { gram } from './linalg.ts';
 import { predictionTest, welchTTest, type TTest } from './stats.ts';
 
@@ -53,6 +54,16 @@ export interface KeyedSet extends ActivationSet {
   ids: string[];
 }
 
+/**
+ * The random pool: corpus windows, each with the piece it comes from when known. Random concepts
+ * and counterexample sets are then drawn spread over pieces (distinct pieces, each equally likely,
+ * then a random window of each), as the pool itself and the target excerpts are: how many windows
+ * a piece has in the pool, which grows with the pool for long pieces, does not weigh it.
+ */
+export interface PoolSet extends KeyedSet {
+  pieces?: string[];
+}
+
 export interface TargetSet extends ActivationSet {
   name: string;
   /** Logit index of the composer in the model's output. */
@@ -73,6 +84,12 @@ export interface TcavLayerOptions {
   C?: number;
   /** Share of each side held out to measure CAV accuracy. */
   holdout?: number;
+  /**
+   * Mean gradient of each target's logit over many of its windows (effects.ts): effects are then
+   * read from it (gbar . w), scores still from the target excerpts. Without it, effects are means
+   * over the target excerpts.
+   */
+  meanGradients?: MeanGradients;
   progress?: Progress;
 }
 
@@ -159,7 +176,8 @@ interface NullDistribution {
   accuracies: number[];
 }
 
-type Resolved = Required<Omit<TcavLayerOptions, 'progress'>> & { progress?: Progress };
+type Resolved = Required<Omit<TcavLayerOptions, 'progress' | 'meanGradients'>> &
+  Pick<TcavLayerOptions, 'progress' | 'meanGradients'>;
 
 export class TcavLayer {
   private readonly nulls = new Map<string, Promise<NullDistribution>>();
@@ -181,6 +199,8 @@ export class TcavLayer {
     readonly dim: number,
     readonly targets: TargetSet[],
     readonly pool: KeyedSet,
+    /** Pool rows by piece (absent: rows are drawn uniformly). */
+    private readonly groups: number[][] | undefined,
     private readonly table: DerivativeTable,
     private readonly poolGram: Float64Array,
     /** [pool row x excerpt]: derivative of each excerpt's own logit along each pool row. */
@@ -197,8 +217,23 @@ export class TcavLayer {
     this.poolSums = this.targetSums(poolDerivs, pool.n);
   }
 
-  /** [pool row x target]: sums of poolDerivs over each target's excerpts (mean effects need no more). */
-  private readonly poolSums: Float64Array;
+  /**
+   * [pool row x target]: what a target's mean effect needs of each pool row: the sum of poolDerivs
+   * over the target's excerpts, or with mean gradients gbar_t . row (then `divisor` is 1).
+   */
+  private poolSums: Float64Array;
+
+  /** What a target's summed row derivatives are divided by to give a mean. */
+  private divisor(ti: number): number {
+    return this.options.meanGradients ? 1 : this.targets[ti].n;
+  }
+
+  /** Per-target effect terms of rows: see poolSums. */
+  private async rowSums(rows: ActivationSet, derivs: Float64Array): Promise<Float64Array> {
+    const g = this.options.meanGradients;
+    if (!g) return this.targetSums(derivs, rows.n);
+    return gram(rows.acts, rows.n, g.grads, this.targets.length, this.dim);
+  }
 
   /** Sum a derivative table [rows x excerpts] over each target's excerpts: [rows x targets]. */
   private targetSums(derivs: Float64Array, rows: number): Float64Array {
@@ -219,7 +254,7 @@ export class TcavLayer {
   static async prepare(
     head: HeadModel,
     targets: TargetSet[],
-    pool: KeyedSet,
+    pool: PoolSet,
     options: TcavLayerOptions,
   ): Promise<TcavLayer> {
     const o: Resolved = { cav: 'logistic', C: 1, holdout: 1 / 3, ...options };
@@ -245,10 +280,40 @@ export class TcavLayer {
     const poolDerivs = await table.along(unique);
     o.progress?.tick();
     o.progress?.stop();
-    const layer = new TcavLayer(head, dim, targets, unique, table, poolGram, poolDerivs, o);
+    const layer = new TcavLayer(
+      head,
+      dim,
+      targets,
+      unique,
+      unique.pieces ? groupRows(unique.pieces) : undefined,
+      table,
+      poolGram,
+      poolDerivs,
+      o,
+    );
+    if (o.meanGradients) {
+      if (o.meanGradients.grads.length !== targets.length * dim)
+        throw new Error(
+          `mean gradients: ${o.meanGradients.grads.length} values for ${targets.length} x ${dim}`,
+        );
+      layer.poolSums = await layer.rowSums(unique, poolDerivs);
+    }
     layer.cost.derivativeRows += unique.n;
     layer.cost.derivativeMs += performance.now() - started;
     return layer;
+  }
+
+  /**
+   * k distinct pool rows, none in `excluded`: spread over pieces when the pool knows its pieces
+   * (drawSpread), else uniformly from `allowed` (which must already leave out `excluded`).
+   */
+  private drawRows(
+    rng: Rng,
+    k: number,
+    allowed: readonly number[],
+    excluded?: ReadonlySet<number>,
+  ): number[] {
+    return this.groups ? drawSpread(rng, this.groups, k, excluded) : draw(rng, allowed, k);
   }
 
   /** Whether derivatives are exact (gradients) or finite differences. */
@@ -272,15 +337,22 @@ export class TcavLayer {
     let nullSizes: number[];
     if (!counterSet) {
       const exclude = new Set(concept.ids);
-      const allowed = [...Array(this.pool.n).keys()]
-        .filter((i) => !exclude.has(this.pool.ids[i]))
-        .map((i) => concept.n + i);
+      const allowed = [...Array(this.pool.n).keys()].filter((i) => !exclude.has(this.pool.ids[i]));
       if (allowed.length < setSize)
         throw new UserError(
           `the random pool has ${allowed.length} windows besides the concept's; a counterexample set needs ${setSize} (lower --set-size)`,
         );
+      const excluded = new Set(
+        [...Array(this.pool.n).keys()].filter((i) => exclude.has(this.pool.ids[i])),
+      );
       const rng = new Rng(`${this.options.seed}/concept/${key}`);
-      plans = singlePlans(rng, range(concept.n), allowed, runs, setSize, holdout);
+      plans = singlePlans(
+        rng,
+        range(concept.n),
+        (r) => this.drawRows(r, setSize, allowed, excluded).map((i) => concept.n + i),
+        runs,
+        holdout,
+      );
       bank = await this.bank(concept, true);
       nullSizes = [concept.n];
     } else {
@@ -355,7 +427,14 @@ export class TcavLayer {
     const derivs = await this.table.along(local);
     this.cost.derivativeRows += L;
     this.cost.derivativeMs += performance.now() - started;
-    return { L, acts: local.acts, gram: kLocal, cross, derivs, sums: this.targetSums(derivs, L) };
+    return {
+      L,
+      acts: local.acts,
+      gram: kLocal,
+      cross,
+      derivs,
+      sums: await this.rowSums(local, derivs),
+    };
   }
 
   /** The null of random concepts of these sizes, computed once per layer. */
@@ -392,23 +471,24 @@ export class TcavLayer {
       const rng = new Rng(`${this.options.seed}/null/${requested.join('x')}/${m}`);
       let plans: RunPlan[];
       if (requested.length === 1) {
-        const chosen = draw(rng, all, requested[0]);
+        const chosen = this.drawRows(rng, requested[0], all);
         const taken = new Set(chosen);
+        const rest = this.groups ? all : all.filter((i) => !taken.has(i));
         plans = singlePlans(
           rng,
           chosen,
-          all.filter((i) => !taken.has(i)),
+          (r) => this.drawRows(r, setSize, rest, taken),
           runs,
-          setSize,
           holdout,
         );
       } else {
-        const first = draw(rng, all, requested[0]);
+        const first = this.drawRows(rng, requested[0], all);
         const taken = new Set(first);
-        const second = draw(
+        const second = this.drawRows(
           rng,
-          all.filter((i) => !taken.has(i)),
           requested[1],
+          this.groups ? all : all.filter((i) => !taken.has(i)),
+          taken,
         );
         plans = pairedPlans(rng, first, second, runs, holdout);
       }
@@ -487,7 +567,7 @@ export class TcavLayer {
     ] as const) {
       for (const i of rows) for (let t = 0; t < T; t++) sums[t] += c * this.poolSums[i * T + t];
     }
-    this.targets.forEach((t, ti) => (result.mean[ti] = sums[ti] / (norm * t.n)));
+    this.targets.forEach((_, ti) => (result.mean[ti] = sums[ti] / (norm * this.divisor(ti))));
     this.cost.cavFits++;
     return result;
   }
@@ -561,18 +641,24 @@ export class TcavLayer {
     if (keepDirection) result.direction = new Float32Array(this.dim);
     if (!usable) return result; // a degenerate fit carries no concept: chance scores, no effect
     const scale = orientation / fit.norm;
-    if (!perExcerpt) {
+    // Mean effects from the rows' per-target sums (the per-excerpt pass below gives the same
+    // numbers over the target excerpts; with mean gradients, effects come only from here).
+    const meanFromSums = () => {
       const sums = (i: number) =>
         i < L
           ? bank.sums!.subarray(i * T, (i + 1) * T)
           : this.poolSums.subarray((i - L) * T, (i - L + 1) * T);
+      const mean = new Array<number>(T).fill(0);
       rows.forEach((e, a) => {
         const w = fit.alpha[a] * scale;
         if (w === 0) return;
         const row = sums(e.row);
-        for (let t = 0; t < T; t++) result.mean[t] += w * row[t];
+        for (let t = 0; t < T; t++) mean[t] += w * row[t];
       });
-      this.targets.forEach((t, ti) => (result.mean[ti] /= t.n));
+      return mean.map((v, ti) => v / this.divisor(ti));
+    };
+    if (!perExcerpt) {
+      result.mean = meanFromSums();
       return result;
     }
     const d = new Float64Array(E);
@@ -603,6 +689,7 @@ export class TcavLayer {
       result.magnitude[ti] = mass > 0 ? posMass / mass : 0.5;
       result.mean[ti] = sum / t.n;
     });
+    if (this.options.meanGradients) result.mean = meanFromSums();
     if (keepDirection) {
       const w = new Float64Array(this.dim);
       rows.forEach((e, a) => {
@@ -632,14 +719,13 @@ export function contentKey(ids: readonly string[]): string {
 function singlePlans(
   rng: Rng,
   positives: number[],
-  allowed: number[],
+  negativesOf: (rng: Rng) => number[],
   runs: number,
-  setSize: number,
   holdout: number,
 ): RunPlan[] {
   const plans: RunPlan[] = [];
   for (let r = 0; r < runs; r++) {
-    const negatives = draw(rng, allowed, setSize);
+    const negatives = negativesOf(rng);
     plans.push(stratifiedSplit(rng, positives, negatives, holdout));
   }
   return plans;
@@ -677,6 +763,63 @@ function draw(rng: Rng, items: readonly number[], k: number): number[] {
     a[j] = t;
   }
   return a.slice(0, n);
+}
+
+/**
+ * k distinct rows spread over groups (pieces), as CorpusIndex.sample spreads windows: groups in
+ * random order, one random row of each, round after round, so every group is equally likely
+ * whatever its size. Rows in `excluded` are never drawn; a group with none left is passed over.
+ */
+export function drawSpread(
+  rng: Rng,
+  groups: readonly (readonly number[])[],
+  k: number,
+  excluded?: ReadonlySet<number>,
+): number[] {
+  const out: number[] = [];
+  const taken = new Set<number>();
+  const order = range(groups.length);
+  while (out.length < k) {
+    let found = false;
+    for (let i = 0; i < order.length && out.length < k; i++) {
+      const j = i + Math.floor(rng.next() * (order.length - i));
+      [order[i], order[j]] = [order[j], order[i]];
+      const row = pickRow(rng, groups[order[i]], excluded, taken);
+      if (row !== undefined) {
+        out.push(row);
+        taken.add(row);
+        found = true;
+      }
+    }
+    if (!found) break; // every row of every group is excluded or taken
+  }
+  return out;
+}
+
+/** A random row of a group that is neither excluded nor taken (undefined when none is left). */
+function pickRow(
+  rng: Rng,
+  group: readonly number[],
+  excluded: ReadonlySet<number> | undefined,
+  taken: ReadonlySet<number>,
+): number | undefined {
+  const free = (row: number) => !taken.has(row) && !excluded?.has(row);
+  for (let tries = 0; tries < 4; tries++) {
+    const row = group[Math.floor(rng.next() * group.length)];
+    if (free(row)) return row;
+  }
+  const rest = group.filter(free);
+  return rest.length ? rest[Math.floor(rng.next() * rest.length)] : undefined;
+}
+
+/** Row indices grouped by label, groups in order of first appearance. */
+function groupRows(labels: readonly string[]): number[][] {
+  const byLabel = new Map<string, number[]>();
+  labels.forEach((l, i) => {
+    if (!byLabel.has(l)) byLabel.set(l, []);
+    byLabel.get(l)!.push(i);
+  });
+  return [...byLabel.values()];
 }
 
 function stratifiedSplit(rng: Rng, pos: number[], neg: number[], holdout: number): RunPlan {
@@ -726,7 +869,7 @@ function sortById(set: KeyedSet, dim: number): KeyedSet {
 }
 
 /** The pool without repeated content (a window sampled twice would sit on both sides of a CAV). */
-function dedupe(pool: KeyedSet, dim: number): KeyedSet {
+function dedupe(pool: PoolSet, dim: number): PoolSet {
   const seen = new Set<string>();
   const keep: number[] = [];
   pool.ids.forEach((id, i) => {
@@ -738,7 +881,12 @@ function dedupe(pool: KeyedSet, dim: number): KeyedSet {
   if (keep.length === pool.n) return pool;
   const acts = new Float32Array(keep.length * dim);
   keep.forEach((r, i) => acts.set(pool.acts.subarray(r * dim, (r + 1) * dim), i * dim));
-  return { acts, n: keep.length, ids: keep.map((r) => pool.ids[r]) };
+  return {
+    acts,
+    n: keep.length,
+    ids: keep.map((r) => pool.ids[r]),
+    ...(pool.pieces ? { pieces: keep.map((r) => pool.pieces![r]) } : {}),
+  };
 }
 
 function concat(a: KeyedSet, b: KeyedSet, dim: number): KeyedSet {

@@ -5,6 +5,7 @@ import type { TcavEntry } from '../results/results.ts';
 import { UserError } from '../util/errors.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
 import type { CavMethod } from './cav.ts';
+import { meanGradients, type MeanGradients } from './effects.ts';
 import { TcavLayer, type KeyedSet, type TargetSet } from './layer.ts';
 import { holm, meanStd } from './stats.ts';
 
@@ -45,11 +46,16 @@ export interface TcavOptions {
   runs?: number;
   /** Excerpts per random counterexample set (default 30). */
   setSize?: number;
-  /** Excerpts of each target composer where derivatives are taken (default 100). */
+  /** Excerpts of each target composer where scores (per-excerpt signs) are read (default 100). */
   targetExcerpts?: number;
+  /**
+   * Windows of each target composer whose mean gradient gives the effects (default 10,000: every
+   * window of most corpora; 0 reads effects on the target excerpts). Needs exact gradients.
+   */
+  effectWindows?: number;
   /** Random concepts in each size-matched null (default: defaultNullConcepts(cav)). */
   nullConcepts?: number;
-  /** Random corpus windows that counterexample sets and random concepts are drawn from (default 1000). */
+  /** Random corpus windows that counterexample sets and random concepts are drawn from (default 5000). */
   poolSize?: number;
   /** How CAVs are learnt: FastCAV (default) or logistic regression. */
   cav?: CavMethod;
@@ -79,18 +85,25 @@ export const TCAV_DEFAULTS = {
   runs: 50,
   setSize: 30,
   targetExcerpts: 100,
-  poolSize: 1000,
+  effectWindows: 10_000,
+  poolSize: 5000,
   cav: 'fast' as CavMethod,
   alpha: 0.05,
   minCavAccuracy: 0.7,
 };
 
 /**
- * Random concepts per null when not given: a FastCAV random concept costs a few microseconds per
- * run, so 1000 keep the null's own estimation noise (about 2% on its spread) below the draw-to-draw
- * noise of the concept; a logistic one costs a fit per run (about 1-3 ms), so 200.
+ * Random concepts per null when not given: a FastCAV random concept costs tens of microseconds per
+ * run, so 3000 keep the null's own estimation noise at about 1.3% of its spread (with 1000, the
+ * null's draw alone moved a borderline cell's z by about 0.07 between seeds on ASAP; README, "What
+ * the numbers mean"); a logistic one costs a fit per run (about 1 ms), so 200.
  */
 export function defaultNullConcepts(cav: CavMethod): number {
+  return cav === 'fast' ? 3000 : 200;
+}
+
+/** k-means discovery's clusters are tested against nulls of random parts; 1000 FastCAV concepts (200 logistic) each. */
+export function discoveryNullConcepts(cav: CavMethod): number {
   return cav === 'fast' ? 1000 : 200;
 }
 
@@ -181,7 +194,7 @@ export async function runTcav(
 
   const cells: TcavEntry[] = [];
   for (const layer of o.layers) {
-    const { tcav, acts } = await prepareTcavLayer(lens, layer, o);
+    const { tcav, acts, effects } = await prepareTcavLayer(lens, layer, o);
     lens.progress.start(`${layer}: CAVs, nulls and tests`, concepts.length);
     for (const concept of concepts) {
       const examples = await acts(concept.examples, `${layer}: ${concept.name} examples`);
@@ -215,6 +228,7 @@ export async function runTcav(
           magnitudeStd: m.std,
           effect: d.mean,
           effectStd: d.std,
+          ...(effects ? { effectWindows: effects.windows[o.targets.indexOf(t.target)] } : {}),
           randomEffect: rd.mean,
           randomEffectStd: rd.std,
           pValue: t.effectTest.p,
@@ -259,6 +273,7 @@ export async function prepareTcavLayer(
 ): Promise<{
   tcav: TcavLayer;
   acts: (items: LensItem[], stage: string) => Promise<KeyedSet>;
+  effects?: MeanGradients;
 }> {
   const o = resolveOptions(options);
   lens.classifier.layer(layer); // fails early, listing the valid layers
@@ -279,10 +294,11 @@ export async function prepareTcavLayer(
       ...(await acts(await lens.corpusItemsAsync(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
     });
   }
-  const pool = await acts(
-    await lens.corpusItemsAsync(poolExcerpts),
-    `${layer}: pool of random sets`,
-  );
+  const pool = {
+    ...(await acts(await lens.corpusItemsAsync(poolExcerpts), `${layer}: pool of random sets`)),
+    // Random concepts and counterexample sets are drawn spread over pieces (layer.ts, PoolSet).
+    pieces: poolExcerpts.map((x) => x.piece),
+  };
   if (pool.n < o.setSize + 3) {
     throw new UserError(
       `the corpus has ${pool.n} windows; random concepts and counterexample sets of ${o.setSize} need more (lower --set-size)`,
@@ -290,7 +306,24 @@ export async function prepareTcavLayer(
   }
   // The head belongs to the classifier (built once per layer, released with it).
   const head = await lens.head(layer);
+  // Effects over (up to) every window of each composer, when gradients are exact (effects.ts).
+  // Sorted by id: with every window taken, the set and so its pass are the same in every seed.
+  const effects =
+    o.effectWindows > 0 && head.derivatives === 'exact'
+      ? await meanGradients(
+          lens,
+          head,
+          layer,
+          o.targets.map((t) => ({
+            classIndex: lens.labels.indexOf(t),
+            windows: lens.index
+              .sample(o.effectWindows, `${o.seed}/effects/${t}`, [t])
+              .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+          })),
+        )
+      : undefined;
   const tcav = await TcavLayer.prepare(head, targets, pool, {
+    meanGradients: effects,
     runs: o.runs,
     setSize: o.setSize,
     nullConcepts: o.nullConcepts,
@@ -298,7 +331,7 @@ export async function prepareTcavLayer(
     seed: `${o.seed}/${layer}`,
     progress: lens.progress,
   });
-  return { tcav, acts };
+  return { tcav, acts, effects };
 }
 
 /** Options with their defaults (undefined values take the default too). */

@@ -91,4 +91,35 @@ describe('concept-lens tcav --seeds, --cav', () => {
     ]);
     expect(bad.code).toBe(2);
   });
+
+  it('reads effects over --effect-windows windows, says so per cell, and rejects a negative count', async () => {
+    const model = join(REPO, 'models/synthetic.onnx');
+    const out = join(tmp, 'effect-windows');
+    const ok = await runMain([
+      'tcav',
+      '--model',
+      model,
+      ...SMALL,
+      '--effect-windows',
+      '25',
+      '--out',
+      out,
+    ]);
+    expect(ok.code).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+    expect(results.run.parameters).toMatchObject({ effectWindows: 25 });
+    expect(results.tcav.every((e) => e.effectWindows === 25)).toBe(true);
+    const bad = await runMain([
+      'tcav',
+      '--model',
+      model,
+      ...SMALL,
+      '--effect-windows',
+      '-1',
+      '--out',
+      join(tmp, 'bad-effect-windows'),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--effect-windows');
+  });
 });

@@ -24,6 +24,7 @@ export interface TcavFlags {
   'random-runs': number;
   'set-size': number;
   'target-excerpts': number;
+  'effect-windows': number;
   'null-concepts'?: number;
   'pool-size': number;
   cav: CavMethod;
@@ -69,6 +70,7 @@ export async function tcavStage(
     | 'random-runs'
     | 'set-size'
     | 'target-excerpts'
+    | 'effect-windows'
     | 'null-concepts'
     | 'pool-size'
     | 'cav'
@@ -93,6 +95,7 @@ export async function tcavStage(
       runs: args['random-runs'],
       setSize: args['set-size'],
       targetExcerpts: args['target-excerpts'],
+      effectWindows: args['effect-windows'],
       nullConcepts: args['null-concepts'],
       poolSize: args['pool-size'],
       cav: args.cav,
@@ -106,6 +109,7 @@ export async function tcavStage(
     randomRuns: args['random-runs'],
     setSize: args['set-size'],
     targetExcerpts: args['target-excerpts'],
+    effectWindows: args['effect-windows'],
     nullConcepts: args['null-concepts'] ?? defaultNullConcepts(args.cav),
     poolSize: args['pool-size'],
     cav: args.cav,
@@ -117,7 +121,12 @@ export async function tcavStage(
 }
 
 /** Checks of the TCAV flags that need no model: call before opening anything. */
-export function checkTcavFlags(args: Pick<TcavFlags, 'seeds' | 'null-concepts'>): void {
+export function checkTcavFlags(
+  args: Pick<TcavFlags, 'seeds' | 'null-concepts'> & Partial<Pick<TcavFlags, 'effect-windows'>>,
+): void {
+  const w = args['effect-windows'];
+  if (w !== undefined && (!Number.isInteger(w) || w < 0))
+    throw new UserError(`--effect-windows: a whole number, 0 or more, got ${w}`);
   if (!Number.isInteger(args.seeds) || args.seeds < 1 || args.seeds > 100)
     throw new UserError(`--seeds: a whole number of seeds from 1 to 100, got ${args.seeds}`);
   const m = args['null-concepts'];
@@ -141,12 +150,18 @@ export function tcavFlags<T>(y: Argv<T>) {
     .option('target-excerpts', {
       type: 'number',
       default: TCAV_DEFAULTS.targetExcerpts,
-      describe: 'Excerpts per composer for derivatives',
+      describe: 'Excerpts per composer where scores (share of excerpts pushed up) are read',
+    })
+    .option('effect-windows', {
+      type: 'number',
+      default: TCAV_DEFAULTS.effectWindows,
+      describe:
+        "Windows per composer whose mean gradient gives the effects that are tested (every window up to this many; 0: the target excerpts')",
     })
     .option('null-concepts', {
       type: 'number',
       describe:
-        'Random concepts of each concept size in the null (default 1000 with FastCAV, 200 with the logistic CAV)',
+        'Random concepts of each concept size in the null (default 3000 with FastCAV, 200 with the logistic CAV)',
     })
     .option('pool-size', {
       type: 'number',
