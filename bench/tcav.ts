@@ -7,7 +7,9 @@
  *   npx tsx bench/tcav.ts [--model models/asap.onnx] [--corpus ../shared/corpora/asap | synthetic]
  *                         [--concepts concepts/asap] [--layer layer3] [--runs R] [--excerpts 50]
  *                         [--null-concepts M] [--pool-size N] [--cav logistic|fast|both]
- *                         [--methods exact,finite-difference]
+ *                         [--methods exact,finite-difference] [--effect-windows W]
+ * Finite differences against exact gradients at the previous defaults, as in the README:
+ *   npx tsx bench/tcav.ts --methods exact,finite-difference --null-concepts 1000 --pool-size 1000
  * With `--cav both` the logistic CAV and FastCAV run side by side (exact derivatives) on the same
  * draws, and their agreement is printed: cosine of the two CAVs run by run, verdicts, effects.
  * With `--corpus synthetic` the defaults become models/synthetic.onnx and concepts/textures.
@@ -54,7 +56,15 @@ const nullConcepts = opt('null-concepts', '') ? Number(opt('null-concepts', ''))
 const poolSize = Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize)));
 const cavArg = opt('cav', TCAV_DEFAULTS.cav);
 const cav = (cavArg === 'both' ? TCAV_DEFAULTS.cav : cavArg) as CavMethod;
-const methods = opt('methods', 'exact,finite-difference').split(',') as DerivativeMethod[];
+const methods = opt('methods', 'exact').split(',') as DerivativeMethod[];
+// Finite differences cannot take the effects' mean gradients (src/tcav/effects.ts): when both
+// methods run, both read effects on the target excerpts so that like is compared with like.
+const effectWindows = Number(
+  opt(
+    'effect-windows',
+    methods.includes('finite-difference') ? '0' : String(TCAV_DEFAULTS.effectWindows),
+  ),
+);
 
 /**
  * Wall-clock and CPU milliseconds spent inside each wrapped stage (outermost call only). CPU time
@@ -140,6 +150,7 @@ async function measure(derivatives: DerivativeMethod, method: CavMethod = cav): 
     targetExcerpts: excerpts,
     nullConcepts,
     poolSize,
+    effectWindows,
     cav: method,
     seed: 1,
     onCavs: (c) => directions.set(c.concept, c),
