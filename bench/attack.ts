@@ -20,12 +20,8 @@ import type { AttackResults } from '../src/results/attack.ts';
 import { ATTACK_DEFAULTS, runAttack } from '../src/robustness/run.ts';
 import { pairedComparison } from '../src/robustness/summary.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { args, opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const compare = args.includes('--compare');
 const corpus = opt('corpus', '../shared/corpora/asap');
 const models = opt(

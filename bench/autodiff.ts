@@ -20,12 +20,8 @@ import { rollLayoutOf, rollsToBatch } from '../src/model/input.ts';
 import { decodeModel, encodeModel } from '../src/model/onnx.ts';
 import { inputItemDims } from '../src/model/spec.ts';
 import { Rng } from '../src/util/random.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const modelPath = opt('model', 'models/asap.onnx');
 const points = opt('at', 'input,layer1,layer3').split(',');
 const n = Number(opt('n', '64'));

@@ -15,12 +15,8 @@ import { loadConcepts } from '../src/concepts/load.ts';
 import { ConceptLens } from '../src/lens/lens.ts';
 import { prepareConcepts, runTcav } from '../src/tcav/run.ts';
 import { silentProgress } from '../src/util/progress.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const model = opt('model', '/tmp/vgg_bench.onnx');
 const corpus = opt('corpus', 'synthetic');
 const layers = opt('layers', 'features.8,features.5,features.2').split(',');

@@ -12,12 +12,8 @@ import { ConceptLens } from '../src/lens/lens.ts';
 import { kOccurrence, skewness } from '../src/retrieval/hubness.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../src/retrieval/index.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const windows = Number(opt('windows', '3000'));
 const layer = opt('layer', 'layer3');
 const cacheDir = mkdtempSync(join(tmpdir(), 'cl-mp-approx-'));

@@ -11,12 +11,8 @@ import { evaluateRetrieval } from '../src/retrieval/evaluate.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../src/retrieval/index.ts';
 import { SCALINGS, type Metric, type Pooling } from '../src/retrieval/types.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { args, opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const list = (name: string, fallback: string[]) => {
   const i = args.indexOf(`--${name}`);
   if (i < 0) return fallback;

@@ -14,12 +14,8 @@ import { PassageExporter } from '../src/retrieval/export.ts';
 import { SCALINGS } from '../src/retrieval/types.ts';
 import { Rng } from '../src/util/random.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const corpus = opt('corpus', '../shared/corpora/asap');
 const model = opt('model', 'models/asap.onnx');
 const layer = opt('layer', 'layer3');

@@ -14,12 +14,8 @@ import { stableShare, withStability } from '../src/tcav/stability.ts';
 import type { TcavEntry } from '../src/results/results.ts';
 import type { CavMethod } from '../src/tcav/cav.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const model = opt('model', 'models/asap.onnx');
 const corpus = opt('corpus', '../shared/corpora/asap');
 const layer = opt('layer', 'layer3');

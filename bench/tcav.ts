@@ -39,12 +39,8 @@ import {
   type ConceptCavs,
 } from '../src/tcav/run.ts';
 import { stderrProgress } from '../src/util/progress.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const corpus = opt('corpus', '../shared/corpora/asap');
 const synthetic = corpus === 'synthetic';
 const model = opt('model', synthetic ? 'models/synthetic.onnx' : 'models/asap.onnx');

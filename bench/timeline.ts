@@ -27,12 +27,8 @@ import { RunOutput } from '../src/results/output.ts';
 import { TCAV_DEFAULTS, prepareConcepts, runTcav } from '../src/tcav/run.ts';
 import { analysePiece } from '../src/timeline/analyse.ts';
 import { runTimeline } from '../src/timeline/run.ts';
+import { opt } from './args.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
 const MODEL = 'models/synthetic.onnx';
 const repeat = Number(opt('repeat', '3'));
 const layer = opt('layer', 'layer3');

@@ -7,7 +7,8 @@ import { encodeModel, onnx } from './onnx.ts';
  */
 let session: Promise<ort.InferenceSession> | undefined;
 
-function gemmSession(): Promise<ort.InferenceSession> {
+/** The one-node Gemm session (A B^T), created once per process; src/tcav/linalg.ts's `gram` shares it. */
+export function gemmSession(): Promise<ort.InferenceSession> {
   const matrix = (name: string, rows: string) => ({
     name,
     type: {

@@ -1,57 +1,12 @@
 import ort from 'onnxruntime-node';
-import { encodeModel, floatValueInfo, onnx } from '../model/onnx.ts';
+import { gemmSession } from '../model/dots.ts';
 
 /**
- * Inner products between activation vectors. Layer activations have tens of thousands of values,
- * so the Gram matrices that CAV training needs cost billions of multiply-adds: they are computed by
- * onnxruntime (a one-node Gemm graph, multi-threaded and vectorised), not in a JavaScript loop.
+ * G[i][j] = a_i . b_j for row-major a [n x d] and b [m x d]; G is [n x m], float64. Layer
+ * activations have tens of thousands of values, so the Gram matrices that CAV training needs cost
+ * billions of multiply-adds: they are computed by onnxruntime (the one-node Gemm graph of
+ * src/model/dots.ts, multi-threaded and vectorised), not in a JavaScript loop.
  */
-let session: Promise<ort.InferenceSession> | undefined;
-
-function gemmSession(): Promise<ort.InferenceSession> {
-  session ??= ort.InferenceSession.create(
-    encodeModel({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      producerName: 'concept-lens',
-      graph: {
-        name: 'gram',
-        node: [
-          {
-            opType: 'Gemm',
-            input: ['A', 'B'],
-            output: ['G'],
-            attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
-          },
-        ],
-        input: [
-          {
-            ...floatValueInfo('A'),
-            type: {
-              tensorType: {
-                elemType: onnx.TensorProto.DataType.FLOAT,
-                shape: { dim: [{ dimParam: 'n' }, { dimParam: 'd' }] },
-              },
-            },
-          },
-          {
-            ...floatValueInfo('B'),
-            type: {
-              tensorType: {
-                elemType: onnx.TensorProto.DataType.FLOAT,
-                shape: { dim: [{ dimParam: 'm' }, { dimParam: 'd' }] },
-              },
-            },
-          },
-        ],
-        output: [floatValueInfo('G')],
-      },
-    }),
-  );
-  return session;
-}
-
-/** G[i][j] = a_i . b_j for row-major a [n x d] and b [m x d]; G is [n x m], float64. */
 export async function gram(
   a: Float32Array,
   n: number,
