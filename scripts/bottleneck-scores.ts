@@ -112,7 +112,11 @@ await runTcav(lens, prepared, {
   targets: lens.targets(),
   runs,
   setSize,
-  targetExcerpts: 5, // only the CAVs are used here; TCAV's own scores are not
+  // Only the CAVs are used here; TCAV's own scores, effects and tests are not, so the smallest
+  // null and no pass over every window.
+  targetExcerpts: 5,
+  nullConcepts: 3,
+  effectWindows: 0,
   seed,
   onCavs: (c) => {
     const sum = new Float32Array(c.directions[0].length);

@@ -13,7 +13,9 @@ trap 'rm -rf "$TMP"' EXIT
 
 "$PY" test/training/test_units.py
 
-./bin/concept-lens corpus synth --pieces 3 --out "$TMP/synth" >/dev/null
+# 8 pieces per composer: the size-matched TCAV null of the bottleneck step needs a pool of at least
+# a concept (40 examples) and a counterexample set.
+./bin/concept-lens corpus synth --pieces 8 --out "$TMP/synth" >/dev/null
 ./bin/concept-lens corpus export "$TMP/synth" --out "$TMP/export" --seed 1 >/dev/null
 "$PY" training/train.py --data "$TMP/export" --out "$TMP/models/smoke.onnx" --seed 1 \
   --epochs 2 --max-steps 3 --batch-size 8 --threads 2 --dump-test-logits "$TMP/torch-logits.json"
