@@ -8,8 +8,8 @@
  *                         [--concepts concepts/asap] [--layer layer3] [--runs R] [--excerpts 50]
  *                         [--null-concepts M] [--pool-size N] [--cav logistic|fast|both]
  *                         [--methods exact,finite-difference] [--effect-windows W]
- * Finite differences against exact gradients at the previous defaults, as in the README:
- *   npx tsx bench/tcav.ts --methods exact,finite-difference --null-concepts 1000 --pool-size 1000
+ * Without --methods, exact gradients and finite differences side by side at the previous TCAV
+ * defaults (see `withFd`); `--methods exact` times a run at the CLI's defaults (README, Cost).
  * With `--cav both` the logistic CAV and FastCAV run side by side (exact derivatives) on the same
  * draws, and their agreement is printed: cosine of the two CAVs run by run, verdicts, effects.
  * With `--corpus synthetic` the defaults become models/synthetic.onnx and concepts/textures.
@@ -48,18 +48,22 @@ const conceptDir = opt('concepts', synthetic ? 'concepts/textures' : 'concepts/a
 const layer = opt('layer', 'layer3');
 const runs = Number(opt('runs', String(TCAV_DEFAULTS.runs)));
 const excerpts = Number(opt('excerpts', '50'));
-const nullConcepts = opt('null-concepts', '') ? Number(opt('null-concepts', '')) : undefined;
-const poolSize = Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize)));
 const cavArg = opt('cav', TCAV_DEFAULTS.cav);
 const cav = (cavArg === 'both' ? TCAV_DEFAULTS.cav : cavArg) as CavMethod;
-const methods = opt('methods', 'exact').split(',') as DerivativeMethod[];
-// Finite differences cannot take the effects' mean gradients (src/tcav/effects.ts): when both
-// methods run, both read effects on the target excerpts so that like is compared with like.
+const methods = opt('methods', 'exact,finite-difference').split(',') as DerivativeMethod[];
+// With finite differences in the run, every method gets the previous defaults (nulls of 1000, a pool
+// of 1000, effects on the target excerpts): finite differences cannot take the effects' mean
+// gradients (src/tcav/effects.ts), and at the CLI's defaults their derivative tables (pool x
+// excerpts, two head runs each) would take hours. `--methods exact` times the CLI's defaults.
+const withFd = methods.includes('finite-difference');
+const nullConcepts = opt('null-concepts', '')
+  ? Number(opt('null-concepts', ''))
+  : withFd
+    ? 1000
+    : undefined;
+const poolSize = Number(opt('pool-size', withFd ? '1000' : String(TCAV_DEFAULTS.poolSize)));
 const effectWindows = Number(
-  opt(
-    'effect-windows',
-    methods.includes('finite-difference') ? '0' : String(TCAV_DEFAULTS.effectWindows),
-  ),
+  opt('effect-windows', withFd ? '0' : String(TCAV_DEFAULTS.effectWindows)),
 );
 
 /**
