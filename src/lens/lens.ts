@@ -185,7 +185,7 @@ export class ConceptLens {
     excerpts: readonly Excerpt[],
     layer: string,
     chunk = 256,
-  ): AsyncGenerator<{ acts: Float32Array; n: number; excerpts: readonly Excerpt[] }> {
+  ): AsyncGenerator<{ acts: Float32Array; n: number }> {
     for (let first = 0; first < excerpts.length; first += chunk) {
       const part = excerpts.slice(first, first + chunk);
       const rolls = await this.index.rollsAsync(part);
@@ -198,11 +198,7 @@ export class ConceptLens {
           batchSize: this.batchSize,
         },
       )) {
-        yield {
-          acts: batch.activations[layer],
-          n: batch.n,
-          excerpts: part.slice(batch.start, batch.start + batch.n),
-        };
+        yield { acts: batch.activations[layer], n: batch.n };
       }
     }
   }

@@ -264,6 +264,18 @@ export class HeadModel {
     return this.cachedGradients(`${key}/${c}`, acts, n, Array(n).fill(c), options);
   }
 
+  /** Gradients [n x size] of one logit per activation, rowClasses[i] at activation i (one-hot weights). */
+  logitGradients(
+    acts: Float32Array,
+    n: number,
+    rowClasses: readonly number[],
+    options: DerivativeOptions = {},
+  ): Promise<Float32Array> {
+    const weights = new Float32Array(n * this.classes);
+    for (let i = 0; i < n; i++) weights[i * this.classes + rowClasses[i]] = 1;
+    return this.gradients(acts, n, weights, options);
+  }
+
   /** Gradients of logit rowClasses[i] at activation i, kept under `id` (bounded, least recently used out). */
   private async cachedGradients(
     id: string,
@@ -279,9 +291,7 @@ export class HeadModel {
       this.cache.set(id, hit);
       return hit;
     }
-    const weights = new Float32Array(n * this.classes);
-    for (let i = 0; i < n; i++) weights[i * this.classes + rowClasses[i]] = 1;
-    const grads = await this.gradients(acts, n, weights, options);
+    const grads = await this.logitGradients(acts, n, rowClasses, options);
     if (grads.byteLength <= GRADIENT_CACHE_BYTES) {
       for (const [k, v] of this.cache) {
         if (this.cachedBytes + grads.byteLength <= GRADIENT_CACHE_BYTES) break;

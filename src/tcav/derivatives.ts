@@ -33,12 +33,10 @@ export class DerivativeTable {
   static async create(head: HeadModel, excerpts: ExcerptSet): Promise<DerivativeTable> {
     if (head.derivatives !== 'exact' || excerpts.n === 0)
       return new DerivativeTable(head, excerpts, undefined);
-    const weights = new Float32Array(excerpts.n * head.classes);
-    excerpts.classes.forEach((c, i) => (weights[i * head.classes + c] = 1));
     return new DerivativeTable(
       head,
       excerpts,
-      await head.gradients(excerpts.acts, excerpts.n, weights),
+      await head.logitGradients(excerpts.acts, excerpts.n, excerpts.classes),
     );
   }
 

@@ -63,7 +63,6 @@ async function meanGradient(
   target: { classIndex: number; windows: readonly Excerpt[] },
 ): Promise<Float32Array> {
   const D = head.size;
-  const C = head.classes;
   const sum = new Float64Array(D);
   lens.progress.start(
     `${layer}: mean gradient over ${target.windows.length} windows`,
@@ -71,9 +70,8 @@ async function meanGradient(
   );
   try {
     for await (const batch of lens.streamActivations(target.windows, layer)) {
-      const weights = new Float32Array(batch.n * C);
-      for (let i = 0; i < batch.n; i++) weights[i * C + target.classIndex] = 1;
-      const g = await head.gradients(batch.acts, batch.n, weights);
+      const classes = new Array<number>(batch.n).fill(target.classIndex);
+      const g = await head.logitGradients(batch.acts, batch.n, classes);
       for (let i = 0; i < batch.n; i++) {
         const row = i * D;
         for (let x = 0; x < D; x++) sum[x] += g[row + x];

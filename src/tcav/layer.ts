@@ -214,14 +214,14 @@ export class TcavLayer {
       at += t.n;
     }
     this.excerpts = at;
-    this.poolSums = this.targetSums(poolDerivs, pool.n);
   }
 
   /**
    * [pool row x target]: what a target's mean effect needs of each pool row: the sum of poolDerivs
-   * over the target's excerpts, or with mean gradients gbar_t . row (then `divisor` is 1).
+   * over the target's excerpts, or with mean gradients gbar_t . row (then `divisor` is 1). Set by
+   * `prepare`, the only way to build a TcavLayer.
    */
-  private poolSums: Float64Array;
+  private poolSums: Float64Array = new Float64Array(0);
 
   /** What a target's summed row derivatives are divided by to give a mean. */
   private divisor(ti: number): number {
@@ -291,13 +291,11 @@ export class TcavLayer {
       poolDerivs,
       o,
     );
-    if (o.meanGradients) {
-      if (o.meanGradients.grads.length !== targets.length * dim)
-        throw new Error(
-          `mean gradients: ${o.meanGradients.grads.length} values for ${targets.length} x ${dim}`,
-        );
-      layer.poolSums = await layer.rowSums(unique, poolDerivs);
-    }
+    if (o.meanGradients && o.meanGradients.grads.length !== targets.length * dim)
+      throw new Error(
+        `mean gradients: ${o.meanGradients.grads.length} values for ${targets.length} x ${dim}`,
+      );
+    layer.poolSums = await layer.rowSums(unique, poolDerivs);
     layer.cost.derivativeRows += unique.n;
     layer.cost.derivativeMs += performance.now() - started;
     return layer;
