@@ -6,6 +6,7 @@ import { installInterruptHandler } from '../util/interrupt.ts';
 import { DEFAULT_LIMITS, setLimits } from '../util/limits.ts';
 import { oneLine } from '../util/terminal.ts';
 import { commands } from './commands/index.ts';
+import { GLOBAL_GROUP, ownOptionsFirst } from './help.ts';
 
 /**
  * The `concept-lens` command line. Each command lives in `commands/`; this file wires them up and
@@ -13,6 +14,40 @@ import { commands } from './commands/index.ts';
  * File-system errors that no layer wrapped (they carry the path) are user errors too.
  */
 export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildParser(argv).parseAsync();
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    const message = userMessage(err);
+    if (message === undefined) throw err;
+    process.stderr.write(`concept-lens: ${oneLine(message)}\n`);
+    return 2;
+  }
+}
+
+/** Thrown by `checkArgs`'s middleware once yargs has validated a command line. */
+class ArgsChecked extends Error {}
+
+/**
+ * Parse and validate a command line (command, flags, their types and choices) without running
+ * it: the error yargs gives, or undefined when the line is valid. The docs test runs every
+ * documented command through this, so examples cannot name a flag that no longer exists.
+ */
+export async function checkArgs(argv: string[]): Promise<string | undefined> {
+  try {
+    await buildParser(argv)
+      .middleware(() => {
+        throw new ArgsChecked();
+      })
+      .parseAsync();
+    return 'the command ran instead of stopping after validation';
+  } catch (err) {
+    if (err instanceof ArgsChecked) return undefined;
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+function buildParser(argv: string[]) {
   let parser = yargs(argv)
     .scriptName('concept-lens')
     .usage('$0 <command> [options]\n\nExplains symbolic composer classifiers in musical terms.')
@@ -46,17 +81,11 @@ export async function main(argv: string[]): Promise<number> {
       throw new UserError(err ? err.message : msg);
     })
     .help()
-    .version();
-  for (const command of commands) parser = parser.command(command);
-  try {
-    await parser.parseAsync();
-    return Number(process.exitCode ?? 0);
-  } catch (err) {
-    const message = userMessage(err);
-    if (message === undefined) throw err;
-    process.stderr.write(`concept-lens: ${oneLine(message)}\n`);
-    return 2;
-  }
+    .version()
+    // Global options in a group of their own: yargs lists a command's own options first, then these.
+    .group(['max-piece-minutes', 'lenient-midi', 'help', 'version'], GLOBAL_GROUP);
+  for (const command of commands) parser = parser.command(ownOptionsFirst(command));
+  return parser;
 }
 
 /** The one line for an error the user can act on, or undefined for a bug. */

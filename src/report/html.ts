@@ -108,9 +108,9 @@ function runSection(r: RunResults): string {
     ...derivativesRows(r),
     ['Target composers', esc(run.targets.join(', ')) || '–'],
     ['Seed', esc(run.seed)],
-    ...Object.entries(run.parameters).map(
-      ([k, v]) => [esc(k), esc(plainValue(v))] as [string, string],
-    ),
+    ...Object.entries(run.parameters)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => [esc(parameterLabel(k)), esc(plainValue(v))] as [string, string]),
   ];
   if (r.discovery) {
     const { method, layer, fidelity } = r.discovery;
@@ -280,15 +280,42 @@ function skippedSection(skipped: RunResults['skipped']): string {
   return `${head}<p>${skipped.length} file${skipped.length === 1 ? ' was' : 's were'} left out of the analysis:</p><table><thead><tr><th>File</th><th>Why</th></tr></thead><tbody>${rows}</tbody></table></section>`;
 }
 
-/** A run parameter as readable text: lists joined by commas, objects as "key: value; ...". */
+/**
+ * A run parameter as readable text: lists joined by commas, objects as "label: value; ...", a value
+ * left to the tool (undefined) as "chosen by the tool", never "undefined".
+ */
 function plainValue(v: unknown): string {
-  if (Array.isArray(v)) return v.map(plainValue).join(', ');
+  if (v === undefined || v === null) return 'chosen by the tool';
+  if (Array.isArray(v)) return v.length > 0 ? v.map(plainValue).join(', ') : 'none';
   if (v && typeof v === 'object') {
     return Object.entries(v)
-      .map(([k, x]) => `${k}: ${plainValue(x)}`)
+      .map(([k, x]) => `${parameterLabel(k)}: ${plainValue(x)}`)
       .join('; ');
   }
   return String(v);
+}
+
+/** Run parameters' keys (camelCase in results.json) in words for the run card. */
+const PARAMETER_LABELS: Record<string, string> = {
+  k: 'Passages per query',
+  cav: 'CAV method',
+  tcavLayers: 'TCAV layers',
+  randomRuns: 'CAVs per concept',
+  setSize: 'Excerpts per random set',
+  nullConcepts: 'Random concepts in the null',
+  poolSize: 'Pool of random windows',
+  effectWindows: 'Windows per composer for effects',
+  alpha: 'Significance level',
+  conceptsCount: 'Concepts to discover',
+  excerptsPerTarget: 'Excerpts per composer',
+  splitSeed: 'Split seed',
+};
+
+export function parameterLabel(key: string): string {
+  const known = PARAMETER_LABELS[key];
+  if (known) return known;
+  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 function num(v: unknown): v is number {
