@@ -8,7 +8,7 @@
 import type { ConceptLens } from '../lens/lens.ts';
 import { UserError } from '../util/errors.ts';
 import type { RetrievalIndex } from './index.ts';
-import { resolveQuery, type QuerySpec, type ResolvedQuery } from './query.ts';
+import type { QuerySpec, ResolvedQuery } from './query.ts';
 import type { Scaling } from './types.ts';
 
 export interface SearchOptions {
