@@ -330,7 +330,13 @@ async function discoverNmf(
   }
   const K = Math.min(o.conceptsCount, C);
   lens.progress.start(`${o.layer}: NMF`, 1);
-  const f = await nmfAsync(V, n * positions, C, K, { seed: o.seed, maxIterations: 300 });
+  // Coordinate descent (HALS): scikit-learn's default NMF solver; on the default explain run it
+  // reaches multiplicative updates' error within 1% in 29 iterations instead of 220 (bench:nmf).
+  const f = await nmfAsync(V, n * positions, C, K, {
+    seed: o.seed,
+    maxIterations: 300,
+    solver: 'hals',
+  });
   lens.progress.tick();
   lens.progress.stop();
 

@@ -8,6 +8,7 @@ import type { Corpus, CorpusEntry, Excerpt } from '../corpus/types.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 import type { Progress } from '../util/progress.ts';
+import { corpusKey, readWindows, writeWindows } from './corpus-cache.ts';
 
 /**
  * Every model-sized window of a corpus, as descriptors (no rolls held): read once, then sampled
@@ -24,14 +25,42 @@ export class CorpusIndex {
     readonly skipped: SkippedFile[],
     /** Whether the sustain pedal lengthens notes in the rolls (part of what the windows hold). */
     readonly sustain: boolean,
+    /** sha256 of each file's bytes, when the windows came through the cache (corpus-cache.ts). */
+    readonly fileHashes?: Map<string, string>,
   ) {}
 
+  /**
+   * Read the corpus into windows; with a cache folder, the windows of a corpus read before (the
+   * same bytes, layout and settings) come from there without parsing a file.
+   */
   static async build(
     corpus: Corpus,
     layout: RollLayout,
     windowFrames: number,
-    options: { sustain?: boolean; progress?: Progress } = {},
+    options: { sustain?: boolean; progress?: Progress; cacheDir?: string } = {},
   ): Promise<CorpusIndex> {
+    const sustain = options.sustain ?? false;
+    const cached =
+      options.cacheDir === undefined
+        ? undefined
+        : corpusKey(corpus.entries, layout, windowFrames, sustain);
+    const stored = cached && readWindows(options.cacheDir!, cached.key, corpus.entries);
+    if (stored && cached) {
+      const entries = new Map(corpus.entries.map((e) => [e.file, e]));
+      const skippedFiles = new Set(stored.skipped.map((s) => s.file));
+      for (const file of skippedFiles) entries.delete(file);
+      const windows = new Map(Object.entries(stored.windows));
+      return new CorpusIndex(
+        corpus,
+        layout,
+        windowFrames,
+        windows,
+        entries,
+        stored.skipped,
+        sustain,
+        cached.hashes,
+      );
+    }
     const windows = new Map<string, Excerpt[]>();
     const entries = new Map<string, CorpusEntry>();
     const skipped = await forEachFile(
@@ -47,6 +76,11 @@ export class CorpusIndex {
       },
       { sustain: options.sustain, progress: options.progress },
     );
+    if (cached)
+      writeWindows(options.cacheDir!, cached.key, {
+        windows: Object.fromEntries(windows),
+        skipped,
+      });
     return new CorpusIndex(
       corpus,
       layout,
@@ -54,7 +88,8 @@ export class CorpusIndex {
       windows,
       entries,
       skipped,
-      options.sustain ?? false,
+      sustain,
+      cached?.hashes,
     );
   }
 

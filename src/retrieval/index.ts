@@ -459,7 +459,8 @@ function indexKey(
   const files = [...new Set(excerpts.map((x) => x.file))].sort();
   const contents = files.map((f) => {
     const entry = lens.index.entries.get(f)!;
-    return `${f}\t${entry.composer}\t${entry.piece}\t${sha256(readFileSync(entry.path))}`;
+    const hash = lens.index.fileHashes?.get(f) ?? sha256(readFileSync(entry.path));
+    return `${f}\t${entry.composer}\t${entry.piece}\t${hash}`;
   });
   return sha256(
     JSON.stringify({

@@ -9,7 +9,38 @@ const f = JSON.parse(
   readFileSync(join(import.meta.dirname, '..', 'fixtures', 'discovery', 'nmf.json'), 'utf8'),
 );
 
+const cd = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'fixtures', 'discovery', 'nmf-cd.json'), 'utf8'),
+);
+
 describe('nmf', () => {
+  it('hals follows scikit-learn coordinate descent (solver=cd, no shuffle) from the same start', () => {
+    const r = nmf(Float64Array.from(cd.V), cd.n, cd.m, cd.k, {
+      init: { W: Float64Array.from(cd.W0), H: Float64Array.from(cd.H0) },
+      maxIterations: cd.iterations,
+      tolerance: -1,
+      solver: 'hals',
+    });
+    expect(r.iterations).toBe(cd.iterations);
+    const maxW = Math.max(...cd.W);
+    const maxH = Math.max(...cd.H);
+    r.W.forEach((v, i) => expect(Math.abs(v - cd.W[i]) / maxW).toBeLessThan(1e-6));
+    r.H.forEach((v, i) => expect(Math.abs(v - cd.H[i]) / maxH).toBeLessThan(1e-6));
+    expect(r.relativeError).toBeCloseTo(cd.relativeError, 8);
+  });
+
+  it('hals reaches the error of mu on the same data in fewer iterations', () => {
+    const start = { W: Float64Array.from(f.W0), H: Float64Array.from(f.H0) };
+    const mu = nmf(Float64Array.from(f.V), f.n, f.m, f.k, { init: start, maxIterations: 500 });
+    const hals = nmf(Float64Array.from(f.V), f.n, f.m, f.k, {
+      init: start,
+      maxIterations: 500,
+      solver: 'hals',
+    });
+    expect(hals.iterations).toBeLessThan(mu.iterations);
+    expect(hals.relativeError).toBeLessThan(mu.relativeError * 1.01);
+  });
+
   it('follows scikit-learn multiplicative updates from the same start', () => {
     const r = nmf(Float64Array.from(f.V), f.n, f.m, f.k, {
       init: { W: Float64Array.from(f.W0), H: Float64Array.from(f.H0) },

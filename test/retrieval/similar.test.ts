@@ -189,6 +189,50 @@ describe('concept-lens similar', () => {
     expect(r.hits.filter((h) => h.composer === 'Joplinski').length).toBeGreaterThanOrEqual(8);
   });
 
+  it('answers a session of queries (--queries) with the same hits as one query each, listing bad lines', async () => {
+    const q = entry();
+    const lines = [
+      `${q.path} seconds 0 20`,
+      '# a comment, then a blank line',
+      '',
+      '/nonexistent/x.mid',
+      `${join(REPO, 'concepts/textures/stride.yaml')}`,
+      `${q.path} bars 3`,
+    ];
+    const file = join(tmp, 'queries.txt');
+    writeFileSync(file, lines.join('\n'));
+    const { code, stdout, out } = await cli(['--queries', file, '--k', '5', '--json']);
+    expect(code, out).toBe(0);
+    const answers = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(answers.map((a) => a.line)).toEqual([1, 5]);
+    expect(out).toContain(`${file}:4: /nonexistent/x.mid: no such file`);
+    expect(out).toMatch(new RegExp(`${file}:6: expected`));
+    expect(out).toContain('2 queries of');
+    // The same hits as the one-query command.
+    const single = await cli(['--query', q.path, '--seconds', '0', '20', '--k', '5', '--json']);
+    const one = JSON.parse(single.stdout) as SimilarResults;
+    expect(answers[0].hits.map((h: { file: string; start: number }) => [h.file, h.start])).toEqual(
+      one.hits.map((h) => [h.file, h.start]),
+    );
+    expect(
+      answers[1].hits.filter((h: { composer: string }) => h.composer === 'Joplinski').length,
+    ).toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses --queries with --out (a session prints its answers)', async () => {
+    const { code, out } = await cli([
+      '--queries',
+      join(tmp, 'queries.txt'),
+      '--out',
+      join(tmp, 'x'),
+    ]);
+    expect(code).toBe(2);
+    expect(out).toContain('--queries answers a session');
+  });
+
   it("takes a discovered concept's exported excerpt, knowing where it comes from", async () => {
     const run = join(tmp, 'discover-run');
     const q = entry();

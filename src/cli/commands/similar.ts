@@ -1,4 +1,6 @@
+import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
 import type { ConceptLens } from '../../lens/lens.ts';
 import { modelIdentity, corpusIdentity, VERSION } from '../../results/identity.ts';
@@ -14,6 +16,7 @@ import {
   type IndexSettings,
 } from '../../retrieval/index.ts';
 import { resolveQuery } from '../../retrieval/query.ts';
+import { answerQuery, parseQueryLine } from '../../retrieval/session.ts';
 import {
   METRICS,
   POOLINGS,
@@ -24,6 +27,7 @@ import {
 } from '../../retrieval/types.ts';
 import { writeMidiFile } from '../../midi/write.ts';
 import { UserError } from '../../util/errors.ts';
+import { oneLine } from '../../util/terminal.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
@@ -122,6 +126,7 @@ export async function hubnessStage(
 
 interface SimilarArgs extends LensFlags, RetrievalFlags {
   query?: string;
+  queries?: string;
   bars?: number[];
   seconds?: number[];
   k: number;
@@ -148,6 +153,11 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
         type: 'string',
         describe:
           "A MIDI file (or a discovered concept excerpt), or a concept YAML (its examples' mean)",
+      })
+      .option('queries', {
+        type: 'string',
+        describe:
+          'A session: read queries from this file (standard input when no file is given), one per line ("<midi|yaml> [bars a b | seconds a b]"), and answer each with the index kept loaded',
       })
       .option('bars', {
         type: 'number',
@@ -211,8 +221,14 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
   handler: async (args) => {
     const started = Date.now();
     const attacking = args['hub-attack'] > 0;
-    if (!args.query && !args.hubness && !attacking)
-      throw new UserError('similar: give --query <midi|concept.yaml>, --hubness or --hub-attack N');
+    if (args.queries !== undefined && (args.query || args.hubness || attacking || args.out))
+      throw new UserError(
+        '--queries answers a session of queries on stdout: give it without --query, --hubness, --hub-attack and --out',
+      );
+    if (!args.query && args.queries === undefined && !args.hubness && !attacking)
+      throw new UserError(
+        'similar: give --query <midi|concept.yaml>, --queries [file], --hubness or --hub-attack N',
+      );
     if (attacking) {
       if (!Number.isInteger(args['hub-attack']))
         throw new UserError('--hub-attack: a whole number of windows');
@@ -247,26 +263,20 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
         cacheDir: args.cache ? args['cache-dir'] : false,
         maxBytes: args['max-index-mb'] * 1024 * 1024,
       });
-      const searchStarted = Date.now();
-      let hitsFound: { index: number; distance: number; scaled: number }[] = [];
-      let excluded: string | undefined;
-      if (query) {
-        const items = query.examples.map((e) => lens.notesItem(e.id, e.notes));
-        const vectors = await index.embed(items);
-        const mean = new Float32Array(index.meta.dims);
-        for (let i = 0; i < items.length; i++)
-          for (let e = 0; e < mean.length; e++)
-            mean[e] += vectors[i * mean.length + e] / items.length;
-        const row = await index.queryRows(mean, 1);
-        const own = args['include-own-file'] ? undefined : query.info.corpusFile;
-        if (own) excluded = `windows of the query's own file (${own}) are left out`;
-        hitsFound = index.search(row, {
-          k: Math.min(args.k, index.n),
-          scaling: args.scaling,
-          skip: own ? (i) => index.excerpts[i].file === own : undefined,
-        });
+      if (args.queries !== undefined) {
+        await querySession(lens, index, args);
+        return;
       }
-      const querySeconds = (Date.now() - searchStarted) / 1000;
+      const answer = query
+        ? await answerQuery(lens, index, query, {
+            k: args.k,
+            scaling: args.scaling,
+            includeOwnFile: args['include-own-file'],
+          })
+        : undefined;
+      const hitsFound = answer?.hits ?? [];
+      const excluded = answer?.excluded;
+      const querySeconds = answer?.seconds ?? 0;
       const hubness: HubnessReport | undefined = args.hubness
         ? await index.hubness([5, 10])
         : undefined;
@@ -398,22 +408,7 @@ export function similarText(r: SimilarResults, out?: string): string {
   lines.push(
     `index: ${ix.windows} windows at ${ix.layer} (${ix.pooling === 'none' ? 'unpooled' : `pooled: ${ix.pooling}`}, ${ix.dims} values, ${ix.metric}), ${ix.built ? 'built' : 'read from the cache'} in ${ix.seconds.toFixed(1)} s`,
   );
-  if (r.query) {
-    lines.push(
-      `query: ${r.query.label} (${r.query.windows} window${r.query.windows === 1 ? '' : 's'})`,
-    );
-    lines.push(
-      `${r.hits.length} nearest by ${SCALING_TEXT[r.scaling]}${r.excluded ? `; ${r.excluded}` : ''} (search ${(r.querySeconds ?? 0).toFixed(2)} s):`,
-    );
-    for (const h of r.hits) {
-      const where = h.bars
-        ? `bars ${h.bars.start}-${h.bars.end}`
-        : `${h.start.toFixed(1)}-${h.end.toFixed(1)} s`;
-      lines.push(
-        `  ${String(h.rank).padStart(2)}  ${h.composer.padEnd(10)} ${h.piece.slice(0, 40).padEnd(40)} ${where.padEnd(16)} distance ${h.distance.toFixed(3)}${r.scaling !== 'none' ? `  MP distance ${h.scaled.toFixed(4)}` : ''}  ${h.file}`,
-      );
-    }
-  }
+  if (r.query) lines.push(queryText(r));
   if (r.hubness) {
     lines.push(`hubness over ${r.hubness.windows} windows (k-occurrence N_k):`);
     lines.push('  scaling        k  skewness  hubs (N_k>2k)  anti-hubs (N_k=0)  max');
@@ -445,10 +440,88 @@ export function similarText(r: SimilarResults, out?: string): string {
   return lines.join('\n');
 }
 
+/** A query and its hits, as `similar` prints them. */
+function queryText(
+  r: Pick<SimilarResults, 'query' | 'hits' | 'scaling' | 'excluded' | 'querySeconds'>,
+): string {
+  const lines: string[] = [];
+  if (r.query) {
+    lines.push(
+      `query: ${r.query.label} (${r.query.windows} window${r.query.windows === 1 ? '' : 's'})`,
+    );
+    lines.push(
+      `${r.hits.length} nearest by ${SCALING_TEXT[r.scaling]}${r.excluded ? `; ${r.excluded}` : ''} (search ${(r.querySeconds ?? 0).toFixed(2)} s):`,
+    );
+    for (const h of r.hits) {
+      const where = h.bars
+        ? `bars ${h.bars.start}-${h.bars.end}`
+        : `${h.start.toFixed(1)}-${h.end.toFixed(1)} s`;
+      lines.push(
+        `  ${String(h.rank).padStart(2)}  ${h.composer.padEnd(10)} ${h.piece.slice(0, 40).padEnd(40)} ${where.padEnd(16)} distance ${h.distance.toFixed(3)}${r.scaling !== 'none' ? `  MP distance ${h.scaled.toFixed(4)}` : ''}  ${h.file}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
 function pct(x: number): string {
   return Number.isFinite(x) ? `${(100 * x).toFixed(3)}%` : '-';
 }
 
 function round(x: number): number {
   return Math.round(x * 1e6) / 1e6;
+}
+
+/**
+ * `--queries`: answer one query per line of a file or standard input with the index, model and
+ * corpus kept loaded; a bad line is reported (one line, naming the line) and the session goes on.
+ */
+async function querySession(lens: ConceptLens, index: RetrievalIndex, args: SimilarArgs) {
+  const stdin = args.queries === '' || args.queries === '-';
+  if (!stdin && !existsSync(args.queries!)) throw new UserError(`${args.queries}: no such file`);
+  const source = stdin ? process.stdin : createReadStream(args.queries!);
+  const name = stdin ? 'standard input' : args.queries!;
+  const bad: string[] = [];
+  let n = 0;
+  for await (const line of createInterface({ input: source, crlfDelay: Infinity })) {
+    n++;
+    try {
+      const spec = parseQueryLine(line);
+      if (!spec) continue;
+      const started = Date.now();
+      const query = await resolveQuery(lens, spec);
+      const answer = await answerQuery(lens, index, query, {
+        k: args.k,
+        scaling: args.scaling,
+        includeOwnFile: args['include-own-file'],
+      });
+      const hits = answer.hits.map((h, r) => ({
+        rank: r + 1,
+        ...passage(index.excerpts[h.index]),
+        distance: round(h.distance),
+        scaled: round(h.scaled),
+      }));
+      const seconds = (Date.now() - started) / 1000;
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ line: n, query: query.info, hits, seconds })}\n`);
+      } else {
+        const text = queryText({
+          query: query.info,
+          hits: hits.map((h) => ({ ...h, midi: '' })),
+          scaling: args.scaling,
+          excluded: answer.excluded,
+          querySeconds: seconds,
+        });
+        process.stdout.write(`${text}\n\n`);
+      }
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      bad.push(`${name}:${n}: ${err.message}`);
+      process.stderr.write(`concept-lens: ${name}:${n}: ${oneLine(err.message)}\n`);
+    }
+  }
+  if (bad.length > 0)
+    process.stderr.write(
+      `concept-lens: ${bad.length} quer${bad.length === 1 ? 'y' : 'ies'} of ${name} could not be answered (listed above)\n`,
+    );
 }
