@@ -240,7 +240,7 @@ function carryOver(out: string, staging: string): string[] {
   const kept: string[] = [];
   for (const file of ownFiles(out)) {
     const parts = file.split('/');
-    let target = parts.slice();
+    const target = parts.slice();
     for (let i = 0; i < parts.length; i++) {
       const here = join(staging, ...target.slice(0, i + 1));
       const last = i === parts.length - 1;
