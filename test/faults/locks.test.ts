@@ -3,7 +3,8 @@
  * one writes it (a complete run by its manifest), the other three exit 2 with one line saying
  * another run holds the folder, and nothing is left beside it (no staging folder, no lock). The
  * lock holder pauses after taking the lock (CONCEPT_LENS_TEST_PAUSE=output-locked) so that the
- * four overlap whatever the machine's load. Four runs at once sharing one fresh cache, each with
+ * four overlap whatever the machine's load (the command is `corpus synth`, the cheapest that
+ * writes an output folder: every command writes it through the same RunOutput). Four runs at once sharing one fresh cache, each with
  * its own --out: all succeed, their results equal a run's alone, and the cache holds the same
  * entries, byte for byte, as one filled by that run alone (nothing torn, no temporary file left).
  */
@@ -17,8 +18,14 @@ import { leftovers, runCli, snapshot, startCli } from './helpers.ts';
 const tmp = tempDir('cl-locks-');
 const MODEL = join(REPO, 'models', 'synthetic.onnx');
 const ALBERTI = join(REPO, 'concepts', 'textures', 'alberti.yaml');
+// Small runs: one layer, few excerpts (the synthetic corpus materialised by earlier tests).
 const TCAV = ['tcav', '--model', MODEL, '--corpus', 'synthetic', '--concepts', ALBERTI];
-const FAST = ['--random-runs', '2', '--set-size', '4', '--target-excerpts', '4', '--quiet'];
+const FAST = [
+  ...['--layers', 'layer3', '--random-runs', '2', '--set-size', '4', '--target-excerpts', '4'],
+  '--quiet',
+];
+// The cheapest command writing an output folder: the synthetic corpus, one piece per composer.
+const SYNTH = ['corpus', 'synth', '--pieces', '1', '--json'];
 
 async function together(runs: string[][], env: NodeJS.ProcessEnv = {}) {
   const started = runs.map((args) => startCli(args, { env }));
@@ -39,8 +46,8 @@ describe('concurrent runs', () => {
   it('four runs at once on one --out: exactly one writes it, the others exit 2, nothing torn', async () => {
     const out = join(tmp, 'shared-out');
     const runs = await together(
-      Array.from({ length: 4 }, () => [...TCAV, ...FAST, '--no-cache', '--out', out]),
-      { CONCEPT_LENS_TEST_PAUSE: 'output-locked:6000' },
+      Array.from({ length: 4 }, () => [...SYNTH, '--out', out]),
+      { CONCEPT_LENS_TEST_PAUSE: 'output-locked:5000' },
     );
     const codes = runs.map((r) => r.code).sort();
     expect(codes, runs.map((r) => r.stderr).join('\n---\n')).toEqual([0, 2, 2, 2]);
