@@ -6,8 +6,11 @@
  *
  *   npm run bench:fuzz -- [--count 10000] [--seed 1] [--no-cli]
  *
- * Prints outcomes, disagreements with the reference (must be 0), the slowest file, and the peak
- * resident memory of this process and of the CLI run.
+ * Prints outcomes, disagreements with the reference (must be 0), crashes (an exception other than
+ * a MidiReadError: must be 0), hangs (a file taking over a second: must be 0), files holding more
+ * track chunks than their header counts (all read, each with a notice) and silent losses (a file
+ * read with fewer notes than the reference finds in it, or extra chunks without a notice: must be
+ * 0), the slowest file, and the peak resident memory of this process and of the CLI run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -43,13 +46,21 @@ let lossOver10 = 0;
 let slowest = { ms: 0, name: '' };
 let totalMs = 0;
 let maxRoll = 0;
+let crashes = 0;
+let hangs = 0;
+let extraChunkFiles = 0;
+let extraChunkNotices = 0;
+let silentLosses = 0;
+const HANG_MS = 1000;
 
 const attempt = (bytes: Uint8Array, lenient: boolean): MidiContent | MidiReadError => {
   try {
     return parseMidi(bytes, { lenient, maxSeconds: 7200 });
   } catch (err) {
     if (err instanceof MidiReadError) return err;
-    throw new Error(`crash: ${err instanceof Error ? err.stack : String(err)}`);
+    crashes++;
+    process.stdout.write(`crash: ${err instanceof Error ? err.stack : String(err)}\n`);
+    return new MidiReadError('crash');
   }
 };
 
@@ -60,6 +71,7 @@ for (const f of files) {
   const strict = attempt(f.bytes, false);
   const ms = performance.now() - start;
   totalMs += ms;
+  if (ms > HANG_MS) hangs++;
   if (ms > slowest.ms) slowest = { ms, name: `${f.name} (${f.mutations.join(', ')})` };
   if (strict instanceof MidiReadError) {
     const reason = strict.message
@@ -71,8 +83,15 @@ for (const f of files) {
   } else {
     read++;
     if (verdict.kind !== 'ok') disagreements.push(`${f.name}: read, reference refuses`);
-    else if (verdict.notes !== strict.notes.length)
+    else if (verdict.notes !== strict.notes.length) {
       disagreements.push(`${f.name}: ${strict.notes.length} notes, reference ${verdict.notes}`);
+      if (strict.notes.length < verdict.notes) silentLosses++;
+    } else if (verdict.trackChunks > verdict.headerTracks) {
+      extraChunkFiles++;
+      if (strict.notices?.some((n) => n.includes(`holds ${verdict.trackChunks} track chunks`)))
+        extraChunkNotices++;
+      else silentLosses++;
+    }
     if (strict.notes.length < 0.9 * f.seedNotes) lossOver10++;
     const roll = renderRoll(strict.notes, DEFAULT_LAYOUT, strict.durationSeconds);
     maxRoll = Math.max(maxRoll, roll.data.length);
@@ -99,6 +118,8 @@ const lines = [
   `strict read: ${read} read (all notes, as the reference), ${count - read} refused with a reason; disagreements with the reference: ${disagreements.length}`,
   `  read files with < 90% of the notes of the file they were mutated from: ${lossOver10} (the mutation removed them; the reference agrees note for note)`,
   `lenient read: ${lenientRecovered} of ${outcomes.structure ?? 0} structurally broken files recovered; ${lenientKnownLoss} breaks with a counted loss, ${lenientLostNotes} notes lost in all`,
+  `crashes: ${crashes}; hangs (a file over ${HANG_MS} ms): ${hangs}`,
+  `more track chunks than the header counts: ${extraChunkFiles} files read whole, ${extraChunkNotices} of them with a notice; files whose notes are lost without a word: ${silentLosses}`,
   `time: ${(elapsed / 1000).toFixed(1)} s for strict + lenient reading, rendering and the reference; strict reading ${(totalMs / count).toFixed(3)} ms per file, slowest ${slowest.ms.toFixed(1)} ms: ${slowest.name}`,
   `memory: largest roll rendered ${(maxRoll / 1e6).toFixed(2)} M values; peak resident memory of this process ${mb(process.resourceUsage().maxRSS)}`,
   'refusal reasons (strict):',
@@ -153,7 +174,7 @@ if (!process.argv.includes('--no-cli')) {
       const summary = JSON.parse(r.stdout);
       const measured = /maxrss_kb=(\d+) wall_s=([\d.]+)/.exec(r.stderr);
       process.stdout.write(
-        `cli: corpus info${lenient ? ' --lenient-midi' : ''}: exit ${r.status}, ${summary.files} files read, ${summary.skipped.length} skipped with a reason, ${summary.recovered.length} read leniently` +
+        `cli: corpus info${lenient ? ' --lenient-midi' : ''}: exit ${r.status}, ${summary.files} files read, ${summary.skipped.length} skipped with a reason, ${summary.recovered.length} read leniently, ${summary.notices?.length ?? 0} read with a notice (more track chunks than the header counts)` +
           (measured ? `; ${measured[2]} s, peak memory ${mb(Number(measured[1]))}` : '') +
           '\n',
       );

@@ -1,11 +1,21 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ComposerClassifier } from '../model/classifier.ts';
 import { bankManifestSchema, type BankManifest } from '../results/bank.ts';
 import { UserError } from '../util/errors.ts';
-import { isDirectory, writeFileAtomic } from '../util/files.ts';
+import { fsError, isDirectory, onPath, writeFileAtomic } from '../util/files.ts';
+import { acquireLockNow } from '../util/lock.ts';
 import { onInterrupt } from '../util/interrupt.ts';
-import { assertInside, safeSegment } from '../util/paths.ts';
+import { assertInside, isInside, safeSegment } from '../util/paths.ts';
 import type { BankConcept, BankLayer, ConceptBank } from './build.ts';
 import { npyBytes, readNpy } from './npy.ts';
 
@@ -25,22 +35,86 @@ export const BANK_MANIFEST = 'bank.json';
 
 /**
  * Fail early (before a long run) when `dir` cannot take a bank: it exists and is something else
- * than a bank folder (a bank folder is replaced; any other folder is never wiped).
+ * than a bank folder. A bank folder (a valid bank.json) is replaced whole, so it may hold only
+ * what its bank.json lists: a file of the user's own in it, or any other folder, is never wiped.
  */
 export function checkBankTarget(dir: string): void {
-  if (!existsSync(dir)) return;
+  if (!existsSync(dir)) {
+    if (isSymlink(dir))
+      throw new UserError(`${dir}: is a symbolic link to nothing, expected a folder`);
+    return;
+  }
   if (!isDirectory(dir)) throw new UserError(`${dir}: exists and is not a folder`);
   const items = readdirSync(dir);
-  if (items.length > 0 && !items.includes(BANK_MANIFEST)) {
+  if (items.length === 0) return;
+  if (!items.includes(BANK_MANIFEST)) {
     throw new UserError(
       `${dir}: exists and is not a concept bank (no ${BANK_MANIFEST}); refusing to replace it`,
     );
   }
+  const manifestPath = join(dir, BANK_MANIFEST);
+  let listed: Set<string>;
+  try {
+    if (!lstatSync(manifestPath).isFile()) throw new Error('not a file');
+    const parsed = bankManifestSchema.parse(JSON.parse(readFileSync(manifestPath, 'utf8')));
+    listed = new Set([BANK_MANIFEST]);
+    for (const c of parsed.concepts)
+      for (const l of c.layers)
+        for (const f of [l.cavs, l.direction, l.reference, l.examples]) listed.add(f);
+  } catch {
+    throw new UserError(
+      `${dir}: its ${BANK_MANIFEST} is not a concept bank's; refusing to replace the folder`,
+    );
+  }
+  const foreign = listFilesBelow(dir).filter((f) => !listed.has(f));
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ', ...' : '');
+    throw new UserError(
+      `${dir}: holds files that are not part of the bank (${shown}); the bank folder is replaced whole, so move them or give another folder`,
+    );
+  }
+}
+
+/** Files and links below `dir` (not following links), `/`-separated paths relative to it. */
+function listFilesBelow(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (sub: string) => {
+    for (const e of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(rel);
+      else out.push(rel);
+    }
+  };
+  walk('');
+  return out;
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 export function writeBank(dir: string, bank: ConceptBank): BankManifest {
-  checkBankTarget(dir);
   const target = resolve(dir);
+  onPath(dirname(target), () => mkdirSync(dirname(target), { recursive: true }));
+  // One run at a time writes a bank folder (src/util/lock.ts); a second one exits 2.
+  const lock = acquireLockNow(
+    join(dirname(target), `.${basename(target)}.lock`),
+    dir,
+    'writing this concept bank',
+  );
+  try {
+    return writeBankLocked(dir, target, bank);
+  } finally {
+    lock.release();
+  }
+}
+
+function writeBankLocked(dir: string, target: string, bank: ConceptBank): BankManifest {
+  checkBankTarget(dir);
   const files = new Map<string, Uint8Array>();
   const used = new Set<string>();
   const unique = (path: string) => {
@@ -122,6 +196,10 @@ export function loadBank(path: string): ConceptBank {
       `${path}: not a concept bank (no ${BANK_MANIFEST}; write one with tcav --save-bank)`,
     );
   }
+  if (isSymlink(manifestPath))
+    throw new UserError(
+      `${manifestPath}: is a symbolic link; a concept bank's files must be files in its folder`,
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
@@ -134,14 +212,21 @@ export function loadBank(path: string): ConceptBank {
     throw new UserError(`${manifestPath}: ${issue.path.join('.') || 'bank'}: ${issue.message}`);
   }
   const { concepts: entries, ...info } = parsed.data;
+  const root = realpathSync(dir);
   const array = (rel: string, descr: '<f4' | '<f8', shape: number[]) => {
     const file = join(dir, rel);
+    checkBankFile(root, file);
     const a = readNpy(file);
     if (a.descr !== descr || a.shape.join(',') !== shape.join(',')) {
       throw new UserError(
         `${file}: expected ${descr} [${shape}], found ${a.descr} [${a.shape}] (${manifestPath} does not match its arrays)`,
       );
     }
+    const bad = firstNonFinite(a.data);
+    if (bad >= 0)
+      throw new UserError(
+        `${file}: value ${bad} is ${a.data[bad]}; a concept bank holds finite numbers only (the bank is damaged: rebuild it with --save-bank)`,
+      );
     return a.data;
   };
   const concepts: BankConcept[] = entries.map((c) => ({
@@ -174,6 +259,31 @@ export function loadBank(path: string): ConceptBank {
     }),
   }));
   return { info, concepts, path: dir };
+}
+
+/**
+ * A bank's arrays are read only from inside the bank folder and never through a symbolic link (a
+ * link planted in a bank could make timeline read any file of the user's).
+ */
+function checkBankFile(root: string, file: string): void {
+  let stat;
+  try {
+    stat = lstatSync(file);
+  } catch (err) {
+    throw fsError(file, err);
+  }
+  if (stat.isSymbolicLink())
+    throw new UserError(
+      `${file}: is a symbolic link; a concept bank's arrays must be files in its folder`,
+    );
+  if (!isInside(root, realpathSync(file)))
+    throw new UserError(`${file}: lies outside the bank folder ${root}`);
+}
+
+/** Index of the first NaN or infinite value, or -1. */
+function firstNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
 }
 
 /**

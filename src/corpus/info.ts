@@ -20,6 +20,8 @@ export interface CorpusSummary {
   skipped: SkippedFile[];
   /** Files read leniently (--lenient-midi), with what each lost. */
   recovered: SkippedFile[];
+  /** Files read whole with a notice (more track chunks than the header counts: all read). */
+  notices: SkippedFile[];
 }
 
 /** Read every file of a corpus and count what is there; unreadable files are listed, not fatal. */
@@ -29,6 +31,7 @@ export async function summarizeCorpus(corpus: Corpus, progress?: Progress): Prom
   let files = 0;
   let notes = 0;
   const recovered: SkippedFile[] = [];
+  const notices: SkippedFile[] = [];
   const skipped = await forEachFile(
     corpus.entries,
     (entry, content) => {
@@ -40,7 +43,7 @@ export async function summarizeCorpus(corpus: Corpus, progress?: Progress): Prom
       files += 1;
       notes += content.notes.length;
     },
-    { progress, recovered },
+    { progress, recovered, notices },
   );
   for (const [composer, set] of pieces) composers[composer].pieces = set.size;
   for (const c of Object.values(composers)) c.seconds = Math.round(c.seconds * 10) / 10;
@@ -56,6 +59,7 @@ export async function summarizeCorpus(corpus: Corpus, progress?: Progress): Prom
     composers: Object.fromEntries(Object.entries(composers).sort(([a], [b]) => a.localeCompare(b))),
     skipped,
     recovered,
+    notices,
   };
 }
 
@@ -82,6 +86,13 @@ export function formatSummary(s: CorpusSummary): string {
       '',
       `read leniently ${s.recovered.length} damaged file(s):`,
       ...s.recovered.map((k) => `  ${k.file}: ${k.reason}`),
+    );
+  }
+  if (s.notices.length > 0) {
+    lines.push(
+      '',
+      `read with a notice ${s.notices.length} file(s):`,
+      ...s.notices.map((k) => `  ${k.file}: ${k.reason}`),
     );
   }
   return lines.join('\n');

@@ -16,6 +16,8 @@ export interface ReadOptions {
   progress?: Progress;
   /** Files a lenient read (--lenient-midi) recovered, with what was lost, are added here. */
   recovered?: SkippedFile[];
+  /** Files read whole with something to say (more track chunks than the header counts). */
+  notices?: SkippedFile[];
 }
 
 /**
@@ -39,6 +41,10 @@ export async function forEachFile(
         const reason = `read leniently: ${content.damage.map((d) => d.description).join('; ')}`;
         options.recovered?.push({ file: entry.file, reason });
         warn(`${entry.file}: ${reason}`);
+      }
+      for (const notice of content.notices ?? []) {
+        options.notices?.push({ file: entry.file, reason: notice });
+        warn(`${entry.file}: ${notice}`);
       }
     } catch (err) {
       if (!(err instanceof UserError)) throw err;

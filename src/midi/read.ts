@@ -12,6 +12,11 @@
  * - Notes are sorted by onset; notes with the same onset keep file order (track, then event).
  * - The sustain pedal is recorded in `pedal` and applied only with `{ sustain: true }`.
  *
+ * Chunks: every MTrk chunk of the file is read, as mido and pretty_midi read them, also when the
+ * header counts fewer (the file then says so in `MidiContent.notices`, and a corpus run warns);
+ * chunks of other types are skipped, as the standard allows. A header counting more tracks than
+ * the file holds is a truncated file (below).
+ *
  * Structure (checked before `midi-file` sees the bytes, because it reads past a broken event
  * without complaint and silently drops the rest of the track): every chunk lies inside the file,
  * and every event of every track ends inside its track (delta times of at most 4 bytes, data bytes
@@ -111,6 +116,7 @@ export function parseMidi(bytes: Uint8Array, options: ReadOptions = {}): MidiCon
     trackNames,
   };
   if (layout.damage.length > 0) content.damage = layout.damage;
+  if (layout.notices.length > 0) content.notices = layout.notices;
   return content;
 }
 
@@ -119,6 +125,8 @@ interface Structure {
   /** The header and the track chunks only, each track cut at its first break when lenient. */
   clean: Uint8Array;
   damage: MidiDamage[];
+  /** What a reader should know about a sound file (more track chunks than its header counts). */
+  notices: string[];
 }
 
 /**
@@ -152,17 +160,26 @@ function checkStructure(bytes: Uint8Array, lenient: boolean): Structure {
   /** Track chunks: [start of data, end of data (possibly cut)]. */
   const tracks: [number, number][] = [];
   let pos = 8 + headerLength;
-  while (tracks.length < numTracks) {
+  for (;;) {
+    // Past the header's count, chunks are still read as mido and pretty_midi read them: every
+    // MTrk chunk to the end of the file (said in `notices`); other trailing bytes are skipped.
+    const beyond = tracks.length >= numTracks;
     if (pos + 8 > bytes.length) {
-      broken(
-        `truncated: the header announces ${numTracks} tracks, the file holds ${tracks.length}`,
-        null,
-      );
+      if (!beyond)
+        broken(
+          `truncated: the header announces ${numTracks} tracks, the file holds ${tracks.length}`,
+          null,
+        );
       break;
     }
     const length = view.getUint32(pos + 4);
     const isTrack = chunkId(bytes, pos) === 'MTrk';
     let end = pos + 8 + length;
+    if (beyond && !isTrack) {
+      if (end > bytes.length) break;
+      pos = end;
+      continue;
+    }
     if (end > bytes.length) {
       const what = isTrack ? `track ${tracks.length + 1}` : 'a chunk';
       broken(
@@ -189,6 +206,11 @@ function checkStructure(bytes: Uint8Array, lenient: boolean): Structure {
     }
     pos = end;
   }
+  const notices: string[] = [];
+  if (tracks.length > numTracks)
+    notices.push(
+      `the header counts ${numTracks} track${numTracks === 1 ? '' : 's'}, the file holds ${tracks.length} track chunks; all ${tracks.length} read`,
+    );
   if (tracks.length === 0) throw new MidiReadError('no tracks');
   // The header with the number of tracks found, then each track with its (possibly cut) length.
   const size = 8 + headerLength + tracks.reduce((s, [a, b]) => s + 8 + b - a, 0);
@@ -203,7 +225,7 @@ function checkStructure(bytes: Uint8Array, lenient: boolean): Structure {
     clean.set(bytes.subarray(a, b), at + 8);
     at += 8 + b - a;
   }
-  return { format, clean, damage };
+  return { format, clean, damage, notices };
 }
 
 interface Break {

@@ -67,6 +67,11 @@ export interface MidiContent {
   trackNames: string[];
   /** Damage a lenient read (`--lenient-midi`) recovered from; absent for a sound file. */
   damage?: MidiDamage[];
+  /**
+   * Facts about a sound file a reader should be told, one line each (more MTrk chunks than the
+   * header counts: all are read); absent when there are none.
+   */
+  notices?: string[];
 }
 
 /** One break in a damaged file that a lenient read got past by dropping what followed it. */

@@ -1,8 +1,25 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { FileSystemError, sha256, writeFileInside } from '../util/files.ts';
-import { safeSegment } from '../util/paths.ts';
+import { FileSystemError, fsError, isProcessAlive, onPath, sha256 } from '../util/files.ts';
+import { Lock, tryLock } from '../util/lock.ts';
+import { assertInside, isInside, safeSegment } from '../util/paths.ts';
 import { warn } from '../util/warn.ts';
 
 /**
@@ -18,6 +35,21 @@ import { warn } from '../util/warn.ts';
  * a warning; a full, read-only or inaccessible cache folder makes the run carry on without writing
  * to the cache (one warning). Only a cache folder that is not a folder at all is a user error.
  * Every path stays inside the cache folder (names pass through safeSegment, writes are checked).
+ *
+ * Hostile contents (a cache folder is just files anyone with access can edit):
+ * - Nothing is opened through a symbolic link: every folder below the cache root is checked with
+ *   lstat before it is used, entries are read with O_NOFOLLOW, and a new entry is written to a
+ *   temporary file created exclusively (O_EXCL refuses a link at its name) and renamed over the
+ *   entry (a rename replaces a link, it never writes through it). An entry below a link, or one
+ *   that resolves outside the root, is not read (recomputed) and not written, with one warning.
+ * - Values are checked finite after the checksum: an entry of NaN or infinite values with a
+ *   matching (forged) checksum is rejected and recomputed, with one warning; no score is computed
+ *   from it.
+ * - Concurrent runs share a cache safely without holding a lock: each entry appears whole by its
+ *   rename and is validated when read, and two runs that compute the same entry write the same
+ *   bytes. The cache's lock (`<cache>/.lock`, src/util/lock.ts) guards only its upkeep: removing
+ *   the temporary files of runs that were killed while writing (`*.tmp-<pid>-*` of dead
+ *   processes), done once per entry folder and run, waited for (a holder keeps it milliseconds).
  */
 const MAGIC = 'CLA1';
 const HEADER = 4 + 4 + 4 + 32;
@@ -40,6 +72,9 @@ export class ActivationCache {
   /** Set when writing is pointless for the rest of the run (full or read-only disk). */
   private writable = true;
 
+  /** Entry folders already checked (no link) and swept in this run. */
+  private readonly checked = new Set<string>();
+
   constructor(dir: string = DEFAULT_CACHE_DIR) {
     this.dir = resolve(dir);
     if (existsSync(this.dir) && !statSync(this.dir).isDirectory())
@@ -58,16 +93,40 @@ export class ActivationCache {
 
   /** Cached values of `layer` for excerpt `id`, or null when absent or invalid. */
   get(namespace: string, layer: string, id: string, size: number): Float32Array | null {
-    let bytes: Buffer;
+    const path = this.path(namespace, layer, id);
+    let folder: 'ok' | 'missing' | 'link';
     try {
-      bytes = readFileSync(this.path(namespace, layer, id));
-    } catch (err) {
-      // Absent is a miss; anything else (a directory in its place, no permission) a bad entry.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.stats.misses++;
+      folder = this.safeFolder(dirname(path), false);
+    } catch {
+      folder = 'link'; // unreadable: a bad entry
+    }
+    if (folder !== 'ok') {
+      if (folder === 'missing') this.stats.misses++;
       else this.stats.rejected++;
       return null;
     }
+    let bytes: Buffer;
+    try {
+      bytes = readNoFollow(path);
+    } catch (err) {
+      // Absent is a miss; anything else (a directory or a link in its place, no permission) a bad entry.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') this.stats.misses++;
+      else {
+        this.stats.rejected++;
+        if (code === 'ELOOP') this.saySymlink(path);
+      }
+      return null;
+    }
     const values = decode(bytes, id, size);
+    if (values && firstNonFinite(values) >= 0) {
+      warn(
+        `activation cache ${this.dir}: an entry holds NaN or infinite values under a valid checksum (damaged or forged); it is recomputed, not used (said once)`,
+        'cache-nonfinite',
+      );
+      this.stats.rejected++;
+      return null;
+    }
     if (values) this.stats.hits++;
     else this.stats.rejected++;
     return values;
@@ -77,7 +136,8 @@ export class ActivationCache {
     if (!this.writable) return;
     const path = this.path(namespace, layer, id);
     try {
-      writeFileInside(this.dir, path, encode(id, values));
+      if (this.safeFolder(dirname(path), true) !== 'ok') return;
+      writeNoFollow(this.dir, path, encode(id, values));
     } catch (err) {
       if (!(err instanceof FileSystemError)) throw err;
       if (['EISDIR', 'ENOTEMPTY', 'EEXIST'].includes(err.code ?? '')) {
@@ -94,6 +154,65 @@ export class ActivationCache {
     }
   }
 
+  /**
+   * True when every folder from the cache root down to `folder` is a real folder (no symbolic
+   * link), creating the missing ones when `create`; false (with one warning) when a link is
+   * found. The first time a folder is used in a run, temporary files of dead writers are swept.
+   */
+  private safeFolder(folder: string, create: boolean): 'ok' | 'missing' | 'link' {
+    if (this.checked.has(folder)) return 'ok';
+    const parts = relative(this.dir, folder).split(sep);
+    let at = this.dir;
+    for (const part of ['', ...parts]) {
+      at = part ? join(at, part) : at;
+      let stat;
+      try {
+        stat = lstatSync(at);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fsError(at, err);
+        if (!create) return 'missing';
+        onPath(at, () => mkdirSync(at));
+        continue;
+      }
+      // The root itself may be a link the user made (.cache -> /scratch); nothing below it.
+      if (at !== this.dir && stat.isSymbolicLink()) {
+        this.saySymlink(at);
+        return 'link';
+      }
+      if (!stat.isDirectory()) return 'link';
+    }
+    if (!isInside(realpathSync(this.dir), realpathSync(folder))) {
+      this.saySymlink(folder);
+      return 'link';
+    }
+    this.checked.add(folder);
+    if (create) this.sweep(folder);
+    return 'ok';
+  }
+
+  private saySymlink(path: string): void {
+    warn(
+      `activation cache ${this.dir}: ${path} is a symbolic link (or lies outside the cache); entries there are recomputed and never written (said once)`,
+      'cache-symlink',
+    );
+  }
+
+  /** Remove temporary files that killed runs left in `folder`, under the cache's lock. */
+  private sweep(folder: string): void {
+    const lock = tryLockWaiting(join(this.dir, '.lock'), 'cache upkeep', 5000);
+    if (!lock) return; // another run is sweeping: nothing is lost by not sweeping now
+    try {
+      for (const item of readdirSync(folder)) {
+        const m = /\.tmp-(\d+)-[0-9a-z]+$/.exec(item);
+        if (m && !isProcessAlive(Number(m[1]))) rmSync(join(folder, item), { force: true });
+      }
+    } catch {
+      // Upkeep only.
+    } finally {
+      lock.release();
+    }
+  }
+
   path(namespace: string, layer: string, id: string): string {
     const readable = safeSegment(layer).slice(-40);
     return join(
@@ -102,6 +221,54 @@ export class ActivationCache {
       `${readable}-${sha256(layer).slice(0, 8)}`,
       `${sha256(id).slice(0, 32)}.f32`,
     );
+  }
+}
+
+/** Read a file without following a symbolic link at its name (ELOOP if there is one). */
+function readNoFollow(path: string): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Write an entry whole: a temporary file beside it, created exclusively (so never through a link
+ * planted at its name), then renamed over the entry.
+ */
+function writeNoFollow(root: string, path: string, data: Uint8Array): void {
+  assertInside(root, path);
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      for (let at = 0; at < data.length;) at += writeSync(fd, data, at);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw fsError(path, err);
+  }
+}
+
+function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
+  return -1;
+}
+
+/** The lock at `path`, waiting up to `waitMs` (synchronously, in short sleeps), or null. */
+function tryLockWaiting(path: string, purpose: string, waitMs: number): Lock | null {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 5; ; delay = Math.min(2 * delay, 200)) {
+    const got = tryLock(path, purpose);
+    if (got instanceof Lock) return got;
+    if (Date.now() > deadline) return null;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
   }
 }
 

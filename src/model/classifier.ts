@@ -16,6 +16,7 @@ import { createSession, ortMessage } from './session.ts';
 import {
   declaredDims,
   decodeModel,
+  nanInitializer,
   encodeModel,
   graphInputs,
   metadata,
@@ -82,6 +83,11 @@ export class ComposerClassifier {
     }
     if (!model.graph || (model.graph.output ?? []).length === 0)
       throw new UserError(`${path}: not an ONNX model (no graph)`);
+    const nan = nanInitializer(model);
+    if (nan)
+      throw new UserError(
+        `${path}: initializer ${nan.name} holds NaN at index ${nan.index}; the model's weights are damaged`,
+      );
     const { labels, input } = resolveDescription(path, metadata(model), overrides);
     const inputs = graphInputs(model);
     if (inputs.length !== 1)

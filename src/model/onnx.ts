@@ -79,3 +79,28 @@ export function topologicalOrder(
   }
   return ordered;
 }
+
+/**
+ * The first NaN among a model's float initializers (weights), as `{ name, index }`, or undefined.
+ * NaN is never a weight: a file holding one is damaged, and every activation downstream of it
+ * would be NaN. Infinities are allowed (attention masks hold -inf on purpose).
+ */
+export function nanInitializer(model: ModelProto): { name: string; index: number } | undefined {
+  const { FLOAT, DOUBLE } = onnx.TensorProto.DataType;
+  for (const t of model.graph?.initializer ?? []) {
+    if (t.dataType !== FLOAT && t.dataType !== DOUBLE) continue;
+    let values: ArrayLike<number> =
+      t.dataType === FLOAT ? (t.floatData ?? []) : (t.doubleData ?? []);
+    const raw = t.rawData;
+    if (raw && raw.length > 0) {
+      const copy = new Uint8Array(raw); // aligned
+      values =
+        t.dataType === FLOAT
+          ? new Float32Array(copy.buffer, 0, copy.length >> 2)
+          : new Float64Array(copy.buffer, 0, copy.length >> 3);
+    }
+    for (let i = 0; i < values.length; i++)
+      if (Number.isNaN(values[i])) return { name: t.name ?? '', index: i };
+  }
+  return undefined;
+}

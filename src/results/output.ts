@@ -18,6 +18,7 @@ import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { fsError, isProcessAlive, onPath, sha256, writeFileInside } from '../util/files.ts';
 import { assertInside, isInside } from '../util/paths.ts';
+import { acquireLockNow, type Lock } from '../util/lock.ts';
 import { testPause } from '../util/test-hooks.ts';
 import { warn } from '../util/warn.ts';
 import type { RunResults } from './results.ts';
@@ -35,31 +36,27 @@ import type { RunResults } from './results.ts';
  *   run writing to that folder removes them, and if the kill fell between the two renames (when
  *   `<out>` is briefly absent) it completes the swap from the complete staging folder.
  *
- * Files of the user's own in the output folder (anything the previous run's manifest does not
- * list) are kept: they are hard-linked into the new folder before the swap, so they survive it and
- * nothing is copied. A folder that exists, is not empty and was not written by concept-lens is
- * refused before the run starts (so `--out ~` cannot replace a home folder). Folders written by
- * concept-lens before manifests existed are recognised by their products.
+ * Files of the user's own in the output folder (any file that is not a product the previous run's
+ * manifest lists with the same sha256: a product the user edited counts as theirs) are kept: they
+ * are hard-linked into the new folder before the swap, so they survive it and nothing is copied;
+ * one that a new product would overwrite is kept beside it as `<name>.yours` (`.yours-2`...). A
+ * folder that exists, is not empty and holds no valid concept-lens manifest is refused before the
+ * run starts, whatever it holds (a `results.json` or `excerpts/` of the user's own included), so
+ * `--out ~` cannot replace a home folder.
+ *
+ * One run at a time writes a folder: the constructor takes a lock beside it (`.<out>.lock`,
+ * src/util/lock.ts) and a second run on the same folder exits 2 saying so; the lock is released
+ * by `commit()` and `abandon()`, and a lock left by a killed run is taken over (its process is gone).
  */
 export const MANIFEST = '.concept-lens-run.json';
 const MANIFEST_FORMAT = 'concept-lens-run/1';
-/** What RunOutput wrote before manifests existed: these are replaced, not kept. */
-const LEGACY_PRODUCTS = [
-  'excerpts',
-  'results.json',
-  'report.html',
-  'gradient.json',
-  'gradient.html',
-  'timeline.json',
-  'timeline',
-];
 
 export interface RunManifest {
   format: string;
   committedAt: string;
   /** Every product file (path relative to the folder, `/`-separated) and its sha256. */
   products: Record<string, string>;
-  /** Top-level entries of the user's own, carried over from the previous folder. */
+  /** Files of the user's own (paths as above), carried over from the previous folder. */
   kept: string[];
 }
 
@@ -67,19 +64,27 @@ export class RunOutput {
   readonly out: string;
   readonly staging: string;
   private readonly trash: string;
+  private readonly lock: Lock;
 
   constructor(out: string) {
     this.out = outputFolder(out);
     const parent = dirname(this.out);
     onPath(parent, () => mkdirSync(parent, { recursive: true }));
-    recoverOutput(this.out);
-    checkReplaceable(this.out);
     const name = basename(this.out);
-    this.staging = join(parent, `.${name}.new-${process.pid}`);
-    this.trash = join(parent, `.${name}.old-${process.pid}`);
-    rmSync(this.staging, { recursive: true, force: true });
-    // Named by the output folder: the staging folder beside it is an implementation detail.
-    onPath(this.out, () => mkdirSync(this.staging));
+    this.lock = acquireLockNow(join(parent, `.${name}.lock`), out, 'writing this output folder');
+    try {
+      testPause('output-locked');
+      recoverOutput(this.out);
+      checkReplaceable(this.out);
+      this.staging = join(parent, `.${name}.new-${process.pid}`);
+      this.trash = join(parent, `.${name}.old-${process.pid}`);
+      rmSync(this.staging, { recursive: true, force: true });
+      // Named by the output folder: the staging folder beside it is an implementation detail.
+      onPath(this.out, () => mkdirSync(this.staging));
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
   }
 
   /** Absolute path of a product inside the staging folder (`rel` as it will be inside <out>). */
@@ -104,7 +109,7 @@ export class RunOutput {
     const products = Object.fromEntries(
       listFiles(this.staging).map((rel) => [rel, sha256(readFileSync(join(this.staging, rel)))]),
     );
-    const kept = existsSync(this.out) ? carryOver(this.out, this.staging, products) : [];
+    const kept = existsSync(this.out) ? carryOver(this.out, this.staging) : [];
     const manifest: RunManifest = {
       format: MANIFEST_FORMAT,
       committedAt: new Date().toISOString(),
@@ -128,22 +133,29 @@ export class RunOutput {
       renameSync(this.staging, this.out);
     } catch (err) {
       if (hadOld) renameSync(this.trash, this.out);
+      this.lock.release();
       throw fsError(this.out, err);
     }
     testPause('commit-after-swap');
     if (hadOld) removeQuietly(this.trash);
+    this.lock.release();
   }
 
   /** Drop the staging folder (on failure or interruption). */
   abandon(): void {
     rmSync(this.staging, { recursive: true, force: true });
+    this.lock.release();
   }
 }
 
 /** The folder as given, resolved through symbolic links (the swap happens where the folder is). */
 function outputFolder(out: string): string {
   const abs = resolve(out);
-  if (!existsSync(abs)) return abs;
+  if (!existsSync(abs)) {
+    if (isSymlink(abs))
+      throw new UserError(`${out}: is a symbolic link to nothing; give a folder, not a link`);
+    return abs;
+  }
   const real = onPath(abs, () => realpathSync(abs));
   if (!lstatSync(real).isDirectory()) throw new UserError(`${out}: is a file, expected a folder`);
   if (real === sep || isInside(real, process.cwd())) {
@@ -154,54 +166,120 @@ function outputFolder(out: string): string {
   return real;
 }
 
-/** Refuse a folder that the run may not replace: read-only, or holding things concept-lens did not write. */
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuse a folder that the run may not replace: read-only, or not empty and without a valid
+ * concept-lens manifest (a regular file, not a link, of the right format).
+ */
 function checkReplaceable(out: string): void {
   if (!existsSync(out)) return;
   onPath(out, () => accessSync(out, constants.W_OK));
   const entries = readdirSync(out);
-  if (entries.length === 0 || entries.includes(MANIFEST)) return;
-  const foreign = entries.filter((e) => !LEGACY_PRODUCTS.includes(e));
-  if (foreign.length > 0) {
-    const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ', ...' : '');
-    throw new UserError(
-      `${out}: exists and was not written by concept-lens (it holds ${shown}); the output folder is replaced whole, so give a new or empty folder`,
-    );
-  }
+  if (entries.length === 0) return;
+  if (readManifest(out)) return;
+  const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', ...' : '');
+  const why = entries.includes(MANIFEST)
+    ? `its ${MANIFEST} is not a valid concept-lens manifest`
+    : 'was not written by concept-lens';
+  throw new UserError(
+    `${out}: exists and ${why} (it holds ${shown}); the output folder is replaced whole, so give a new or empty folder`,
+  );
 }
 
-/** Top-level entries of the previous folder that were not its products: the user's own. */
-function ownEntries(out: string): string[] {
-  const entries = readdirSync(out).filter((e) => e !== MANIFEST);
-  let products: Set<string>;
+/** The folder's manifest when it is a regular file of the right format, else undefined. */
+export function readManifest(out: string): RunManifest | undefined {
+  const path = join(out, MANIFEST);
   try {
-    const manifest = JSON.parse(readFileSync(join(out, MANIFEST), 'utf8')) as RunManifest;
-    products = new Set(Object.keys(manifest.products ?? {}).map((p) => p.split('/')[0]));
+    if (!lstatSync(path).isFile()) return undefined;
+    const m = JSON.parse(readFileSync(path, 'utf8')) as RunManifest;
+    if (m?.format !== MANIFEST_FORMAT || typeof m.products !== 'object' || m.products === null)
+      return undefined;
+    if (!Object.values(m.products).every((h) => typeof h === 'string')) return undefined;
+    return m;
   } catch {
-    products = new Set(LEGACY_PRODUCTS);
+    return undefined;
   }
-  return entries.filter((e) => !products.has(e));
 }
 
-/** Hard-link the user's own entries into the staging folder; new products win a name clash. */
-function carryOver(out: string, staging: string, products: Record<string, string>): string[] {
-  const newTop = new Set(Object.keys(products).map((p) => p.split('/')[0]));
-  const kept: string[] = [];
-  for (const entry of ownEntries(out)) {
-    if (newTop.has(entry)) {
-      warn(`${join(out, entry)}: replaced by the new run's product of that name`);
-      continue;
+/**
+ * Files (and links, and empty folders) of the previous folder that are not its unchanged
+ * products: the user's own, `/`-separated paths relative to the folder.
+ */
+function ownFiles(out: string): string[] {
+  const products = readManifest(out)?.products ?? {};
+  const own: string[] = [];
+  const walk = (dir: string) => {
+    const items = readdirSync(dir, { withFileTypes: true });
+    if (items.length === 0 && dir !== out) own.push(rel(dir));
+    for (const e of items) {
+      const path = join(dir, e.name);
+      const r = rel(path);
+      if (r === MANIFEST) continue;
+      if (e.isDirectory()) walk(path);
+      else if (!(e.isFile() && products[r] === sha256(readFileSync(path)))) own.push(r);
     }
-    linkTree(join(out, entry), join(staging, entry));
-    kept.push(entry);
+  };
+  const rel = (path: string) => relative(out, path).split(sep).join('/');
+  walk(out);
+  return own;
+}
+
+/**
+ * Hard-link the user's own files into the staging folder. One whose path a new product takes (or
+ * lies under a product file) is kept under another name: the first path segment that clashes
+ * gets `.yours` (then `.yours-2`...), and a warning says where it went.
+ */
+function carryOver(out: string, staging: string): string[] {
+  const kept: string[] = [];
+  for (const file of ownFiles(out)) {
+    const parts = file.split('/');
+    const target = parts.slice();
+    for (let i = 0; i < parts.length; i++) {
+      const here = join(staging, ...target.slice(0, i + 1));
+      const last = i === parts.length - 1;
+      if (!existsLink(here)) break;
+      if (!last && lstatSync(here).isDirectory()) continue;
+      // A product (or an earlier kept file) holds this name: rename this segment.
+      const base = target[i];
+      for (let k = 1; ; k++) {
+        target[i] = `${base}.yours${k > 1 ? `-${k}` : ''}`;
+        if (!existsLink(join(staging, ...target.slice(0, i + 1)))) break;
+      }
+      break;
+    }
+    const to = join(staging, ...target);
+    onPath(to, () => mkdirSync(dirname(to), { recursive: true }));
+    linkEntry(join(out, file), to);
+    const keptAs = target.join('/');
+    if (keptAs !== file)
+      warn(
+        `${join(out, file)}: a file of yours where the new run writes a product; kept as ${keptAs}`,
+      );
+    kept.push(keptAs);
   }
   return kept;
 }
 
-function linkTree(from: string, to: string): void {
+function existsLink(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function linkEntry(from: string, to: string): void {
   const stat = lstatSync(from);
   if (stat.isDirectory()) {
     mkdirSync(to);
-    for (const e of readdirSync(from)) linkTree(join(from, e), join(to, e));
   } else if (stat.isSymbolicLink()) {
     symlinkSync(readlinkSync(from), to);
   } else if (stat.isFile()) {

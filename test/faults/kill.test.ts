@@ -8,6 +8,10 @@
  * run (here: recoverOutput, what the next run calls first) restores exactly one of the two.
  * A file of the user's own in the folder survives every run.
  *
+ * A SIGKILL while the run holds the output folder's lock (`.run.lock` beside it: the first kill,
+ * between the renames, always does) leaves the lock file; the next run finds its process gone,
+ * takes the lock over and proceeds: a last run, to completion, checks that, and removes the lock.
+ *
  * `npm test` runs KILLS=3 (each kill costs a few seconds of start-up), the first a SIGKILL between
  * the renames; `npm run test:kill` runs 50.
  */
@@ -71,7 +75,14 @@ describe(`kill explain at ${KILLS} random moments`, () => {
       const runMs = first.seconds * 1000 + 3000;
 
       const rng = new Rng('kill-test');
-      const tally = { old: 0, new: 0, recovered: 0, kills: {} as Record<string, number> };
+      const tally = {
+        old: 0,
+        new: 0,
+        recovered: 0,
+        locksLeft: 0,
+        kills: {} as Record<string, number>,
+      };
+      const lock = join(tmp, '.run.lock');
       for (let k = 0; k < KILLS; k++) {
         // The first kill lands between the renames; the others anywhere, in or out of the commit.
         const signal =
@@ -105,6 +116,11 @@ describe(`kill explain at ${KILLS} random moments`, () => {
         }
         await exited;
         tally.kills[`${signal}@${where}`] = (tally.kills[`${signal}@${where}`] ?? 0) + 1;
+        if (existsSync(lock)) {
+          // Only a SIGKILL leaves it (Ctrl-C and SIGTERM release it on the way out).
+          expect(signal).toBe('SIGKILL');
+          tally.locksLeft++;
+        } else if (k === 0) expect.fail('a SIGKILL inside the commit left no lock');
         if (!existsSync(out)) {
           // Killed between the renames: the next run completes or undoes the swap.
           expect(signal).toBe('SIGKILL');
@@ -130,6 +146,12 @@ describe(`kill explain at ${KILLS} random moments`, () => {
         `kill test: ${KILLS} kills, run about ${(runMs / 1000).toFixed(1)} s: ${JSON.stringify(tally)}`,
       );
       expect(tally.old + tally.new).toBe(KILLS);
+      expect(tally.locksLeft).toBeGreaterThan(0);
+      // The next run after the kills proceeds whatever lock they left, and leaves none.
+      const last = await runMain([...ARGS, '--quiet']);
+      expect(last.code, last.stderr).toBe(0);
+      expect(existsSync(lock)).toBe(false);
+      expect(completeRun(snapshot(out))).toBeDefined();
     },
     60_000 + KILLS * 30_000,
   );

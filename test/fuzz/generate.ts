@@ -3,7 +3,8 @@
  * tempo and meter changes, text, sysex, pedal) with one to three byte-level mutations each, from
  * blind ones (flip, overwrite, insert, delete, truncate, duplicate) to ones aimed at the structure
  * (chunk lengths, meta and sysex lengths, the track count, the time division, delta times far in
- * the future). Same seed, same files.
+ * the future, more track chunks than the header counts: a chunk of notes appended, or the count
+ * lowered). Same seed, same files.
  *
  *   npx tsx test/fuzz/generate.ts --count 10000 --seed 1 --out /tmp/fuzz
  *
@@ -182,6 +183,29 @@ const MUTATIONS: Record<string, Mutation> = {
     const at = rng.pick(offsets);
     b.splice(at - 1, 1, 0xff, 0xff, 0xff, 0x7f);
     return `farFuture@${at}`;
+  },
+  extraTrack(b, rng) {
+    // A whole MTrk chunk of notes after the last chunk, the header's count left as it was (mido
+    // and pretty_midi read it; a reader that stops at the count loses its notes without a word).
+    const notes = rng.int(1, 20);
+    const events: Ev[] = [];
+    for (let i = 0; i < notes; i++) {
+      const p = rng.int(30, 100);
+      events.push([rng.int(0, 200), [0x91, p, rng.int(1, 127)]], [rng.int(1, 200), [0x81, p, 0]]);
+    }
+    events.push([0, [0xff, 0x2f, 0]]);
+    // Sometimes after a chunk of an unknown type, which is skipped.
+    const unknown = rng.next() < 0.3 ? [0x58, 0x46, 0x49, 0x48, 0, 0, 0, 2, 1, 2] : [];
+    b.push(...unknown, ...track(events));
+    return `extraTrack${notes}${unknown.length ? '+unknown' : ''}`;
+  },
+  undercount(b, rng) {
+    // The header counts fewer tracks than the file holds.
+    const chunks = chunkLengthOffsets(b).length;
+    const n = rng.int(0, Math.max(0, chunks - 1));
+    b[10] = (n >> 8) & 0xff;
+    b[11] = n & 0xff;
+    return `undercount=${n}/${chunks}`;
   },
   slowTempo(b) {
     for (let i = 14; i < b.length - 5; i++) {

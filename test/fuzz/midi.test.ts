@@ -8,7 +8,8 @@ import { referenceDecode } from './reference.ts';
  * The fuzz suite, small seeded set (the 10,000-file set is `npm run bench:fuzz`). Every mutated
  * file must be either read with exactly the notes an independent decoder (reference.ts) finds in
  * its bytes, or refused with a MidiReadError naming the reason, exactly when the decoder refuses
- * it; never any other exception. Hangs would hit the test timeout; memory is checked at the end.
+ * it; never any other exception. A file read whole with more track chunks than its header counts
+ * must say so (`notices`); no other file may carry a notice. Hangs would hit the test timeout; memory is checked at the end.
  */
 const COUNT = Number(process.env.FUZZ_COUNT ?? 600);
 const files = fuzzFiles(COUNT, 1);
@@ -26,6 +27,7 @@ describe(`fuzz: ${COUNT} mutated MIDI files`, () => {
   it('are read with all their notes or refused with a reason, as the reference decoder says', () => {
     const outcomes: Record<string, number> = {};
     const disagreements: string[] = [];
+    let extraChunks = 0;
     for (const f of files) {
       const verdict = referenceDecode(f.bytes, 7200);
       const result = read(f.bytes, false);
@@ -40,6 +42,17 @@ describe(`fuzz: ${COUNT} mutated MIDI files`, () => {
           disagreements.push(
             `${f.name} ${f.mutations}: ${result.notes.length} notes read, reference ${verdict.notes}`,
           );
+        else if (verdict.trackChunks > verdict.headerTracks) {
+          // More track chunks than the header counts: all read, and said.
+          extraChunks++;
+          if (!result.notices?.some((n) => n.includes(`holds ${verdict.trackChunks} track chunks`)))
+            disagreements.push(
+              `${f.name} ${f.mutations}: extra track chunks read without a notice`,
+            );
+        } else if (result.notices)
+          disagreements.push(
+            `${f.name} ${f.mutations}: a notice for a sound file: ${result.notices}`,
+          );
       } else if (read_) {
         disagreements.push(
           `${f.name} ${f.mutations}: read ${result.notes.length} notes, reference refuses (${verdict.kind}: ${verdict.why})`,
@@ -49,6 +62,8 @@ describe(`fuzz: ${COUNT} mutated MIDI files`, () => {
       }
     }
     expect(disagreements).toEqual([]);
+    // Files with more track chunks than their header counts are among those read.
+    expect(extraChunks).toBeGreaterThan(5);
     // The set exercises every outcome, including structure breaks and far-future notes.
     for (const kind of ['ok', 'structure', 'content', 'too long', 'header'])
       expect(outcomes[kind]).toBeGreaterThan(0);

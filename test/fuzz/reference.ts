@@ -10,10 +10,13 @@
  *    length meta event of the wrong length, a meter of 0 beats);
  *  - 'no notes', 'too long' (over the piece-length limit);
  *  - 'header': not a MIDI file, or a header the reader does not support (type 2, SMPTE).
+ *
+ * Track chunks: the header's count first (fewer is a truncated file), then every further MTrk
+ * chunk to the end of the file, as mido and pretty_midi read them (`trackChunks` in the verdict).
  */
 
 export type Verdict =
-  | { kind: 'ok'; notes: number; seconds: number }
+  | { kind: 'ok'; notes: number; seconds: number; headerTracks: number; trackChunks: number }
   | { kind: 'header' | 'structure' | 'content' | 'no notes' | 'too long'; why: string };
 
 /** Meta events the reader checks the length of (midi-file refuses other lengths). */
@@ -88,6 +91,22 @@ function decode(b: Uint8Array, maxSeconds: number): Verdict {
     }
     pos = end;
   }
+  // Then every further MTrk chunk to the end of the file (mido and pretty_midi read them all,
+  // whatever the header counts); other chunks and trailing bytes that are no whole chunk: skipped.
+  while (pos + 8 <= b.length) {
+    const length = u32(b, pos + 4);
+    const end = pos + 8 + length;
+    if (id(b, pos) !== 'MTrk') {
+      if (end > b.length) break;
+    } else {
+      if (end > b.length) throw new Refusal('structure', 'extra track longer than the file');
+      const t = decodeTrack(b, pos + 8, end, tempos);
+      perTrack.push(t.events);
+      lastTick = Math.max(lastTick, t.lastTick);
+      found++;
+    }
+    pos = end;
+  }
 
   // Notes, track by track: a key sounds until as many offs as ons arrived; a re-strike ends the
   // sounding note; a note never closed ends at the last tick of the file; zero length is dropped.
@@ -140,7 +159,7 @@ function decode(b: Uint8Array, maxSeconds: number): Verdict {
   for (const m of map) if (m.tick <= end) segment = m;
   const seconds = segment.at + ((end - segment.tick) * segment.us) / 1e6 / division;
   if (!(seconds <= maxSeconds)) return { kind: 'too long', why: `${seconds} s` };
-  return { kind: 'ok', notes: notes.length, seconds };
+  return { kind: 'ok', notes: notes.length, seconds, headerTracks: tracks, trackChunks: found };
 }
 
 function decodeTrack(

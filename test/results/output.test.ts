@@ -44,7 +44,7 @@ describe('RunOutput: the output folder is replaced whole', () => {
     expect(readFileSync(join(out, 'my-folder', 'f'), 'utf8')).toBe('f');
     const manifest = JSON.parse(readFileSync(join(out, MANIFEST), 'utf8'));
     expect(Object.keys(manifest.products)).toEqual(['results.json']);
-    expect(manifest.kept).toEqual(['my-folder', 'notes.txt']);
+    expect(manifest.kept).toEqual(['my-folder/f', 'notes.txt']);
     expect(readdirSync(tmp).filter((e) => e.startsWith('.'))).toEqual([]);
   });
 
@@ -57,12 +57,45 @@ describe('RunOutput: the output folder is replaced whole', () => {
     expect(readdirSync(tmp).filter((e) => e.includes('theirs.'))).toEqual([]);
   });
 
-  it('takes over a folder written before manifests (its products only)', () => {
-    const out = join(tmp, 'legacy');
+  it('refuses a folder without a manifest even when it holds names a run writes (the user own results.json and excerpts)', () => {
+    const out = join(tmp, 'lookalike');
     mkdirSync(join(out, 'excerpts'), { recursive: true });
-    writeFileSync(join(out, 'results.json'), 'old');
-    run(out, { 'results.json': 'new' });
-    expect(readdirSync(out).sort()).toEqual([MANIFEST, 'results.json']);
+    writeFileSync(join(out, 'excerpts', 'mine.mid'), 'm');
+    writeFileSync(join(out, 'results.json'), 'theirs');
+    expect(() => new RunOutput(out)).toThrow(
+      /lookalike: exists and was not written by concept-lens/,
+    );
+    // A manifest of the wrong format is no manifest.
+    writeFileSync(join(out, MANIFEST), '{"format":"something else","products":{}}');
+    expect(() => new RunOutput(out)).toThrow(/is not a valid concept-lens manifest/);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe('theirs');
+    expect(readFileSync(join(out, 'excerpts', 'mine.mid'), 'utf8')).toBe('m');
+    expect(readdirSync(tmp).filter((e) => e.startsWith('.lookalike'))).toEqual([]);
+  });
+
+  it('keeps a product the user edited, and a file of theirs where a product goes, under another name', () => {
+    const out = join(tmp, 'edited');
+    run(out, { 'results.json': '1', 'excerpts/a.mid': 'a' });
+    writeFileSync(join(out, 'results.json'), 'my edit');
+    writeFileSync(join(out, 'excerpts', 'mine.mid'), 'mine');
+    run(out, { 'results.json': '2', 'excerpts/a.mid': 'b' });
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe('2');
+    expect(readFileSync(join(out, 'results.json.yours'), 'utf8')).toBe('my edit');
+    expect(readFileSync(join(out, 'excerpts', 'mine.mid'), 'utf8')).toBe('mine');
+    expect(readFileSync(join(out, 'excerpts', 'a.mid'), 'utf8')).toBe('b');
+    const manifest = JSON.parse(readFileSync(join(out, MANIFEST), 'utf8'));
+    expect(manifest.kept).toEqual(['excerpts/mine.mid', 'results.json.yours']);
+  });
+
+  it('one run at a time: a second RunOutput on the same folder is refused while the first holds it', () => {
+    const out = join(tmp, 'locked');
+    const first = new RunOutput(out);
+    expect(() => new RunOutput(out)).toThrow(/locked: another concept-lens run \(process \d+/);
+    first.writeText('results.json', '1');
+    first.commit();
+    run(out, { 'results.json': '2' });
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe('2');
+    expect(readdirSync(tmp).filter((e) => e.startsWith('.locked'))).toEqual([]);
   });
 
   it('abandon leaves the previous run as it was', () => {
@@ -97,6 +130,7 @@ describe('RunOutput: the output folder is replaced whole', () => {
     writeFileSync(join(staged.staging, MANIFEST), '{}');
     renameSync(out, join(tmp, `.d.old-${pid}`));
     renameSync(staged.staging, join(tmp, `.d.new-${pid}`));
+    staged.abandon(); // the lock (the kill itself is tested in test/faults/kill.test.ts)
     recoverOutput(out);
     expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe('new');
     expect(readdirSync(tmp).filter((e) => e.startsWith('.d.'))).toEqual([]);
