@@ -84,6 +84,7 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
       // The recurrent and Einsum forms: test/model/matrix.test.ts.
       ...opTypes('../matrix/recurrent_opset17.onnx'),
       ...opTypes('../matrix/einsum_opset17.onnx'),
+      ...opTypes('../matrix/extra_ops_opset17.onnx'),
     ]);
     expect(Object.keys(RULES).filter((op) => !covered.has(op))).toEqual([]);
   });

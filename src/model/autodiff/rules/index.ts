@@ -4,6 +4,7 @@ import { convRules } from './conv.ts';
 import { einsumRules } from './einsum.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { matmulRules } from './matmul.ts';
+import { moreRules } from './more.ts';
 import { normalizationRules } from './normalization.ts';
 import { poolRules } from './pool.ts';
 import { recurrentRules } from './recurrent.ts';
@@ -22,6 +23,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   ...shapeRules,
   ...recurrentRules,
   ...einsumRules,
+  ...moreRules,
 };
 
 /**

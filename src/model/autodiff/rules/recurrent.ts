@@ -222,10 +222,9 @@ function recurrent(kind: Kind): Rule {
             const dyt = dYd ? names[k++] : undefined;
             const [kc, ko, kifg, ft] = names.slice(k, k + 4);
             const m = mask ? names[k + 4] : undefined;
-            const zero = s.scalar(0);
             let e = dyt ? s.add(dhIn, dyt) : dhIn;
-            if (m) e = s.op('Where', [m, e, zero]);
-            const dcKept = m ? s.op('Where', [m, dcIn, zero]) : dcIn;
+            if (m) e = s.op('Where', [m, e, s.scalar(0)]);
+            const dcKept = m ? s.op('Where', [m, dcIn, s.scalar(0)]) : dcIn;
             const dct = s.add(dcKept, s.mul(e, kc));
             const da = s.op(
               'Concat',
