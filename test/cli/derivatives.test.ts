@@ -1,19 +1,22 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runMain, tempDir } from '../helpers/cli.ts';
+import { clippedLstm } from '../model/autodiff-fixtures.ts';
 
 const tmp = tempDir('cl-derivatives-');
+const LSTM = join(tmp, 'lstm_clip.onnx');
+writeFileSync(LSTM, clippedLstm());
 
-// test/fixtures/autodiff/lstm_crnn.onnx: a CRNN whose LSTM has no backward rule. Layers before it
-// (relu) fall back to finite differences; the layer after it (Gather_2) stays exact.
+// test/fixtures/autodiff/lstm_crnn.onnx with a cell clip: an LSTM form without a backward rule.
+// Layers before it (relu) fall back to finite differences; the layer after it (Gather_2) stays exact.
 describe('a model with an op outside the table', () => {
   it('still runs TCAV end to end, saying which layers fell back and why', async () => {
     const out = join(tmp, 'lstm');
     const { code, stderr } = await runMain([
       'tcav',
       '--model',
-      join(REPO, 'test/fixtures/autodiff/lstm_crnn.onnx'),
+      LSTM,
       '--corpus',
       'synthetic',
       '--concepts',
@@ -35,7 +38,7 @@ describe('a model with an op outside the table', () => {
     ]);
     expect(code).toBe(0);
     const note =
-      'no exact gradient for op LSTM (node /lstm/LSTM); derivatives by finite differences';
+      'no exact gradient for op LSTM (node /lstm/LSTM): cell clip 50; derivatives by finite differences';
     expect(stderr).toContain(`relu: ${note}\n`);
     expect(stderr.split(note)).toHaveLength(2); // said once
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
@@ -52,7 +55,7 @@ describe('a model with an op outside the table', () => {
     const { code } = await runMain([
       'tcav',
       '--model',
-      join(REPO, 'test/fixtures/autodiff/lstm_crnn.onnx'),
+      LSTM,
       '--corpus',
       'synthetic',
       '--concepts',

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeAttribute } from '../../src/model/autodiff/proto.ts';
+import { decodeModel, encodeModel } from '../../src/model/onnx.ts';
 
 /** Fixtures written by training/fixtures/make_autodiff_fixtures.py (PyTorch 1.13 autograd). */
 export const AUTODIFF = join(import.meta.dirname, '..', 'fixtures', 'autodiff');
@@ -50,4 +52,15 @@ export function worstRelativeError(
     if (r > worst) [worst, index] = [r, i];
   }
   return { worst, index };
+}
+
+/**
+ * lstm_crnn.onnx with a cell clip on its LSTM: onnxruntime runs it, the LSTM rule refuses it
+ * (an attribute combination without a backward rule), so heads through it fall back.
+ */
+export function clippedLstm(): Uint8Array {
+  const model = decodeModel(readFileSync(join(AUTODIFF, 'lstm_crnn.onnx')));
+  const lstm = model.graph!.node!.find((n) => n.opType === 'LSTM')!;
+  lstm.attribute = [...(lstm.attribute ?? []), makeAttribute('clip', { float: 50 })];
+  return encodeModel(model);
 }

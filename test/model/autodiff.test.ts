@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,8 +10,10 @@ import {
 } from '../../src/model/autodiff/index.ts';
 import { ComposerClassifier } from '../../src/model/classifier.ts';
 import { decodeModel } from '../../src/model/onnx.ts';
+import { tempDir } from '../helpers/cli.ts';
 import {
   AUTODIFF,
+  clippedLstm,
   loadAutodiffFixture,
   REPO,
   worstRelativeError,
@@ -79,6 +81,10 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
       ...opTypes('allops_opset17.onnx'),
       ...opTypes('allops_opset11.onnx'),
       ...opTypes('handmade_opset20.onnx'),
+      // The recurrent and Einsum forms: test/model/matrix.test.ts.
+      ...opTypes('../matrix/recurrent_opset17.onnx'),
+      ...opTypes('../matrix/einsum_opset17.onnx'),
+      ...opTypes('../matrix/extra_ops_opset17.onnx'),
     ]);
     expect(Object.keys(RULES).filter((op) => !covered.has(op))).toEqual([]);
   });
@@ -151,13 +157,25 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
 });
 
 describe('graphs outside the op table', () => {
-  const LSTM = join(AUTODIFF, 'lstm_crnn.onnx');
+  const tmp = tempDir('cl-autodiff-');
+  const LSTM = join(tmp, 'lstm_clip.onnx');
+  writeFileSync(LSTM, clippedLstm());
 
-  it('name the op and the node', async () => {
+  it('name the op, the node and the unsupported form', async () => {
     const model = decodeModel(readFileSync(LSTM));
     const error = await gradientGraph(model, { itemDims: [1, 80, 88] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnsupportedOpError);
-    expect((error as Error).message).toBe('no exact gradient for op LSTM (node /lstm/LSTM)');
+    expect((error as Error).message).toBe(
+      'no exact gradient for op LSTM (node /lstm/LSTM): cell clip 50',
+    );
+  });
+
+  it('name an op without a rule', async () => {
+    const model = decodeModel(readFileSync(join(AUTODIFF, 'lstm_crnn.onnx')));
+    model.graph!.node!.find((n) => n.opType === 'Relu')!.opType = 'Softsign';
+    const error = await gradientGraph(model, { itemDims: [1, 80, 88] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnsupportedOpError);
+    expect((error as Error).message).toBe('no exact gradient for op Softsign (node /relu/Relu)');
   });
 
   it('refuse opsets before 11', async () => {
@@ -174,11 +192,21 @@ describe('graphs outside the op table', () => {
       const before = await c.head('relu');
       expect(before.derivatives).toBe('finite-difference');
       expect(before.derivativesNote).toBe(
-        'no exact gradient for op LSTM (node /lstm/LSTM); derivatives by finite differences',
+        'no exact gradient for op LSTM (node /lstm/LSTM): cell clip 50; derivatives by finite differences',
       );
       const after = await c.head('Gather_2');
       expect(after.derivatives).toBe('exact');
       expect(after.derivativesNote).toBeUndefined();
+    } finally {
+      await c.release();
+    }
+  });
+
+  it('the same LSTM without the clip is differentiated exactly', async () => {
+    const c = await ComposerClassifier.load(join(AUTODIFF, 'lstm_crnn.onnx'));
+    try {
+      const before = await c.head('relu');
+      expect(before.derivatives).toBe('exact');
     } finally {
       await c.release();
     }

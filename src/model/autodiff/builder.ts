@@ -1,5 +1,13 @@
+import type onnxProto from 'onnx-proto';
 import type { NodeProto } from '../onnx.ts';
-import { makeAttribute, makeTensor, type AttrValue, type TensorProto } from './proto.ts';
+import { DType, makeAttribute, makeTensor, type AttrValue, type TensorProto } from './proto.ts';
+
+/** A subgraph input: float32 unless `bool`, of the given rank (sizes left open). */
+export interface BodyInput {
+  hint: string;
+  rank: number;
+  bool?: boolean;
+}
 
 /**
  * Emits the nodes and constants of the backward pass, in the operator set of the model being
@@ -20,6 +28,49 @@ export class GraphBuilder {
 
   fresh(hint: string): string {
     return `${this.prefix}/${hint}_${this.counter++}`;
+  }
+
+  /**
+   * The body of a Scan (or Loop): a child builder whose nodes and constants form a subgraph with
+   * the given inputs; `build` gets the child and the inputs' names and returns the body's outputs
+   * (float32). Tensors of this graph may be used inside by name (outer-scope references).
+   */
+  subgraph(
+    inputs: BodyInput[],
+    build: (body: GraphBuilder, inputs: string[]) => string[],
+  ): onnxProto.onnx.IGraphProto {
+    const body = new GraphBuilder(this.opset, this.fresh('body'));
+    const names = inputs.map((i) => body.fresh(i.hint));
+    const results = build(body, names);
+    // Every output must be produced by a node of the body, once.
+    const seen = new Set<string>(names);
+    const outputs = results.map((r) => {
+      const out =
+        seen.has(r) || !body.nodes.some((n) => n.output?.includes(r))
+          ? body.op('Identity', [r])
+          : r;
+      seen.add(out);
+      return out;
+    });
+    const valueInfo = (name: string, rank: number, bool = false) => ({
+      name,
+      type: {
+        tensorType: {
+          elemType: bool ? DType.BOOL : DType.FLOAT,
+          shape: { dim: [...Array(rank).keys()].map(() => ({})) },
+        },
+      },
+    });
+    return {
+      name: body.prefix,
+      node: body.nodes,
+      initializer: body.initializers,
+      input: inputs.map((i, k) => valueInfo(names[k], i.rank, i.bool)),
+      output: outputs.map((o) => ({
+        name: o,
+        type: { tensorType: { elemType: DType.FLOAT } },
+      })),
+    };
   }
 
   /** Add a node; returns its output names. */

@@ -45,8 +45,24 @@ export function attrString(node: NodeProto, name: string, fallback: string): str
   return a?.s ? new TextDecoder().decode(a.s) : fallback;
 }
 
+export function attrStrings(node: NodeProto, name: string): string[] | undefined {
+  const a = attribute(node, name);
+  return a ? (a.strings ?? []).map((s) => new TextDecoder().decode(s)) : undefined;
+}
+
+export function attrFloats(node: NodeProto, name: string): number[] | undefined {
+  const a = attribute(node, name);
+  return a ? [...(a.floats ?? [])] : undefined;
+}
+
 /** Attribute values the gradient builder emits. */
-export type AttrValue = number | number[] | string | { float: number } | { tensor: TensorProto };
+export type AttrValue =
+  | number
+  | number[]
+  | string
+  | { float: number }
+  | { tensor: TensorProto }
+  | { graph: onnxProto.onnx.IGraphProto };
 
 export function makeAttribute(name: string, value: AttrValue): onnxProto.onnx.IAttributeProto {
   if (typeof value === 'number') return { name, type: AttrType.INT, i: value };
@@ -54,6 +70,7 @@ export function makeAttribute(name: string, value: AttrValue): onnxProto.onnx.IA
     return { name, type: AttrType.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: AttrType.INTS, ints: value };
   if ('float' in value) return { name, type: AttrType.FLOAT, f: value.float };
+  if ('graph' in value) return { name, type: AttrType.GRAPH, g: value.graph };
   return { name, type: AttrType.TENSOR, t: value.tensor };
 }
 

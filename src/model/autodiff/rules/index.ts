@@ -1,10 +1,13 @@
 import type { Rule } from '../rule.ts';
 import { arithmeticRules } from './arithmetic.ts';
 import { convRules } from './conv.ts';
+import { einsumRules } from './einsum.ts';
 import { elementwiseRules } from './elementwise.ts';
 import { matmulRules } from './matmul.ts';
+import { moreRules } from './more.ts';
 import { normalizationRules } from './normalization.ts';
 import { poolRules } from './pool.ts';
+import { recurrentRules } from './recurrent.ts';
 import { reduceRules } from './reduce.ts';
 import { shapeRules } from './shape.ts';
 
@@ -18,6 +21,9 @@ export const RULES: Readonly<Record<string, Rule>> = {
   ...reduceRules,
   ...normalizationRules,
   ...shapeRules,
+  ...recurrentRules,
+  ...einsumRules,
+  ...moreRules,
 };
 
 /**

@@ -5,7 +5,9 @@ import { staticDims } from '../probe.ts';
 /**
  * Reductions. dy is given back its reduced axes (when keepdims = 0) and broadcast over them;
  * ReduceMean divides by the number of elements reduced; ReduceMax/ReduceMin send the gradient to
- * the extremum, split evenly between ties (torch.amax's rule). The axes are an attribute before
+ * the extremum, split evenly between ties (torch.amax's rule); ReduceL2 gives x / |x| (0 at a zero
+ * norm, as torch.norm) and ReduceLogSumExp the softmax
+ * weights. The axes are an attribute before
  * opset 13 (ReduceSum) or 18 (the others), an input after.
  */
 
@@ -22,7 +24,7 @@ function reducedAxes(ctx: RuleContext, op: string): number[] | 'none' {
   return axes.map((a) => normalizeAxis(a, r)).sort((a, b) => a - b);
 }
 
-function reduction(kind: 'sum' | 'mean' | 'extremum'): Rule {
+function reduction(kind: 'sum' | 'mean' | 'extremum' | 'l2' | 'logsumexp'): Rule {
   return (ctx) => {
     const dy = ctx.dy();
     if (!dy || !ctx.needs(0)) return [undefined, undefined];
@@ -33,6 +35,15 @@ function reduction(kind: 'sum' | 'mean' | 'extremum'): Rule {
     const keep = attrInt(ctx.node, 'keepdims', 1) === 1;
     const g = keep ? dy : b.unsqueeze(dy, axes);
     if (kind === 'sum') return [b.op('Expand', [g, b.shape(x)]), undefined];
+    if (kind === 'l2' || kind === 'logsumexp') {
+      const y = keep ? ctx.output(0) : b.unsqueeze(ctx.output(0), axes);
+      // L2: x / |x| (0 where the norm is 0, as torch.norm); log-sum-exp: softmax weights.
+      const factor =
+        kind === 'l2'
+          ? b.op('Where', [b.op('Equal', [y, b.scalar(0)]), b.scalar(0), b.div(x, y)])
+          : b.op('Exp', [b.sub(x, y)]);
+      return [b.mul(g, factor), undefined];
+    }
     if (kind === 'mean') {
       const dims = staticDims(ctx.info(x));
       const reduced = axes.map((a) => dims[a]);
@@ -58,4 +69,6 @@ export const reduceRules: Record<string, Rule> = {
   ReduceMean: reduction('mean'),
   ReduceMax: reduction('extremum'),
   ReduceMin: reduction('extremum'),
+  ReduceL2: reduction('l2'),
+  ReduceLogSumExp: reduction('logsumexp'),
 };
