@@ -12,6 +12,7 @@ import {
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
+import { useLogProbabilities, type OutputInfo } from './output.ts';
 import { createSession, ortMessage } from './session.ts';
 import {
   declaredDims,
@@ -70,6 +71,11 @@ export class ComposerClassifier {
     readonly batch: BatchPolicy,
     /** Inputs and outputs as the file declares them. */
     private readonly declared: { inputs: ModelIo[]; outputs: ModelIo[] },
+    /**
+     * What the file outputs (logits, probabilities, log-probabilities); a model that gives
+     * probabilities runs with log-probabilities as its "logits" (src/model/output.ts).
+     */
+    readonly output: OutputInfo,
   ) {}
 
   static async load(path: string, overrides?: ModelOverrides): Promise<ComposerClassifier> {
@@ -82,7 +88,7 @@ export class ComposerClassifier {
     }
     if (!model.graph || (model.graph.output ?? []).length === 0)
       throw new UserError(`${path}: not an ONNX model (no graph)`);
-    const { labels, input } = resolveDescription(path, metadata(model), overrides);
+    const { labels, input, output } = resolveDescription(path, metadata(model), overrides);
     const inputs = graphInputs(model);
     if (inputs.length !== 1)
       throw new UserError(
@@ -93,6 +99,8 @@ export class ComposerClassifier {
       inputs: inputs.map((i) => ({ name: i.name!, dims: declaredDims(i) })),
       outputs: (model.graph.output ?? []).map((o) => ({ name: o.name!, dims: declaredDims(o) })),
     };
+    // Before anything runs: probabilities become log-probabilities (src/model/output.ts).
+    const outputInfo = useLogProbabilities(path, model, output);
     let resolved;
     try {
       resolved = await resolveBatch(model, inputItemDims(input));
@@ -123,6 +131,7 @@ export class ComposerClassifier {
       unlisted,
       resolved.policy,
       declared,
+      outputInfo,
     );
   }
 

@@ -41,8 +41,12 @@ interface DiscoverArgs extends LensFlags, DiscoverFlags {
  * non-negative layer with a time or pitch map (layer4 in a ResNet), k-means layer3 in a ResNet,
  * else the deepest layer with a map. Says why on stderr.
  */
-export function defaultDiscoveryLayer(lens: ConceptLens, method: 'kmeans' | 'nmf'): string {
-  const choice = chooseDiscoveryLayer(lens.classifier.layers(), method);
+export function defaultDiscoveryLayer(
+  lens: ConceptLens,
+  method: 'kmeans' | 'nmf',
+  layerFlag = '--layers',
+): string {
+  const choice = chooseDiscoveryLayer(lens.classifier.layers(), method, layerFlag);
   log(`discovery layer (default): ${choice.why}`);
   return choice.name;
 }
