@@ -282,6 +282,7 @@ function layerCuts(
 ): { layers: Omit<LayerInfo, 'name' | 'aliases'>[]; unlisted: UnlistedCut[] } {
   const layers: Omit<LayerInfo, 'name' | 'aliases'>[] = [];
   const unlisted: UnlistedCut[] = [];
+  const views = graph.inputViews();
   for (const tensor of graph.validCuts()) {
     const full = probe.shapes.get(tensor);
     if (!full || probe.types.get(tensor) !== 'float32') continue;
@@ -305,6 +306,7 @@ function layerCuts(
       shape: full.slice(1),
       axes: labels.slice(1).map((l) => (l === 'batch' ? 'mixed' : l)),
       nonNegative: nonNegative.has(tensor),
+      ...(views.has(tensor) ? { inputView: true } : {}),
     });
   }
   return { layers, unlisted };

@@ -22,7 +22,10 @@ function label(layer: LayerInfo): string {
 }
 
 /** TCAV: `layer3` in a ResNet, else the middle one of the layers with a map (mid-level features). */
-export function defaultTcavLayer(layers: LayerInfo[]): LayerChoice {
+export function defaultTcavLayer(all: LayerInfo[]): LayerChoice {
+  // A view of the piano roll itself (the input transposed or reshaped) holds no learnt features.
+  const learnt = all.filter((l) => !l.inputView);
+  const layers = learnt.length > 0 ? learnt : all;
   const resnet = layers.find((l) => l.name === 'layer3');
   if (resnet) return { name: 'layer3', why: `${label(resnet)}: a ResNet's third stage` };
   const maps = layers.filter(hasMap);
@@ -57,6 +60,10 @@ export function defaultDiscoveryLayer(
     const resnet = layers.find((l) => l.name === 'layer3');
     if (resnet) return { name: 'layer3', why: `${label(resnet)}: a ResNet's third stage` };
   }
+  // A view of the piano roll itself (the input transposed or reshaped) holds no learnt features.
+  layers = layers.filter((l) => !l.inputView);
+  if (layers.length === 0)
+    throw new UserError('the model has no layer past its input to discover concepts at');
   const maps = layers.filter(hasMap);
   if (method === 'nmf') {
     const nonNegative = maps.filter((l) => l.nonNegative);

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UserError } from '../../util/errors.ts';
 import { exportConcepts } from '../../discovery/export.ts';
 import { discover, DISCOVERY_DEFAULTS } from '../../discovery/run.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
@@ -46,7 +47,13 @@ export function defaultDiscoveryLayer(
   method: 'kmeans' | 'nmf',
   layerFlag = '--layers',
 ): string {
-  const choice = chooseDiscoveryLayer(lens.classifier.layers(), method, layerFlag);
+  let choice;
+  try {
+    choice = chooseDiscoveryLayer(lens.classifier.layers(), method, layerFlag);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${lens.classifier.path}: ${err.message}`);
+    throw err;
+  }
   log(`discovery layer (default): ${choice.why}`);
   return choice.name;
 }
