@@ -3,6 +3,7 @@ import { renderRoll } from '../../src/midi/render.ts';
 import type { RollLayout } from '../../src/midi/roll.ts';
 import { rollToNotes } from '../../src/midi/write.ts';
 import { inspectModel } from '../../src/cli/commands/model.ts';
+import { runMain } from '../helpers/cli.ts';
 import { note } from '../helpers/notes.ts';
 import { MLP_NOMETA } from '../model/fixtures.ts';
 
@@ -100,5 +101,11 @@ describe('velocity channel', () => {
       },
     });
     expect(m.input.channels).toEqual(['frame', 'velocity']);
+    // prettier-ignore
+    const flags = ['--labels', 'A', 'B', 'C', '--fps', '20', '--window-frames', '16', '--low-pitch', '60',
+      '--high-pitch', '71', '--values', 'binary', '--layout', 'NCPT', '--channels', 'onset', 'velocity'];
+    const r = await runMain(['model', 'inspect', MLP_NOMETA, ...flags]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('input spec: NCPT, onset+velocity (binary)');
   });
 });
