@@ -116,4 +116,4 @@ console.log(
   'rest = Gram matrices, CAV fits, scores, tests: linear in the layer size if "rest ms per 1k dims" stays flat.',
 );
 // Peak resident memory of this process (maxRSS is in kB): bounded whatever the layer size (src/tcav/memory.ts).
-console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
