@@ -28,7 +28,13 @@ const methods = (methodArg === 'both' ? ['exact', 'finite-difference'] : [method
   'exact' | 'finite-difference'
 )[];
 
-const lens = await ConceptLens.open({ model, corpus, cacheDir: false, progress: silentProgress });
+const lens = await ConceptLens.open({
+  model,
+  corpus,
+  cacheDir: false,
+  progress: silentProgress,
+  log: (line) => console.log(line),
+});
 const { concepts } = loadConcepts(opt('concepts', 'concepts/textures/alberti.yaml'));
 const prepared = await prepareConcepts(lens, concepts);
 const targets = lens.targets();
@@ -109,3 +115,5 @@ for (const r of [header, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i
 console.log(
   'rest = Gram matrices, CAV fits, scores, tests: linear in the layer size if "rest ms per 1k dims" stays flat.',
 );
+// Peak resident memory of this process (maxRSS is in kB): bounded whatever the layer size (src/tcav/memory.ts).
+console.log(`peak resident memory: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);

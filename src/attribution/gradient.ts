@@ -1,7 +1,7 @@
 import { renderRoll } from '../midi/render.ts';
 import type { Note } from '../midi/types.ts';
 import type { ComposerClassifier } from '../model/classifier.ts';
-import { rollLayoutOf, rollsToBatch } from '../model/input.ts';
+import { itemToRollOrder, rollLayoutOf, rollsToBatch } from '../model/input.ts';
 import { pitchCount } from '../model/spec.ts';
 import type { GradientResult, NoteEffect } from '../results/gradient.ts';
 import { UserError } from '../util/errors.ts';
@@ -36,13 +36,8 @@ export async function gradientOfExcerpt(
   weights[classIndex] = 1;
   const head = await classifier.inputHead();
   const raw = await classifier.inputGradients(batch, 1, weights);
-  // Back to the roll's [channel][frame][pitch] order (NCPT models have pitch before time).
-  const gradient = new Float32Array(C * T * P);
-  for (let c = 0; c < C; c++)
-    for (let t = 0; t < T; t++)
-      for (let p = 0; p < P; p++)
-        gradient[(c * T + t) * P + p] =
-          spec.layout === 'NCTP' ? raw[(c * T + t) * P + p] : raw[(c * P + p) * T + t];
+  // Back to the roll's [channel][frame][pitch] order, whatever the layout's axis order.
+  const gradient = itemToRollOrder(raw, spec);
 
   const effects: NoteEffect[] = [];
   for (const n of notes) {

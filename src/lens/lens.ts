@@ -204,6 +204,13 @@ export class ConceptLens {
     }
   }
 
+  /** Say `line` once per `key` through the lens's log (stderr in the CLI). */
+  note(key: string, line: string): void {
+    if (this.noted.has(key)) return;
+    this.noted.add(key);
+    this.log(line);
+  }
+
   /** The head from a layer; says once, through `log`, when its derivatives fell back to finite differences. */
   async head(layer: string): Promise<HeadModel> {
     const head = await this.classifier.head(layer);

@@ -5,6 +5,9 @@
  * Frame t covers [t / fps, (t + 1) / fps). Notes outside [lowPitch, highPitch] are dropped; frames
  * past the end of the roll are cut. The 'onset' channel marks frame `on` of each note. Values are
  * 1 ('binary') or velocity / 127 ('velocity'); where notes overlap, the larger value wins.
+ * The 'velocity' channel holds velocity / 127 over the frames [on, off) the note lights in the frame
+ * channel, whatever `values` says (a 3-channel onset/frame/velocity model reads binary onsets and
+ * frames beside it); where notes of one pitch overlap, the louder wins.
  */
 import { formatSeconds, limits } from '../util/limits.ts';
 import { MidiReadError } from './read.ts';
@@ -64,6 +67,7 @@ export function renderRoll(
   const data = roll.data;
   const frameChannel = layout.channels.indexOf('frame');
   const onsetChannel = layout.channels.indexOf('onset');
+  const velocityChannel = layout.channels.indexOf('velocity');
   const velocityValues = layout.values === 'velocity';
   for (const n of notes) {
     if (n.pitch < lowPitch || n.pitch > highPitch) continue;
@@ -79,6 +83,12 @@ export function renderRoll(
     if (onsetChannel >= 0) {
       const i = onsetChannel * frames * P + on * P + p;
       if (data[i] < value) data[i] = value;
+    }
+    if (velocityChannel >= 0) {
+      const loudness = n.velocity / 127;
+      const base = velocityChannel * frames * P + p;
+      for (let t = on; t < off; t++)
+        if (data[base + t * P] < loudness) data[base + t * P] = loudness;
     }
   }
   return roll;

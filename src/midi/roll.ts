@@ -7,7 +7,7 @@
  * Frame t covers [t / fps, (t + 1) / fps) seconds.
  */
 
-export type RollChannel = 'frame' | 'onset';
+export type RollChannel = 'frame' | 'onset' | 'velocity';
 
 export interface RollLayout {
   /** Frames per second (default 20: 0.05 s per frame, as in the ISMIR 2022 paper). */
@@ -16,7 +16,10 @@ export interface RollLayout {
   lowPitch: number;
   /** Highest MIDI pitch, inclusive (default 108, C8). */
   highPitch: number;
-  /** 'frame': 1 while a note sounds; 'onset': 1 on the frame where a note starts. */
+  /**
+   * 'frame': 1 while a note sounds; 'onset': 1 on the frame where a note starts; 'velocity': the
+   * note's velocity / 127 on every frame it sounds (whatever `values` says).
+   */
   channels: RollChannel[];
   /** 'binary': 0/1; 'velocity': velocity / 127. */
   values: 'binary' | 'velocity';

@@ -66,7 +66,9 @@ export interface RollToNotesOptions {
  * Notes from a roll: consecutive active frames of the 'frame' channel of one pitch form a note; an
  * active 'onset' cell, when the layout has that channel, starts a new note (repeated notes); without
  * it, in a velocity roll, so does a change of value. Without a 'frame' channel each onset becomes a
- * one-frame note. Velocity: value * 127 for velocity rolls, else 80. Sorted by onset, then pitch.
+ * one-frame note. Velocity: the 'velocity' channel's value * 127 at the note's first frame when the
+ * layout has that channel (which also marks sounding frames when there is no 'frame' channel),
+ * else value * 127 for velocity rolls, else 80. Sorted by onset, then pitch.
  *
  * renderRoll(rollToNotes(roll)) gives `roll` back, except for velocity rolls in which two notes of
  * one pitch share a frame (a frame holds one value): then the shared frame's value spreads.
@@ -79,6 +81,9 @@ export function rollToNotes(roll: PianoRoll, options: RollToNotesOptions = {}): 
   const timeOffset = options.timeOffset ?? 0;
   const frameCh = roll.layout.channels.indexOf('frame');
   const onsetCh = roll.layout.channels.indexOf('onset');
+  const velocityCh = roll.layout.channels.indexOf('velocity');
+  // Without a frame channel, the velocity channel says which frames sound.
+  const soundCh = frameCh >= 0 ? frameCh : velocityCh;
   const velocityValues = roll.layout.values === 'velocity';
   const mask = options.mask;
   const origin = options.startFrame ?? 0;
@@ -95,7 +100,10 @@ export function rollToNotes(roll: PianoRoll, options: RollToNotesOptions = {}): 
         pitch,
         onset: (noteStart - origin) / fps + timeOffset,
         offset: (until - origin) / fps + timeOffset,
-        velocity: velocityValues ? clampVelocity(Math.round(noteValue * 127)) : DEFAULT_VELOCITY,
+        velocity:
+          velocityValues || velocityCh >= 0
+            ? clampVelocity(Math.round(noteValue * 127))
+            : DEFAULT_VELOCITY,
         track: 0,
         channel: 0,
       });
@@ -104,7 +112,7 @@ export function rollToNotes(roll: PianoRoll, options: RollToNotesOptions = {}): 
     for (let t = start; t < end; t++) {
       const allowed = !mask || mask(t, pitch);
       const onsetValue = allowed && onsetCh >= 0 ? roll.get(onsetCh, t, pitch) : 0;
-      const frameValue = allowed && frameCh >= 0 ? roll.get(frameCh, t, pitch) : onsetValue;
+      const frameValue = allowed && soundCh >= 0 ? roll.get(soundCh, t, pitch) : onsetValue;
       const previousValue = lastValue;
       lastValue = frameValue;
       if (frameValue <= 0) {
@@ -114,10 +122,11 @@ export function rollToNotes(roll: PianoRoll, options: RollToNotesOptions = {}): 
       // Without an onset channel, a change of velocity is the only sign of a repeated note.
       const repeated =
         onsetCh >= 0 ? onsetValue > 0 : velocityValues && frameValue !== previousValue;
-      if (noteStart >= 0 && (repeated || frameCh < 0)) emit(t);
+      if (noteStart >= 0 && (repeated || soundCh < 0)) emit(t);
       if (noteStart < 0) {
         noteStart = t;
-        noteValue = Math.max(frameValue, onsetValue);
+        noteValue =
+          velocityCh >= 0 ? roll.get(velocityCh, t, pitch) : Math.max(frameValue, onsetValue);
       }
     }
     emit(end);

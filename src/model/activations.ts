@@ -51,7 +51,13 @@ export async function* activations(
   const perItem = classifier.inputSize + keys.reduce((a, k) => a + sizes[k], 0);
   batchSize = Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_VALUES / perItem)));
   const tensorOf = (key: string) => (key === LOGITS ? LOGITS : classifier.layer(key).tensor);
-  const ns = cache?.namespace(classifier.sha256, classifier.input);
+  // A probabilities model's cached "logits" are log-probabilities: a namespace of their own.
+  const ns = cache?.namespace(
+    classifier.sha256,
+    classifier.output.kind === 'logits'
+      ? classifier.input
+      : { ...classifier.input, output: classifier.output.kind },
+  );
   progress?.start('activations', count);
   try {
     for (let start = 0; start < count; start += batchSize) {

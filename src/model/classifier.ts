@@ -12,6 +12,7 @@ import {
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
+import { useLogProbabilities, type OutputInfo } from './output.ts';
 import { createSession, ortMessage } from './session.ts';
 import {
   declaredDims,
@@ -71,6 +72,11 @@ export class ComposerClassifier {
     readonly batch: BatchPolicy,
     /** Inputs and outputs as the file declares them. */
     private readonly declared: { inputs: ModelIo[]; outputs: ModelIo[] },
+    /**
+     * What the file outputs (logits, probabilities, log-probabilities); a model that gives
+     * probabilities runs with log-probabilities as its "logits" (src/model/output.ts).
+     */
+    readonly output: OutputInfo,
   ) {}
 
   static async load(path: string, overrides?: ModelOverrides): Promise<ComposerClassifier> {
@@ -88,7 +94,7 @@ export class ComposerClassifier {
       throw new UserError(
         `${path}: initializer ${nan.name} holds NaN at index ${nan.index}; the model's weights are damaged`,
       );
-    const { labels, input } = resolveDescription(path, metadata(model), overrides);
+    const { labels, input, output } = resolveDescription(path, metadata(model), overrides);
     const inputs = graphInputs(model);
     if (inputs.length !== 1)
       throw new UserError(
@@ -99,6 +105,8 @@ export class ComposerClassifier {
       inputs: inputs.map((i) => ({ name: i.name!, dims: declaredDims(i) })),
       outputs: (model.graph.output ?? []).map((o) => ({ name: o.name!, dims: declaredDims(o) })),
     };
+    // Before anything runs: probabilities become log-probabilities (src/model/output.ts).
+    const outputInfo = useLogProbabilities(path, model, output);
     let resolved;
     try {
       resolved = await resolveBatch(model, inputItemDims(input));
@@ -129,6 +137,7 @@ export class ComposerClassifier {
       unlisted,
       resolved.policy,
       declared,
+      outputInfo,
     );
   }
 
@@ -279,6 +288,7 @@ function layerCuts(
 ): { layers: Omit<LayerInfo, 'name' | 'aliases'>[]; unlisted: UnlistedCut[] } {
   const layers: Omit<LayerInfo, 'name' | 'aliases'>[] = [];
   const unlisted: UnlistedCut[] = [];
+  const views = graph.inputViews();
   for (const tensor of graph.validCuts()) {
     const full = probe.shapes.get(tensor);
     if (!full || probe.types.get(tensor) !== 'float32') continue;
@@ -302,6 +312,7 @@ function layerCuts(
       shape: full.slice(1),
       axes: labels.slice(1).map((l) => (l === 'batch' ? 'mixed' : l)),
       nonNegative: nonNegative.has(tensor),
+      ...(views.has(tensor) ? { inputView: true } : {}),
     });
   }
   return { layers, unlisted };

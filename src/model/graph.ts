@@ -37,6 +37,11 @@ export interface LayerInfo {
   axes: AxisLabel[];
   /** Values are >= 0 whatever the input (after a ReLU, pooling of one...): NMF can factorise them. */
   nonNegative: boolean;
+  /**
+   * The piano roll itself, rearranged (Transpose, Reshape, Gather of a channel...) with nothing
+   * learnt on the way: a cut, but not a place where the model has features (default layers skip it).
+   */
+  inputView?: boolean;
 }
 
 /** A valid cut that is not offered as a layer, and why (for error messages). */
@@ -45,6 +50,20 @@ export interface UnlistedCut {
   modules: string[];
   reason: string;
 }
+
+/** Ops that move or select values without computing new ones. */
+const DATA_MOVEMENT = new Set([
+  'Transpose',
+  'Reshape',
+  'Flatten',
+  'Squeeze',
+  'Unsqueeze',
+  'Gather',
+  'Slice',
+  'Identity',
+  'Cast',
+  'Expand',
+]);
 
 export class ModelGraph {
   /** Nodes in topological order. */
@@ -106,6 +125,18 @@ export class ModelGraph {
       for (const inp of this.nodes[p].input ?? []) if (inp) stack.push(inp);
     }
     return usesCut ? [...nodes].sort((a, b) => a - b) : null;
+  }
+
+  /** Tensors that are the graph input rearranged by data-movement ops only (no arithmetic). */
+  inputViews(): Set<string> {
+    const views = new Set([this.inputName]);
+    for (const node of this.nodes) {
+      const first = node.input?.[0];
+      if (first && views.has(first) && DATA_MOVEMENT.has(node.opType ?? ''))
+        for (const out of node.output ?? []) views.add(out);
+    }
+    views.delete(this.inputName);
+    return views;
   }
 
   /** Every valid cut, in topological order (the logits themselves excluded). */

@@ -91,7 +91,7 @@ export class HeadModel {
     classes: number,
     options: HeadOptions = {},
   ): Promise<HeadModel> {
-    const session = await ort.InferenceSession.create(model);
+    const session = await ort.InferenceSession.create(model, { enableCpuMemArena: false });
     const batch = options.batch ?? BatchPolicy.dynamic();
     const finiteDifferences = (note?: string) =>
       new HeadModel(
@@ -115,7 +115,9 @@ export class HeadModel {
         itemDims: layer.shape,
         ...(batch.info.mode === 'fixed' ? { batchSizes: [batch.rows] } : {}),
       });
-      const gradientSession = await ort.InferenceSession.create(bytes);
+      const gradientSession = await ort.InferenceSession.create(bytes, {
+        enableCpuMemArena: false,
+      });
       return new HeadModel(layer, classes, session, gradientSession, names, 'exact', batch);
     } catch (err) {
       return finiteDifferences(`${(err as Error).message}; derivatives by finite differences`);

@@ -13,14 +13,7 @@ export function rollsToBatch(rolls: PianoRoll[], spec: InputSpec): Float32Array 
   const P = pitchCount(spec);
   const item = C * T * P;
   const batch = new Float32Array(rolls.length * item);
-  // Stride of each roll axis in the model's item layout (C absent: one channel, stride unused).
-  const dims = inputItemDims(spec);
-  const letters = spec.layout.slice(1);
-  const stride = (letter: string) => {
-    const i = letters.indexOf(letter);
-    return i < 0 ? 0 : dims.slice(i + 1).reduce((a, b) => a * b, 1);
-  };
-  const [sc, st, sp] = [stride('C'), stride('T'), stride('P')];
+  const { sc, st, sp } = layoutStrides(spec);
   const identity = sc === T * P && st === P && sp === 1;
   rolls.forEach((roll, n) => {
     checkRoll(roll, spec);
@@ -36,6 +29,38 @@ export function rollsToBatch(rolls: PianoRoll[], spec: InputSpec): Float32Array 
     }
   });
   return batch;
+}
+
+/**
+ * The inverse of rollsToBatch for one item: values laid out as the model's input (any of the six
+ * layouts) back in the roll's [channel][frame][pitch] order, e.g. an input gradient for a heat map.
+ */
+export function itemToRollOrder(item: Float32Array, spec: InputSpec): Float32Array {
+  const C = spec.channels.length;
+  const T = spec.windowFrames;
+  const P = pitchCount(spec);
+  if (item.length !== C * T * P)
+    throw new Error(`itemToRollOrder: ${item.length} values, the input spec has ${C * T * P}`);
+  const { sc, st, sp } = layoutStrides(spec);
+  const out = new Float32Array(C * T * P);
+  for (let c = 0; c < C; c++)
+    for (let t = 0; t < T; t++)
+      for (let p = 0; p < P; p++) out[(c * T + t) * P + p] = item[c * sc + t * st + p * sp];
+  return out;
+}
+
+/**
+ * Stride of each roll axis (channel, time, pitch) in one item of the model's input, from the
+ * layout's letters (C absent: one channel, stride 0).
+ */
+function layoutStrides(spec: InputSpec): { sc: number; st: number; sp: number } {
+  const dims = inputItemDims(spec);
+  const letters = spec.layout.slice(1);
+  const stride = (letter: string) => {
+    const i = letters.indexOf(letter);
+    return i < 0 ? 0 : dims.slice(i + 1).reduce((a, b) => a * b, 1);
+  };
+  return { sc: stride('C'), st: stride('T'), sp: stride('P') };
 }
 
 /** A roll rendered differently from what the model was trained on would give meaningless results. */

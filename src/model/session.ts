@@ -12,7 +12,10 @@ export async function createSession(
 ): Promise<ort.InferenceSession> {
   try {
     // onnxruntime's own log would add lines to the one this reports (4: fatal only).
-    return await ort.InferenceSession.create(model, { logSeverityLevel: 4 });
+    return await ort.InferenceSession.create(model, {
+      logSeverityLevel: 4,
+      enableCpuMemArena: false,
+    });
   } catch (err) {
     throw new UserError(`${modelPath}: onnxruntime cannot load the model: ${ortMessage(err)}`);
   }

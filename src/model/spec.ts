@@ -15,6 +15,18 @@ import type { Dim } from './onnx.ts';
 
 export const LABELS_KEY = 'concept_lens.labels';
 export const INPUT_KEY = 'concept_lens.input';
+export const OUTPUT_KEY = 'concept_lens.output';
+
+/**
+ * What the model's output is: `logits` (scores before any softmax), `probabilities` (softmax of
+ * logits) or `log-probabilities` (log-softmax of logits). Derivatives and scores are taken of
+ * log-probabilities when the model gives probabilities (see src/model/output.ts for why).
+ */
+export const OUTPUT_KINDS = ['logits', 'probabilities', 'log-probabilities'] as const;
+export type OutputKind = (typeof OUTPUT_KINDS)[number];
+
+/** Input channels: notes sounding (frame), starting (onset), and their velocity / 127 (velocity). */
+export const CHANNELS = ['frame', 'onset', 'velocity'] as const;
 
 const inputSpecFields = z
   .object({
@@ -26,7 +38,7 @@ const inputSpecFields = z
     lowPitch: z.number().int().min(0).max(127),
     highPitch: z.number().int().min(0).max(127),
     /** Input channels (C), in order. */
-    channels: z.array(z.enum(['frame', 'onset'])).min(1),
+    channels: z.array(z.enum(CHANNELS)).min(1),
     values: z.enum(['binary', 'velocity']),
     /** Tensor layout: N batch, C channels, T time frames, P pitches (no C: one channel). */
     layout: z.enum(LAYOUTS),
@@ -47,8 +59,10 @@ type PartialSpec = Partial<InputSpec>;
 
 export const sidecarSchema = z
   .object({
-    labels: z.array(z.string().min(1)).min(1).optional(),
+    labels: z.array(z.string()).min(1).optional(),
     input: inputSpecFields.partial().optional(),
+    /** What the output is, when the graph does not show it (default: from the graph's last op). */
+    output: z.enum(OUTPUT_KINDS).optional(),
   })
   .strict();
 
@@ -58,11 +72,15 @@ export interface ModelOverrides {
   input?: PartialSpec;
   /** Sidecar YAML path; default `<model without .onnx>.concept-lens.yaml` when that file exists. */
   sidecar?: string;
+  /** What the output is (`--output-kind`), over the sidecar and metadata. */
+  output?: OutputKind;
 }
 
 export interface ModelDescription {
   labels: string[];
   input: InputSpec;
+  /** What the output is when a sidecar, metadata or flag says so (else read from the graph). */
+  output?: OutputKind;
 }
 
 /** CLI flag for each field, named in error messages. */
@@ -92,9 +110,16 @@ export function resolveDescription(
   const sidecar =
     overrides.sidecar || existsSync(sidecarPath)
       ? parseYamlFile(sidecarPath, sidecarSchema)
-      : { labels: undefined, input: undefined };
+      : { labels: undefined, input: undefined, output: undefined };
 
   const labels = overrides.labels ?? sidecar.labels ?? fromMeta.labels;
+  const labelSource = overrides.labels
+    ? '--labels'
+    : sidecar.labels
+      ? sidecarPath
+      : `metadata_props ${LABELS_KEY}`;
+  if (labels) checkLabels(modelPath, labels, labelSource);
+  const output = overrides.output ?? sidecar.output ?? fromMeta.output;
   const merged: PartialSpec = {
     ...fromMeta.input,
     ...stripUndefined(sidecar.input ?? {}),
@@ -121,13 +146,35 @@ export function resolveDescription(
     );
   }
   checkInputBounds(modelPath, parsed.data);
-  return { labels: labels!, input: parsed.data };
+  return { labels: labels!, input: parsed.data, ...(output ? { output } : {}) };
+}
+
+/**
+ * Class names must be distinct and non-empty: a name given twice would make two outputs one
+ * composer (results keyed by name silently drop one), and an empty one cannot be named in a flag.
+ */
+export function checkLabels(modelPath: string, labels: readonly string[], source: string): void {
+  const empty = labels.flatMap((l, i) => (l.trim() === '' ? [i + 1] : []));
+  const seen = new Map<string, number>();
+  for (const l of labels) seen.set(l, (seen.get(l) ?? 0) + 1);
+  const duplicates = [...seen].filter(([l, k]) => k > 1 && l.trim() !== '');
+  const problems: string[] = [];
+  if (duplicates.length > 0)
+    problems.push(
+      `${duplicates.map(([l, k]) => `"${l}" (${k} times)`).join(', ')} named more than once`,
+    );
+  if (empty.length > 0)
+    problems.push(`label${empty.length > 1 ? 's' : ''} ${empty.join(', ')} empty`);
+  if (problems.length > 0)
+    throw new UserError(
+      `${modelPath}: the labels from ${source} must be distinct, non-empty class names: ${problems.join('; ')}`,
+    );
 }
 
 function parseMetadata(
   modelPath: string,
   meta: Record<string, string>,
-): { labels?: string[]; input: PartialSpec } {
+): { labels?: string[]; input: PartialSpec; output?: OutputKind } {
   const parseJson = (key: string): unknown => {
     try {
       return JSON.parse(meta[key]);
@@ -137,7 +184,7 @@ function parseMetadata(
   };
   let labels: string[] | undefined;
   if (meta[LABELS_KEY] !== undefined) {
-    const r = z.array(z.string().min(1)).min(1).safeParse(parseJson(LABELS_KEY));
+    const r = z.array(z.string()).min(1).safeParse(parseJson(LABELS_KEY));
     if (!r.success)
       throw new UserError(
         `${modelPath}: metadata_props ${LABELS_KEY} must be a JSON array of class names`,
@@ -155,7 +202,16 @@ function parseMetadata(
     }
     input = r.data ?? {};
   }
-  return { labels, input };
+  let output: OutputKind | undefined;
+  if (meta[OUTPUT_KEY] !== undefined) {
+    const r = z.enum(OUTPUT_KINDS).safeParse(meta[OUTPUT_KEY]);
+    if (!r.success)
+      throw new UserError(
+        `${modelPath}: metadata_props ${OUTPUT_KEY} must be one of ${OUTPUT_KINDS.join(', ')}`,
+      );
+    output = r.data;
+  }
+  return { labels, input, output };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -7,6 +7,7 @@ import { yieldToSignals } from '../util/interrupt.ts';
 import type { CavMethod } from './cav.ts';
 import { meanGradients, type MeanGradients } from './effects.ts';
 import { TcavLayer, type KeyedSet, type TargetSet } from './layer.ts';
+import { boundedPoolSize } from './memory.ts';
 import { holm, meanStd } from './stats.ts';
 
 /**
@@ -280,8 +281,12 @@ export async function prepareTcavLayer(
   const targetExcerpts = o.targets.map((t) =>
     lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]),
   );
-  // The pool spreads over as many pieces as the corpus has (CorpusIndex.sample), all composers.
-  const poolExcerpts = lens.index.sample(o.poolSize, `${o.seed}/pool`, lens.targets());
+  // The pool spreads over as many pieces as the corpus has (CorpusIndex.sample), all composers;
+  // at a wide layer it holds what fits in memory (memory.ts).
+  const dim = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
+  const bound = boundedPoolSize(o.poolSize, layer, dim);
+  if (bound.note) lens.note(`pool/${layer}`, bound.note);
+  const poolExcerpts = lens.index.sample(bound.size, `${o.seed}/pool`, lens.targets());
   const acts = async (items: LensItem[], stage: string): Promise<KeyedSet> => {
     const a = await lens.activations(items, [layer], stage);
     return { acts: a.layers[layer], n: a.n, ids: items.map(contentId) };

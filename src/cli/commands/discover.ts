@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { UserError } from '../../util/errors.ts';
 import { exportConcepts } from '../../discovery/export.ts';
 import { discover, DISCOVERY_DEFAULTS } from '../../discovery/run.ts';
 import type { ConceptLens } from '../../lens/lens.ts';
@@ -41,8 +42,18 @@ interface DiscoverArgs extends LensFlags, DiscoverFlags {
  * non-negative layer with a time or pitch map (layer4 in a ResNet), k-means layer3 in a ResNet,
  * else the deepest layer with a map. Says why on stderr.
  */
-export function defaultDiscoveryLayer(lens: ConceptLens, method: 'kmeans' | 'nmf'): string {
-  const choice = chooseDiscoveryLayer(lens.classifier.layers(), method);
+export function defaultDiscoveryLayer(
+  lens: ConceptLens,
+  method: 'kmeans' | 'nmf',
+  layerFlag = '--layers',
+): string {
+  let choice;
+  try {
+    choice = chooseDiscoveryLayer(lens.classifier.layers(), method, layerFlag);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${lens.classifier.path}: ${err.message}`);
+    throw err;
+  }
   log(`discovery layer (default): ${choice.why}`);
   return choice.name;
 }

@@ -228,7 +228,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
         ? args['discovery-layers']
         : args['skip-discovery']
           ? []
-          : [defaultDiscoveryLayer(lens, args.method)];
+          : [defaultDiscoveryLayer(lens, args.method, '--discovery-layers')];
       const discoveryTargets = lens.targets(args['discovery-targets'] ?? args.targets);
       const results = await stagedRun(args.out, async (output) => {
         const results = emptyResults(lens, args.model, {

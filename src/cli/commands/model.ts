@@ -4,7 +4,14 @@ import type { BatchInfo } from '../../model/batch.ts';
 import { ComposerClassifier } from '../../model/classifier.ts';
 import type { LayerInfo } from '../../model/graph.ts';
 import type { Dim } from '../../model/onnx.ts';
-import type { InputSpec, ModelOverrides } from '../../model/spec.ts';
+import { describeOutput, type OutputInfo } from '../../model/output.ts';
+import {
+  CHANNELS,
+  OUTPUT_KINDS,
+  type InputSpec,
+  type ModelOverrides,
+  type OutputKind,
+} from '../../model/spec.ts';
 import { ConceptLens } from '../../lens/lens.ts';
 import { evaluateOnCorpus, readModelCard, type CorpusEvaluation } from '../../lens/evaluate.ts';
 import { DEFAULT_CACHE_DIR } from '../../model/cache.ts';
@@ -23,6 +30,7 @@ export interface ModelFlags {
   channels?: string[];
   values?: string;
   layout?: string;
+  'output-kind'?: string;
 }
 
 export function modelOptions<T>(y: Argv<T>) {
@@ -46,7 +54,7 @@ export function modelOptions<T>(y: Argv<T>) {
     .option('channels', {
       type: 'string',
       array: true,
-      choices: ['frame', 'onset'],
+      choices: [...CHANNELS],
       describe: 'Input spec: channels, in order',
     })
     .option('values', {
@@ -59,6 +67,12 @@ export function modelOptions<T>(y: Argv<T>) {
       choices: [...LAYOUTS],
       describe:
         'Input spec: tensor layout (N batch, C channels, T time, P pitch; NTP/NPT: one channel, no C axis)',
+    })
+    .option('output-kind', {
+      type: 'string',
+      choices: [...OUTPUT_KINDS],
+      describe:
+        "What the model outputs (default: from the graph's last op, Softmax: probabilities, LogSoftmax: log-probabilities); derivatives and scores use log-probabilities for probabilities",
     });
 }
 
@@ -80,7 +94,12 @@ export function overridesFromFlags(f: ModelFlags): ModelOverrides {
     values: f.values as InputSpec['values'] | undefined,
     layout: f.layout as InputSpec['layout'] | undefined,
   };
-  return { labels: f.labels, sidecar: f.sidecar, input };
+  return {
+    labels: f.labels,
+    sidecar: f.sidecar,
+    input,
+    ...(f['output-kind'] ? { output: f['output-kind'] as OutputKind } : {}),
+  };
 }
 
 export interface ModelInspection {
@@ -90,6 +109,8 @@ export interface ModelInspection {
   outputs: { name: string; dims: Dim[] }[];
   labels: string[];
   input: InputSpec;
+  /** What the model outputs and what derivatives and scores are taken of (src/model/output.ts). */
+  output: OutputInfo & { description: string };
   /** Fixed or symbolic batch, and how concept-lens runs it (src/model/batch.ts). */
   batch: BatchInfo;
   layers: LayerInfo[];
@@ -108,6 +129,7 @@ export async function inspectModel(
       outputs: c.outputs(),
       labels: c.labels,
       input: c.input,
+      output: { ...c.output, description: describeOutput(c.output) },
       batch: c.batchInfo,
       layers: c.layers(),
     };
@@ -127,6 +149,7 @@ export function formatInspection(m: ModelInspection): string {
     ...m.inputs.map((i) => `input   ${i.name} ${dims(i.dims)}`),
     ...m.outputs.map((o) => `output  ${o.name} ${dims(o.dims)}`),
     `labels  ${m.labels.join(', ')}`,
+    `gives   ${m.output.description}`,
     `input spec: ${s.layout}, ${s.channels.join('+')} (${s.values}), ${s.windowFrames} frames at ${s.fps} fps, pitches ${s.lowPitch}..${s.highPitch}`,
     `batch   ${batchLine(m.batch)}`,
     'layers (axes: what each dimension is; >= 0: non-negative, NMF can factorise it):',
