@@ -429,7 +429,7 @@ export class TcavLayer {
       plans = singlePlans(
         rng,
         range(concept.n),
-        (r) => pick(r).map((i) => concept.n + i),
+        (r) => pick(r).rows.map((i) => concept.n + i),
         runs,
         holdout,
       );
@@ -614,23 +614,29 @@ export class TcavLayer {
         if (fast) {
           // Closed form over the bank (CounterBank); a reference concept's first run is also
           // fitted in full for its scores and accuracy (the same CAV, so the same effect).
-          const sets: number[] = [];
-          for (let r = 0; r < runs; r++) sets.push(pick(rng, true)[0]);
-          const mean = this.bankRuns(chosen, sets, counterBank!);
+          const picks: { rows: number[]; set: number }[] = [];
+          for (let r = 0; r < runs; r++) picks.push(pick(rng));
+          const mean = picks.every((p) => p.set >= 0)
+            ? this.bankRuns(
+                chosen,
+                picks.map((p) => p.set),
+                counterBank!,
+              )
+            : this.targets.map((_, t) => {
+                const runsOf = picks.map((p) =>
+                  this.fastNullRun({ train: labelled(chosen, p.rows), test: [] }),
+                );
+                return runsOf.reduce((a, r) => a + r.mean[t], 0) / runsOf.length;
+              });
           for (let t = 0; t < T; t++) effects[t][m] = mean[t];
           if (reference) {
-            const plan = stratifiedSplit(
-              rng,
-              chosen,
-              Array.from(counterBank!.sets[sets[0]]),
-              holdout,
-            );
+            const plan = stratifiedSplit(rng, chosen, picks[0].rows, holdout);
             this.recordReference(dist, this.run(bank, plan, 1, false, true, true));
           }
           if ((m & 63) === 63) await yieldToSignals(); // a pending Ctrl-C acts within a second
           continue;
         }
-        plans = singlePlans(rng, chosen, (r) => pick(r), runs, holdout);
+        plans = singlePlans(rng, chosen, (r) => pick(r).rows, runs, holdout);
       } else {
         const first = this.drawRows(rng, requested[0], all);
         const taken = new Set(first);
@@ -705,15 +711,18 @@ export class TcavLayer {
   }
 
   /**
-   * A picker of counterexample sets from the bank for one concept: distinct sets, none holding a
-   * row in `excluded` (the concept's own windows). Called with `asIndex`, it returns [set index].
+   * A picker of counterexample sets for one concept: distinct sets of the bank, none holding a row
+   * in `excluded` (the concept's own windows). In a pool so small that the bank has too few such
+   * sets (tests, tiny corpora), a set is drawn afresh from the rest of the pool instead (`set` -1);
+   * concepts and random concepts pick the same way, so they are still run alike.
    */
-  private bankPicker(excluded: ReadonlySet<number>): (rng: Rng, asIndex?: boolean) => number[] {
+  private bankPicker(excluded: ReadonlySet<number>): (rng: Rng) => { rows: number[]; set: number } {
     const bank = this.bankOfSets();
     const used = new Set<number>();
-    return (rng, asIndex = false) => {
+    let allowed: number[] | undefined;
+    return (rng) => {
       const B = bank.sets.length;
-      for (let tries = 0; tries < 50 * B; tries++) {
+      for (let tries = 0; tries < 4 * B; tries++) {
         const b = Math.floor(rng.next() * B);
         if (used.has(b)) continue;
         const rows = bank.sets[b];
@@ -725,11 +734,10 @@ export class TcavLayer {
           }
         if (clash) continue;
         used.add(b);
-        return asIndex ? [b] : Array.from(rows);
+        return { rows: Array.from(rows), set: b };
       }
-      throw new UserError(
-        `the bank of ${B} counterexample sets has too few sets sharing no window with a concept of ${excluded.size} windows for ${this.options.runs} runs (use fewer --random-runs or a larger corpus)`,
-      );
+      allowed ??= range(this.pool.n).filter((i) => !excluded.has(i));
+      return { rows: this.drawRows(rng, this.options.setSize, allowed, excluded), set: -1 };
     };
   }
 
@@ -1160,4 +1168,9 @@ function concat(a: KeyedSet, b: KeyedSet, dim: number): KeyedSet {
 /** sha256 of a float array's bytes (content keys of nulls). */
 function digest(values: Float32Array, count = values.length): string {
   return sha256(Buffer.from(values.buffer, values.byteOffset, count * 4));
+}
+
+/** Positive rows labelled 1, negative rows 0. */
+function labelled(pos: readonly number[], neg: readonly number[]): Labeled[] {
+  return [...pos.map((row) => ({ row, label: 1 })), ...neg.map((row) => ({ row, label: 0 }))];
 }

@@ -1,4 +1,5 @@
 import type { ConceptFile } from '../concepts/load.ts';
+import type { Excerpt } from '../corpus/types.ts';
 import { resolveExamples } from '../concepts/examples.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { TcavEntry } from '../results/results.ts';
@@ -365,16 +366,31 @@ export async function prepareTcavLayer(
     const a = await lens.activations(items, [layer], stage);
     return { acts: a.layers[layer], n: a.n, ids: items.map(contentId) };
   };
+  // Corpus windows in chunks: a roll is 400 x 88 floats, so 5000 of them at once would hold
+  // 0.7 GB of rolls for activations a fifth of that size.
+  const corpusActs = async (excerpts: Excerpt[], stage: string): Promise<KeyedSet> => {
+    const size = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(excerpts.length * size);
+    const ids: string[] = [];
+    const chunk = 256;
+    for (let first = 0; first < excerpts.length; first += chunk) {
+      const part = await lens.corpusItemsAsync(excerpts.slice(first, first + chunk));
+      const a = await acts(part, `${stage} (${first + part.length} of ${excerpts.length})`);
+      out.set(a.acts.subarray(0, a.n * size), first * size);
+      ids.push(...a.ids);
+    }
+    return { acts: out, n: excerpts.length, ids };
+  };
   const targets: TargetSet[] = [];
   for (const [i, t] of o.targets.entries()) {
     targets.push({
       name: t,
       classIndex: lens.labels.indexOf(t),
-      ...(await acts(await lens.corpusItemsAsync(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
+      ...(await corpusActs(targetExcerpts[i], `${layer}: ${t} excerpts`)),
     });
   }
   const pool = {
-    ...(await acts(await lens.corpusItemsAsync(poolExcerpts), `${layer}: pool of random sets`)),
+    ...(await corpusActs(poolExcerpts, `${layer}: pool of random sets`)),
     // Random concepts and counterexample sets are drawn spread over pieces (layer.ts, PoolSet).
     pieces: poolExcerpts.map((x) => x.piece),
   };
