@@ -51,14 +51,17 @@ export async function calibrateThroughYaml(o: YamlCalibration): Promise<void> {
   const lens = await ConceptLens.open({ model: o.model, corpus: o.corpus, cacheDir: false });
   const targets = lens.targets();
   const cli = resolve('bin/concept-lens');
-  const exportConcept = (dir: string, name: string, windows: Excerpt[]) => {
+  // Windows drawn with a few spares: a silent window (a rest in the score) has no notes to write,
+  // and a MIDI file without notes is an error for the CLI, so the first `size` with notes are kept.
+  const exportConcept = (dir: string, name: string, windows: Excerpt[], size: number) => {
     const midiDir = join(dir, name);
     mkdirSync(midiDir, { recursive: true });
-    lens.index
+    const notes = lens.index
       .rolls(windows)
-      .forEach((roll, i) =>
-        writeMidiFile(join(midiDir, `${String(i).padStart(3, '0')}.mid`), rollToNotes(roll)),
-      );
+      .map((roll) => rollToNotes(roll))
+      .filter((n) => n.length > 0)
+      .slice(0, size);
+    notes.forEach((n, i) => writeMidiFile(join(midiDir, `${String(i).padStart(3, '0')}.mid`), n));
     writeFileSync(
       join(dir, `${name}.yaml`),
       stringify({
@@ -111,7 +114,8 @@ export async function calibrateThroughYaml(o: YamlCalibration): Promise<void> {
         exportConcept(
           dir,
           name,
-          lens.index.sample(size, `calibration-yaml/${seed}/${size}/${k}`, targets),
+          lens.index.sample(size + 5, `calibration-yaml/${seed}/${size}/${k}`, targets),
+          size,
         );
       }
     const windows = lens.index.sample(20, `calibration-yaml/${seed}/placebo`, targets);
@@ -137,7 +141,8 @@ export async function calibrateThroughYaml(o: YamlCalibration): Promise<void> {
       exportConcept(
         powerDir,
         `only-${t}`,
-        lens.index.sample(o.composerSize, `calibration-yaml/${seed}/composer/${t}`, [t]),
+        lens.index.sample(o.composerSize + 5, `calibration-yaml/${seed}/composer/${t}`, [t]),
+        o.composerSize,
       );
     power.push(...tcav(powerDir, seed, join(work, `seed-${seed}`, 'power-out')));
     console.error(
