@@ -13,6 +13,8 @@
  *        [--layer layer3] [--cav logistic|fast] [--runs R] [--null-concepts M] [--excerpts E]
  *        [--draw pieces|uniform]
  *   npm run bench:calibration -- --model models/synthetic.onnx --corpus synthetic
+ *   npm run bench:calibration -- --yaml-only --corpus <asap>   (through YAML and the CLI only:
+ *        calibration-yaml.ts; [--yaml-null 20] concepts per size and seed, [--cache-dir D])
  *
  * Families for Holm's correction: the null concepts of one seed in groups of `--family` concepts
  * (8 concepts x the composers: the size of the shipped ASAP run), and also all the seed's null cells
@@ -30,7 +32,8 @@ import {
 import type { CavMethod } from '../src/tcav/cav.ts';
 import { stderrProgress } from '../src/util/progress.ts';
 import { Rng } from '../src/util/random.ts';
-import { opt } from './args.ts';
+import { args, opt } from './args.ts';
+import { calibrateThroughYaml } from './calibration-yaml.ts';
 
 const model = opt('model', 'models/asap.onnx');
 const corpus = opt('corpus', '../shared/corpora/asap');
@@ -50,6 +53,22 @@ const settings = {
   poolSize: Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize))),
   cav: opt('cav', TCAV_DEFAULTS.cav) as CavMethod,
 };
+
+// The same calibration through YAML files and the CLI (calibration-yaml.ts), after the in-process
+// one; `--yaml-only` runs just that, `--no-yaml` skips it.
+const yaml = {
+  model,
+  corpus,
+  seeds,
+  sizes,
+  perSize: Number(opt('yaml-null', '20')),
+  composerSize,
+  ...(opt('cache-dir', '') ? { cacheDir: opt('cache-dir', '') } : {}),
+};
+if (args.includes('--yaml-only')) {
+  await calibrateThroughYaml(yaml);
+  process.exit(0);
+}
 
 const t0 = performance.now();
 const lens = await ConceptLens.open({ model, corpus, progress: stderrProgress() });
@@ -176,3 +195,4 @@ console.log(
 console.log(
   `\nTCAV time: ${seconds.toFixed(1)} s over ${seeds.length} seeds; total ${((performance.now() - t0) / 1000).toFixed(1)} s (shared machine)`,
 );
+if (!args.includes('--no-yaml')) await calibrateThroughYaml(yaml);

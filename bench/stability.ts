@@ -4,7 +4,7 @@
  * and the share of cells significant in some seed that are significant in all.
  *
  *   npm run bench:stability -- [--model models/asap.onnx] [--corpus ../shared/corpora/asap]
- *        [--concepts concepts/asap] [--seeds 1,2,3,4,5] [--layer layer3] [--cav fast|logistic]
+ *        [--concepts concepts/asap] [--seeds 10 | 1,2,3] [--layer layer3] [--cav fast|logistic]
  *        [--runs R] [--null-concepts M] [--excerpts E] [--pool-size P] [--effect-windows W]
  */
 import { loadConcepts } from '../src/concepts/load.ts';
@@ -19,11 +19,16 @@ import { opt } from './args.ts';
 const model = opt('model', 'models/asap.onnx');
 const corpus = opt('corpus', '../shared/corpora/asap');
 const layer = opt('layer', 'layer3');
-const seeds = opt('seeds', '1,2,3,4,5').split(',').map(Number);
+const seedList = opt('seeds', '1,2,3,4,5,6,7,8,9,10');
+// `--seeds 10` means seeds 1-10; a list names them.
+const seeds = seedList.includes(',')
+  ? seedList.split(',').map(Number)
+  : [...Array(Number(seedList)).keys()].map((i) => i + 1);
 const cav = opt('cav', TCAV_DEFAULTS.cav) as CavMethod;
 const settings = {
   runs: Number(opt('runs', String(TCAV_DEFAULTS.runs))),
   nullConcepts: Number(opt('null-concepts', String(defaultNullConcepts(cav)))),
+  resamplingRisk: Number(opt('resampling-risk', String(TCAV_DEFAULTS.resamplingRisk))),
   targetExcerpts: Number(opt('excerpts', String(TCAV_DEFAULTS.targetExcerpts))),
   poolSize: Number(opt('pool-size', String(TCAV_DEFAULTS.poolSize))),
   effectWindows: Number(opt('effect-windows', String(TCAV_DEFAULTS.effectWindows))),
@@ -63,6 +68,23 @@ for (const [k, c] of cells.entries()) {
       `${c.concept.padEnd(28)} ${c.target.padEnd(10)} up ${st.significantUp} down ${st.significantDown} ${st.stable ? 'STABLE  ' : 'unstable'} z ${z.map((v) => v.toFixed(2)).join(' ')}  pHolm ${st.pValuesCorrected.map((p) => p.toExponential(1)).join(' ')}`,
     );
 }
+// Decided verdicts (src/tcav/decide.ts): a reversal is a cell decided significant in one seed and
+// decided not significant in another; undecided is allowed.
+const ever = cells.filter((c) => c.stability!.outcomes!.includes('significant'));
+const reversed = cells.filter((c) => c.stability!.reversed);
+const undecidedSlots = ever.reduce(
+  (a, c) => a + c.stability!.outcomes!.filter((x) => x === 'undecided').length,
+  0,
+);
+for (const c of ever)
+  console.log(
+    `${c.concept.padEnd(28)} ${c.target.padEnd(10)} ${c.stability!.outcomes!.map((x) => (x === 'significant' ? 'S' : x === 'undecided' ? '?' : 'n')).join('')}`,
+  );
+console.log(
+  `decided verdicts over ${seeds.length} seeds: ${reversed.length} cells significant in one seed and not significant in another; ` +
+    `${ever.length} cells significant in some seed, undecided in ${undecidedSlots} of their ${ever.length * seeds.length} cell-seeds ` +
+    `(${((100 * undecidedSlots) / Math.max(1, ever.length * seeds.length)).toFixed(1)}%), ${ever.filter((c) => c.stability!.outcomes!.includes('undecided')).length} cells undecided in some seed`,
+);
 sds.sort((a, b) => a - b);
 const share = stableShare(cells);
 console.log(

@@ -53,6 +53,8 @@ import { warn } from '../util/warn.ts';
  */
 const MAGIC = 'CLA1';
 const HEADER = 4 + 4 + 4 + 32;
+/** Blobs: "CLB1" | u32 data bytes | u32 key bytes | 32-byte sha256(key + data) | key | data. */
+const BLOB_MAGIC = 'CLB1';
 
 export const DEFAULT_CACHE_DIR = '.cache/activations';
 
@@ -211,6 +213,66 @@ export class ActivationCache {
     } finally {
       lock.release();
     }
+  }
+
+  /**
+   * Other content-keyed results (TCAV nulls, mean gradients: src/tcav/null-cache.ts) stored beside
+   * the activations, with the same guarantees: a checksum over key and bytes, an entry that does not
+   * verify is a miss, a failed write only a warning. `kind` names a subfolder, `key` is hashed.
+   */
+  getBlob(namespace: string, kind: string, key: string): Uint8Array | null {
+    const path = this.blobPath(namespace, kind, key);
+    let bytes: Buffer;
+    try {
+      // Through no symbolic link, as the activations.
+      if (this.safeFolder(dirname(path), false) !== 'ok') return null;
+      bytes = readNoFollow(path);
+    } catch {
+      return null;
+    }
+    if (bytes.length < HEADER || bytes.toString('latin1', 0, 4) !== BLOB_MAGIC) return null;
+    const count = bytes.readUInt32LE(4);
+    const idLength = bytes.readUInt32LE(8);
+    if (bytes.length !== HEADER + idLength + count) return null;
+    const body = bytes.subarray(HEADER);
+    if (body.toString('utf8', 0, idLength) !== key) return null;
+    if (sha256(body) !== bytes.toString('hex', 12, HEADER)) return null;
+    return Uint8Array.from(body.subarray(idLength));
+  }
+
+  putBlob(namespace: string, kind: string, key: string, data: Uint8Array): void {
+    if (!this.writable) return;
+    const idBytes = Buffer.from(key, 'utf8');
+    const out = Buffer.alloc(HEADER + idBytes.length + data.length);
+    out.write(BLOB_MAGIC, 0, 'latin1');
+    out.writeUInt32LE(data.length, 4);
+    out.writeUInt32LE(idBytes.length, 8);
+    const body = Buffer.concat([
+      idBytes,
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+    ]);
+    Buffer.from(sha256(body), 'hex').copy(out, 12);
+    body.copy(out, HEADER);
+    try {
+      const path = this.blobPath(namespace, kind, key);
+      if (this.safeFolder(dirname(path), true) !== 'ok') return;
+      writeNoFollow(this.dir, path, out);
+    } catch (err) {
+      if (!(err instanceof FileSystemError)) throw err;
+      this.writable = false;
+      warn(
+        `activation cache ${this.dir}: ${err.message}; carrying on without writing to the cache`,
+      );
+    }
+  }
+
+  private blobPath(namespace: string, kind: string, key: string): string {
+    return join(
+      this.dir,
+      namespace,
+      `@${safeSegment(kind).slice(-40)}`,
+      `${sha256(key).slice(0, 32)}.bin`,
+    );
   }
 
   path(namespace: string, layer: string, id: string): string {

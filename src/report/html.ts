@@ -175,10 +175,27 @@ function tcavTable(rows: readonly TcavEntry[]): string {
   const body = rows
     .map(
       (e) =>
-        `<tr><td>${esc(e.concept)}</td><td>${esc(e.target)}</td><td>${fmt(e.score)} ± ${fmt(e.std)}</td><td>${fmt(e.magnitude)} ± ${fmt(e.magnitudeStd)}</td><td>${fmt(e.randomScore)} ± ${fmt(e.randomStd)}</td><td>${fmtSig(e.effect)} (random ${fmtSig(e.randomEffect)} ± ${fmtSig(e.randomEffectStd)})</td><td>${fmtP(e.pValue)}</td><td>${fmtP(e.pValueCorrected)}</td><td>${e.significant ? 'yes' : 'no'}</td><td>${fmt(e.cavAccuracy)}${e.cavReliable ? '' : ' ⚠'}</td></tr>`,
+        `<tr><td>${esc(e.concept)}</td><td>${esc(e.target)}</td><td>${fmt(e.score)} ± ${fmt(e.std)}</td><td>${fmt(e.magnitude)} ± ${fmt(e.magnitudeStd)}</td><td>${fmt(e.randomScore)} ± ${fmt(e.randomStd)}</td><td>${fmtSig(e.effect)} (random ${fmtSig(e.randomEffect)} ± ${fmtSig(e.randomEffectStd)})</td><td>${fmtP(e.pValue)}</td><td>${fmtP(e.pValueCorrected)}</td><td>${outcomeCell(e)}</td><td>${fmt(e.cavAccuracy)}${e.cavReliable ? '' : ' ⚠'}</td></tr>`,
     )
     .join('');
-  return `<details><summary>The numbers</summary><table><thead><tr><th>Concept</th><th>Composer</th><th>TCAV score</th><th>Magnitude score</th><th>Random</th><th>Effect</th><th>p</th><th>p corrected</th><th>Significant</th><th>CAV accuracy (balanced)</th></tr></thead><tbody>${body}</tbody></table></details>`;
+  return `<details><summary>The numbers</summary><table><thead><tr><th>Concept</th><th>Composer</th><th>TCAV score</th><th>Magnitude score</th><th>Random</th><th>Effect</th><th>p</th><th>p corrected</th><th>Outcome</th><th>CAV accuracy (balanced)</th></tr></thead><tbody>${body}</tbody></table></details>`;
+}
+
+/**
+ * The decided verdict in words: significant, not significant, or undecided with the range the
+ * p-value lies in (src/tcav/decide.ts); older results without an outcome say yes or no.
+ */
+function outcomeCell(e: TcavEntry): string {
+  if (!e.outcome) return e.significant ? 'yes' : 'no';
+  const risk =
+    e.resamplingRisk !== undefined
+      ? ` (chance that more random concepts would reverse it: at most ${esc(e.resamplingRisk)})`
+      : '';
+  if (e.outcome === 'undecided') {
+    const [lo, hi] = e.pValueInterval ?? [e.pValue, e.pValue];
+    return `<span title="too close to the line to call with ${esc(e.nullConcepts ?? '')} random concepts">undecided: p between ${fmtP(lo)} and ${fmtP(hi)}</span>`;
+  }
+  return `<span title="decided${risk}">${e.outcome}</span>`;
 }
 
 function conceptsSection(r: RunResults, ctx: Context): string {

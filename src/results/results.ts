@@ -78,7 +78,17 @@ export interface TcavEntry {
   pValueScores: number;
   /** p-value after correction for the number of tests (concepts x targets x layers). */
   pValueCorrected: number;
+  /** True exactly when `outcome` is significant. */
   significant: boolean;
+  /**
+   * The decided verdict (src/tcav/decide.ts): significant, not significant, or undecided when the
+   * cell was still too close to Holm's line at the budget of random concepts.
+   */
+  outcome?: 'significant' | 'not significant' | 'undecided';
+  /** Interval for the p-value an exact null would give (`pValue` estimates it). */
+  pValueInterval?: [number, number];
+  /** Bound on the chance that more random concepts would reverse a decided cell of the run. */
+  resamplingRisk?: number;
   /** Mean balanced held-out accuracy of the concept's CAVs (mean recall of the two sides; chance is 0.5). */
   cavAccuracy: number;
   /** False when the CAV accuracy is too low for the score to mean anything. */
@@ -116,6 +126,12 @@ export interface CellStability {
   /** The effect and corrected p-value in each seed (same order as `seeds`). */
   effects: number[];
   pValuesCorrected: number[];
+  /** Seeds in which the cell was undecided (decided verdicts, src/tcav/decide.ts). */
+  undecided?: number;
+  /** Decided significant in one seed and decided not significant in another. */
+  reversed?: boolean;
+  /** The outcome in each seed. */
+  outcomes?: ('significant' | 'not significant' | 'undecided')[];
 }
 
 /** Where a passage lies in its file. */

@@ -3,6 +3,7 @@ import type { ConceptLens } from '../lens/lens.ts';
 import type { HeadModel } from '../model/head.ts';
 import { sha256 } from '../util/files.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
+import { cachedVector } from './null-cache.ts';
 
 /**
  * The mean gradient of each target composer's logit at a layer, over many of its windows.
@@ -42,7 +43,13 @@ export async function meanGradients(
     const key = sha256(`${layer}\n${t.classIndex}\n${t.windows.map((w) => w.id).join('\n')}`);
     let found = cache.get(key);
     if (!found) {
-      found = meanGradient(lens, head, layer, t);
+      // On disk too (null-cache.ts): the pass over every window is most of a rerun's cost.
+      found = cachedVector(
+        lens,
+        'mean-gradients',
+        `${lens.classifier.sha256}\n${JSON.stringify(lens.classifier.input)}\n${key}`,
+        () => meanGradient(lens, head, layer, t),
+      );
       cache.set(key, found);
       // A failed or interrupted pass is not remembered.
       found.catch(() => cache.delete(key));

@@ -90,7 +90,31 @@ export interface TcavLayerOptions {
    * over the target excerpts.
    */
   meanGradients?: MeanGradients;
+  /** Counterexample sets in the bank that every single concept's runs draw from (default 1024). */
+  bankSize?: number;
+  /** Random concepts whose first run also gives scores and a held-out accuracy (reference figures; default 200). */
+  referenceConcepts?: number;
+  /** Where nulls are kept between runs (content-keyed; null-cache.ts); absent: memory only. */
+  nullStore?: NullStore;
+  /** What else the null depends on that this layer cannot see (the model and the layer's name). */
+  scope?: string;
   progress?: Progress;
+}
+
+/** A null's stored form: per target, the effects of its first `count` random concepts. */
+export interface StoredNull {
+  count: number;
+  /** [target][concept]. */
+  effects: Float64Array[];
+  /** Reference figures of the first random concepts (first run): scores and accuracy. */
+  positive: number[][];
+  negative: number[][];
+  accuracies: number[];
+}
+
+export interface NullStore {
+  get(key: string): StoredNull | undefined;
+  put(key: string, value: StoredNull): void;
 }
 
 /** Scores of one concept for one target over the runs. */
@@ -110,8 +134,10 @@ export interface NullSummary {
   sizes: number[];
   /** Number of random concepts. */
   concepts: number;
-  /** Each random concept's mean balanced CAV accuracy over its runs. */
+  /** Mean balanced CAV accuracy of the first (reference) random concepts' first runs. */
   accuracies: number[];
+  /** How to ask for more of this null (TcavLayer.nullEffects), for sequential decisions. */
+  key: { sizes: number[]; orientation: 1 | -1 };
 }
 
 export interface ConceptTest {
@@ -129,7 +155,7 @@ export interface ConceptTest {
     effectTest: TTest;
     /** Each random concept's effect (its mean derivative over its runs). */
     nullEffects: number[];
-    /** Sign-count score of each random concept's first CAV. */
+    /** Sign-count score of the first CAV of each reference random concept. */
     nullScores: number[];
   })[];
   null: NullSummary;
@@ -169,18 +195,43 @@ interface RunResult {
 
 interface NullDistribution {
   sizes: number[];
-  /** [target][concept]: effect, first-run share of positive and of negative derivatives. */
-  effects: number[][];
+  /** Random concepts computed so far (effects[t] holds at least this many values). */
+  count: number;
+  /** [target][concept]: effect; first-run share of positive and of negative derivatives (reference concepts). */
+  effects: Float64Array[];
   positive: number[][];
   negative: number[][];
   accuracies: number[];
 }
 
-type Resolved = Required<Omit<TcavLayerOptions, 'progress' | 'meanGradients'>> &
-  Pick<TcavLayerOptions, 'progress' | 'meanGradients'>;
+type Resolved = Required<
+  Omit<TcavLayerOptions, 'progress' | 'meanGradients' | 'nullStore' | 'scope'>
+> &
+  Pick<TcavLayerOptions, 'progress' | 'meanGradients' | 'nullStore' | 'scope'>;
+
+/**
+ * The bank of counterexample sets: `bankSize` sets of `setSize` pool rows (spread over pieces),
+ * drawn once per layer and seed. Every single concept, the user's and the null's random ones, draws
+ * its runs' counterexample sets from it (distinct sets, none sharing a window with the concept),
+ * so concept and null are still run alike; and a random concept's FastCAV run costs a handful of
+ * lookups: with S the sum of a set's rows, |w|^2 needs S_P . S_N = sum over P of
+ * dots[b][i] = x_i . S_N (precomputed), and S_N . S_N and the per-target sums of S_N are per set.
+ */
+interface CounterBank {
+  sets: Int32Array[];
+  /** [set x pool row]: x_i . S_set. */
+  dots: Float64Array;
+  /** S_set . S_set. */
+  squared: Float64Array;
+  /** [set x target]: sum of the set's rows' per-target effect terms (poolSums). */
+  sums: Float64Array;
+}
 
 export class TcavLayer {
-  private readonly nulls = new Map<string, Promise<NullDistribution>>();
+  private readonly nulls = new Map<string, { dist: NullDistribution; work: Promise<void> }>();
+  private counterBank?: CounterBank;
+  /** Content fingerprint of everything a null depends on besides its sizes (set by prepare). */
+  private fingerprint = '';
   /** Work done so far, for benchmarks: CAV fits, random concepts, and where the time went (ms). */
   readonly cost = {
     cavFits: 0,
@@ -257,7 +308,14 @@ export class TcavLayer {
     pool: PoolSet,
     options: TcavLayerOptions,
   ): Promise<TcavLayer> {
-    const o: Resolved = { cav: 'logistic', C: 1, holdout: 1 / 3, ...options };
+    const o: Resolved = {
+      cav: 'logistic',
+      C: 1,
+      holdout: 1 / 3,
+      bankSize: 1024,
+      referenceConcepts: 200,
+      ...options,
+    };
     if (o.runs < 2) throw new UserError(`random runs: at least 2 are needed, got ${o.runs}`);
     if (o.nullConcepts < 3)
       throw new UserError(`null concepts: at least 3 are needed for a test, got ${o.nullConcepts}`);
@@ -296,6 +354,25 @@ export class TcavLayer {
         `mean gradients: ${o.meanGradients.grads.length} values for ${targets.length} x ${dim}`,
       );
     layer.poolSums = await layer.rowSums(unique, poolDerivs);
+    layer.fingerprint = sha256(
+      JSON.stringify({
+        scope: o.scope ?? '',
+        seed: o.seed,
+        runs: o.runs,
+        setSize: o.setSize,
+        holdout: o.holdout,
+        cav: o.cav,
+        C: o.C,
+        bankSize: o.bankSize,
+        referenceConcepts: o.referenceConcepts,
+        dim,
+        exact: table.exact,
+        targets: targets.map((t) => [t.name, t.classIndex, t.n, digest(t.acts, t.n * dim)]),
+        meanGradients: o.meanGradients ? digest(o.meanGradients.grads) : null,
+        pool: unique.ids,
+        pieces: unique.pieces ?? null,
+      }),
+    );
     layer.cost.derivativeRows += unique.n;
     layer.cost.derivativeMs += performance.now() - started;
     return layer;
@@ -323,7 +400,11 @@ export class TcavLayer {
    * Test a concept: R CAVs (against random counterexample sets, or against `counter`), scores and
    * derivatives per target, and the test against the size-matched null.
    */
-  async testConcept(conceptSet: KeyedSet, counterSet?: KeyedSet): Promise<ConceptTest> {
+  async testConcept(
+    conceptSet: KeyedSet,
+    counterSet?: KeyedSet,
+    nullConcepts: number = this.options.nullConcepts,
+  ): Promise<ConceptTest> {
     const started = performance.now();
     const { runs, setSize, holdout } = this.options;
     const concept = sortById(conceptSet, this.dim);
@@ -344,10 +425,11 @@ export class TcavLayer {
         [...Array(this.pool.n).keys()].filter((i) => exclude.has(this.pool.ids[i])),
       );
       const rng = new Rng(`${this.options.seed}/concept/${key}`);
+      const pick = this.bankPicker(excluded);
       plans = singlePlans(
         rng,
         range(concept.n),
-        (r) => this.drawRows(r, setSize, allowed, excluded).map((i) => concept.n + i),
+        (r) => pick(r).rows.map((i) => concept.n + i),
         runs,
         holdout,
       );
@@ -384,15 +466,15 @@ export class TcavLayer {
       await yieldToSignals(); // a pending Ctrl-C acts between CAV fits
     }
     this.cost.conceptMs += performance.now() - started;
-    const nul = await this.nullFor(nullSizes);
-    const M = this.options.nullConcepts;
+    const nul = await this.nullOf(nullSizes, nullConcepts);
+    const M = nullConcepts;
     return {
       accuracies: results.map((r) => r.accuracy),
       directions: results.map((r) => r.direction!),
       targets: this.targets.map((t, ti) => {
         const derivatives = results.map((r) => r.mean[ti]);
         const scores = results.map((r) => (r.usable ? r.positive[ti] : 0.5));
-        const nullEffects = nul.effects[ti].map((v) => orientation * v);
+        const nullEffects = Array.from(nul.effects[ti].subarray(0, M), (v) => orientation * v);
         const nullScores = (orientation === 1 ? nul.positive : nul.negative)[ti];
         const effect = derivatives.reduce((a, b) => a + b, 0) / derivatives.length;
         return {
@@ -410,6 +492,7 @@ export class TcavLayer {
         sizes: orientation === 1 ? nul.sizes : nul.sizes.slice().reverse(),
         concepts: M,
         accuracies: nul.accuracies,
+        key: { sizes: nullSizes, orientation },
       },
     };
   }
@@ -435,20 +518,75 @@ export class TcavLayer {
     };
   }
 
-  /** The null of random concepts of these sizes, computed once per layer. */
-  private nullFor(sizes: number[]): Promise<NullDistribution> {
+  /**
+   * The null of random concepts of these sizes with at least `concepts` random concepts: computed
+   * once per layer and extended on demand (sequential decisions ask for more where a cell is close
+   * to its line). Random concept m draws from its own stream (seed, sizes, m), so the first M of a
+   * null of 2M are the null of M: an extension only appends, and the null store keeps the longest.
+   */
+  private async nullOf(sizes: number[], concepts: number): Promise<NullDistribution> {
     const key = sizes.join('/');
-    let found = this.nulls.get(key);
-    if (!found) {
-      found = this.computeNull(sizes);
-      this.nulls.set(key, found);
+    let entry = this.nulls.get(key);
+    if (!entry) {
+      const stored = this.options.nullStore?.get(this.nullKey(sizes));
+      const T = this.targets.length;
+      const dist: NullDistribution =
+        stored && stored.effects.length === T
+          ? { sizes, ...stored }
+          : {
+              sizes,
+              count: 0,
+              effects: this.targets.map(() => new Float64Array(0)),
+              positive: this.targets.map(() => []),
+              negative: this.targets.map(() => []),
+              accuracies: [],
+            };
+      entry = { dist, work: Promise.resolve() };
+      this.nulls.set(key, entry);
     }
-    return found;
+    const e = entry;
+    // Extensions of one null run one after another (several cells may ask at once).
+    const next = e.work.then(async () => {
+      if (e.dist.count >= concepts) return;
+      await this.extendNull(e.dist, concepts);
+      this.options.nullStore?.put(this.nullKey(sizes), {
+        count: e.dist.count,
+        effects: e.dist.effects,
+        positive: e.dist.positive,
+        negative: e.dist.negative,
+        accuracies: e.dist.accuracies,
+      });
+    });
+    e.work = next.catch(() => undefined);
+    await next;
+    return e.dist;
   }
 
-  private async computeNull(requested: number[]): Promise<NullDistribution> {
+  /** Key of a null in the null store: everything it depends on (see prepare) and its sizes. */
+  private nullKey(sizes: number[]): string {
+    return `${this.fingerprint}/${sizes.join('x')}`;
+  }
+
+  /**
+   * The effects of a null's first `concepts` random concepts in one orientation, for one target:
+   * extends the null when it has fewer (sequential decisions, run.ts).
+   */
+  async nullEffects(
+    key: { sizes: number[]; orientation: 1 | -1 },
+    target: number,
+    concepts: number,
+  ): Promise<Float64Array> {
+    const dist = await this.nullOf(key.sizes, concepts);
+    const out = dist.effects[target].slice(0, concepts);
+    if (key.orientation === -1) for (let i = 0; i < out.length; i++) out[i] = -out[i];
+    return out;
+  }
+
+  /** Append random concepts [dist.count, concepts) to a null. */
+  private async extendNull(dist: NullDistribution, concepts: number): Promise<void> {
+    const requested = dist.sizes;
     const started = performance.now();
-    const { runs, setSize, holdout, nullConcepts } = this.options;
+    const { runs, setSize, holdout, referenceConcepts } = this.options;
     const N = this.pool.n;
     const need = requested.length === 1 ? requested[0] + setSize : requested[0] + requested[1];
     if (N < need || requested.some((s) => s < 2))
@@ -456,29 +594,49 @@ export class TcavLayer {
         `the random pool holds ${N} windows; random concepts of ${requested.join(' + ')} examples${requested.length === 1 ? ` with counterexample sets of ${setSize}` : ''} need ${need} (use a larger corpus, or lower --set-size)`,
       );
     const T = this.targets.length;
-    const out: NullDistribution = {
-      sizes: requested,
-      effects: this.targets.map(() => []),
-      positive: this.targets.map(() => []),
-      negative: this.targets.map(() => []),
-      accuracies: [],
-    };
+    const from = dist.count;
+    const effects = this.targets.map((_, t) => {
+      const a = new Float64Array(concepts);
+      a.set(dist.effects[t].subarray(0, from));
+      return a;
+    });
     const bank: Bank = { L: 0 };
     const all = range(N);
-    for (let m = 0; m < nullConcepts; m++) {
+    const fast = this.options.cav === 'fast';
+    const counterBank = requested.length === 1 ? this.bankOfSets() : undefined;
+    for (let m = from; m < concepts; m++) {
       const rng = new Rng(`${this.options.seed}/null/${requested.join('x')}/${m}`);
+      const reference = m < referenceConcepts;
       let plans: RunPlan[];
       if (requested.length === 1) {
         const chosen = this.drawRows(rng, requested[0], all);
-        const taken = new Set(chosen);
-        const rest = this.groups ? all : all.filter((i) => !taken.has(i));
-        plans = singlePlans(
-          rng,
-          chosen,
-          (r) => this.drawRows(r, setSize, rest, taken),
-          runs,
-          holdout,
-        );
+        const pick = this.bankPicker(new Set(chosen));
+        if (fast) {
+          // Closed form over the bank (CounterBank); a reference concept's first run is also
+          // fitted in full for its scores and accuracy (the same CAV, so the same effect).
+          const picks: { rows: number[]; set: number }[] = [];
+          for (let r = 0; r < runs; r++) picks.push(pick(rng));
+          const mean = picks.every((p) => p.set >= 0)
+            ? this.bankRuns(
+                chosen,
+                picks.map((p) => p.set),
+                counterBank!,
+              )
+            : this.targets.map((_, t) => {
+                const runsOf = picks.map((p) =>
+                  this.fastNullRun({ train: labelled(chosen, p.rows), test: [] }),
+                );
+                return runsOf.reduce((a, r) => a + r.mean[t], 0) / runsOf.length;
+              });
+          for (let t = 0; t < T; t++) effects[t][m] = mean[t];
+          if (reference) {
+            const plan = stratifiedSplit(rng, chosen, picks[0].rows, holdout);
+            this.recordReference(dist, this.run(bank, plan, 1, false, true, true));
+          }
+          if ((m & 63) === 63) await yieldToSignals(); // a pending Ctrl-C acts within a second
+          continue;
+        }
+        plans = singlePlans(rng, chosen, (r) => pick(r).rows, runs, holdout);
       } else {
         const first = this.drawRows(rng, requested[0], all);
         const taken = new Set(first);
@@ -490,28 +648,141 @@ export class TcavLayer {
         );
         plans = pairedPlans(rng, first, second, runs, holdout);
       }
-      // Only the first run's per-excerpt signs are kept (its sign-count score); the others
-      // need just their mean effects.
+      // Only the first run of a reference concept keeps per-excerpt signs and an accuracy; the
+      // other runs need just their mean effects.
       const results: RunResult[] = [];
       for (const [r, p] of plans.entries()) {
+        const withReference = reference && r === 0;
         results.push(
-          r > 0 && this.options.cav === 'fast'
+          !withReference && fast
             ? this.fastNullRun(p)
-            : this.run(bank, p, 1, false, r === 0, r === 0),
+            : this.run(bank, p, 1, false, withReference, withReference),
         );
         if (this.options.cav === 'logistic') await yieldToSignals();
       }
-      for (let t = 0; t < T; t++) {
-        out.effects[t].push(results.reduce((a, r) => a + r.mean[t], 0) / results.length);
-        out.positive[t].push(results[0].usable ? results[0].positive[t] : 0.5);
-        out.negative[t].push(results[0].usable ? results[0].negative[t] : 0.5);
-      }
-      out.accuracies.push(meanOf(results.map((r) => r.accuracy)));
+      for (let t = 0; t < T; t++)
+        effects[t][m] = results.reduce((a, r) => a + r.mean[t], 0) / results.length;
+      if (reference) this.recordReference(dist, results[0]);
       await yieldToSignals(); // a pending Ctrl-C acts between random concepts
     }
-    this.cost.randomConcepts += nullConcepts;
+    dist.effects = effects;
+    dist.count = concepts;
+    this.cost.randomConcepts += concepts - from;
     this.cost.nullMs += performance.now() - started;
-    return out;
+  }
+
+  /** A reference random concept's first run: its sign-count shares and its held-out accuracy. */
+  private recordReference(dist: NullDistribution, result: RunResult): void {
+    this.targets.forEach((_, t) => {
+      dist.positive[t].push(result.usable ? result.positive[t] : 0.5);
+      dist.negative[t].push(result.usable ? result.negative[t] : 0.5);
+    });
+    dist.accuracies.push(result.accuracy);
+  }
+
+  /** The bank of counterexample sets (CounterBank), built on first use from the pool's Gram matrix. */
+  private bankOfSets(): CounterBank {
+    if (this.counterBank) return this.counterBank;
+    const { bankSize, setSize } = this.options;
+    const N = this.pool.n;
+    const T = this.targets.length;
+    const K = this.poolGram;
+    const all = range(N);
+    const sets: Int32Array[] = [];
+    const dots = new Float64Array(bankSize * N);
+    const squared = new Float64Array(bankSize);
+    const sums = new Float64Array(bankSize * T);
+    for (let b = 0; b < bankSize; b++) {
+      const rng = new Rng(`${this.options.seed}/bank/${b}`);
+      const rows = Int32Array.from(this.drawRows(rng, setSize, all)).sort();
+      sets.push(rows);
+      const out = dots.subarray(b * N, (b + 1) * N);
+      for (const j of rows) {
+        const row = K.subarray(j * N, (j + 1) * N);
+        for (let i = 0; i < N; i++) out[i] += row[i];
+        for (let t = 0; t < T; t++) sums[b * T + t] += this.poolSums[j * T + t];
+      }
+      let sq = 0;
+      for (const j of rows) sq += out[j];
+      squared[b] = sq;
+    }
+    this.counterBank = { sets, dots, squared, sums };
+    return this.counterBank;
+  }
+
+  /**
+   * A picker of counterexample sets for one concept: distinct sets of the bank, none holding a row
+   * in `excluded` (the concept's own windows). In a pool so small that the bank has too few such
+   * sets (tests, tiny corpora), a set is drawn afresh from the rest of the pool instead (`set` -1);
+   * concepts and random concepts pick the same way, so they are still run alike.
+   */
+  private bankPicker(excluded: ReadonlySet<number>): (rng: Rng) => { rows: number[]; set: number } {
+    const bank = this.bankOfSets();
+    const used = new Set<number>();
+    let allowed: number[] | undefined;
+    return (rng) => {
+      const B = bank.sets.length;
+      for (let tries = 0; tries < 4 * B; tries++) {
+        const b = Math.floor(rng.next() * B);
+        if (used.has(b)) continue;
+        const rows = bank.sets[b];
+        let clash = false;
+        for (const r of rows)
+          if (excluded.has(r)) {
+            clash = true;
+            break;
+          }
+        if (clash) continue;
+        used.add(b);
+        return { rows: Array.from(rows), set: b };
+      }
+      allowed ??= range(this.pool.n).filter((i) => !excluded.has(i));
+      return { rows: this.drawRows(rng, this.options.setSize, allowed, excluded), set: -1 };
+    };
+  }
+
+  /**
+   * A random concept's FastCAV runs against bank sets, reduced to what the null keeps: its mean
+   * effect per target over the runs, in closed form. With P the concept's rows, N a bank set,
+   * n = |P| + |N|, w = c_p S_P + c_n S_N (c_p = 1/|P| - 1/n, c_n = -1/n), so
+   * |w|^2 = c_p^2 S_P.S_P + 2 c_p c_n S_P.S_N + c_n^2 S_N.S_N and the mean derivative for a target
+   * is (c_p sum_P + c_n sum_N) / (|w| n_t) over the rows' per-target sums (poolSums). The same
+   * numbers as run() gives for those rows (test/tcav/null.test.ts).
+   */
+  private bankRuns(
+    chosen: readonly number[],
+    sets: readonly number[],
+    bank: CounterBank,
+  ): number[] {
+    const N = this.pool.n;
+    const K = this.poolGram;
+    const T = this.targets.length;
+    const rows = chosen.slice().sort((a, b) => a - b);
+    let pp = 0;
+    for (const i of rows) {
+      const row = i * N;
+      for (const j of rows) pp += K[row + j];
+    }
+    const sumsP = new Float64Array(T);
+    for (const i of rows) for (let t = 0; t < T; t++) sumsP[t] += this.poolSums[i * T + t];
+    const mean = new Array<number>(T).fill(0);
+    let usable = 0;
+    for (const b of sets) {
+      const n = rows.length + bank.sets[b].length;
+      const cpb = 1 / rows.length - 1 / n;
+      const cn = -1 / n;
+      const dots = bank.dots.subarray(b * N, (b + 1) * N);
+      let pn = 0;
+      for (const i of rows) pn += dots[i];
+      const squared = cpb * cpb * pp + 2 * cpb * cn * pn + cn * cn * bank.squared[b];
+      const norm = Math.sqrt(Math.max(0, squared));
+      this.cost.cavFits++;
+      usable++;
+      if (!(norm > 0) || !Number.isFinite(norm)) continue; // a degenerate run: no effect
+      for (let t = 0; t < T; t++)
+        mean[t] += (cpb * sumsP[t] + cn * bank.sums[b * T + t]) / (norm * this.divisor(t));
+    }
+    return mean.map((v) => v / Math.max(1, usable));
   }
 
   /**
@@ -892,4 +1163,14 @@ function concat(a: KeyedSet, b: KeyedSet, dim: number): KeyedSet {
   acts.set(a.acts.subarray(0, a.n * dim));
   acts.set(b.acts.subarray(0, b.n * dim), a.n * dim);
   return { acts, n: a.n + b.n, ids: [...a.ids, ...b.ids] };
+}
+
+/** sha256 of a float array's bytes (content keys of nulls). */
+function digest(values: Float32Array, count = values.length): string {
+  return sha256(Buffer.from(values.buffer, values.byteOffset, count * 4));
+}
+
+/** Positive rows labelled 1, negative rows 0. */
+function labelled(pos: readonly number[], neg: readonly number[]): Labeled[] {
+  return [...pos.map((row) => ({ row, label: 1 })), ...neg.map((row) => ({ row, label: 0 }))];
 }

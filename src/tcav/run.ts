@@ -1,4 +1,5 @@
 import type { ConceptFile } from '../concepts/load.ts';
+import type { Excerpt } from '../corpus/types.ts';
 import { resolveExamples } from '../concepts/examples.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import type { TcavEntry } from '../results/results.ts';
@@ -6,8 +7,10 @@ import { UserError } from '../util/errors.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
 import type { CavMethod } from './cav.ts';
 import { meanGradients, type MeanGradients } from './effects.ts';
-import { TcavLayer, type KeyedSet, type TargetSet } from './layer.ts';
+import { classify, pInterval, schedule, type Outcome, type PInterval } from './decide.ts';
+import { TcavLayer, type KeyedSet, type NullSummary, type TargetSet } from './layer.ts';
 import { boundedPoolSize } from './memory.ts';
+import { nullStore } from './null-cache.ts';
 import { holm, meanStd } from './stats.ts';
 
 /**
@@ -54,8 +57,15 @@ export interface TcavOptions {
    * window of most corpora; 0 reads effects on the target excerpts). Needs exact gradients.
    */
   effectWindows?: number;
-  /** Random concepts in each size-matched null (default: defaultNullConcepts(cav)). */
+  /**
+   * Budget of random concepts per size-matched null (default: defaultNullConcepts(cav)): a null
+   * starts at `nullStart` and is doubled, up to this, only while a cell that uses it is undecided.
+   */
   nullConcepts?: number;
+  /** Random concepts in a null's first batch (default: defaultNullStart(cav)). */
+  nullStart?: number;
+  /** Bound on the probability that more random concepts would reverse a decided cell (default 0.001; decide.ts). */
+  resamplingRisk?: number;
   /** Random corpus windows that counterexample sets and random concepts are drawn from (default 5000). */
   poolSize?: number;
   /** How CAVs are learnt: FastCAV (default) or logistic regression. */
@@ -91,6 +101,7 @@ export const TCAV_DEFAULTS = {
   cav: 'fast' as CavMethod,
   alpha: 0.05,
   minCavAccuracy: 0.7,
+  resamplingRisk: 0.001,
 };
 
 /**
@@ -100,7 +111,16 @@ export const TCAV_DEFAULTS = {
  * the numbers mean"); a logistic one costs a fit per run (about 1 ms), so 200.
  */
 export function defaultNullConcepts(cav: CavMethod): number {
-  return cav === 'fast' ? 3000 : 200;
+  return cav === 'fast' ? 32_000 : 200;
+}
+
+/**
+ * First batch of a null: enough for the large-sample intervals of decide.ts (FastCAV random
+ * concepts cost microseconds over the bank of counterexample sets, layer.ts), or the logistic
+ * budget's quarter.
+ */
+export function defaultNullStart(cav: CavMethod): number {
+  return cav === 'fast' ? 1000 : 50;
 }
 
 /** k-means discovery's clusters are tested against nulls of random parts; 1000 FastCAV concepts (200 logistic) each. */
@@ -194,6 +214,9 @@ export async function runTcav(
   for (const l of o.layers) lens.classifier.layer(l); // fails early, listing the valid layers
 
   const cells: TcavEntry[] = [];
+  /** Per cell: what sequential decisions need to ask its null for more random concepts. */
+  const pending: { tcav: TcavLayer; key: NullSummary['key']; target: number }[] = [];
+  const steps = schedule(o.nullStart, o.nullConcepts);
   for (const layer of o.layers) {
     const { tcav, acts, effects } = await prepareTcavLayer(lens, layer, o);
     lens.progress.start(`${layer}: CAVs, nulls and tests`, concepts.length);
@@ -202,7 +225,7 @@ export async function runTcav(
       const counter = concept.counterexamples
         ? await acts(concept.counterexamples, `${layer}: ${concept.name} counterexamples`)
         : undefined;
-      const result = await tcav.testConcept(examples, counter);
+      const result = await tcav.testConcept(examples, counter, steps[0]);
       o.onCavs?.({
         concept: concept.name,
         layer,
@@ -212,7 +235,8 @@ export async function runTcav(
       });
       const accuracy = meanStd(result.accuracies.filter(Number.isFinite)).mean;
       const nullAccuracy = meanStd(result.null.accuracies.filter(Number.isFinite)).mean;
-      result.targets.forEach((t) => {
+      result.targets.forEach((t, ti) => {
+        pending.push({ tcav, key: result.null.key, target: ti });
         const s = meanStd(t.scores);
         const m = meanStd(t.magnitudes);
         const r = meanStd(t.nullScores);
@@ -260,7 +284,63 @@ export async function runTcav(
     lens.progress.stop();
     o.onLayer?.(layer, tcav);
   }
-  return correct(cells, o.alpha);
+  return decideFamily(cells, pending, steps, o, lens);
+}
+
+/**
+ * Sequential decisions over the run's family of cells (decide.ts): intervals for each cell's p*
+ * from its null, Holm on their ends, and more random concepts (the null doubled) only for the
+ * nulls of cells still open, until every cell is decided or the budget is spent.
+ */
+async function decideFamily(
+  cells: TcavEntry[],
+  pending: { tcav: TcavLayer; key: NullSummary['key']; target: number }[],
+  steps: number[],
+  o: { alpha: number; resamplingRisk: number },
+  lens: ConceptLens,
+): Promise<TcavEntry[]> {
+  if (cells.length === 0) return cells;
+  const delta = o.resamplingRisk / (cells.length * steps.length);
+  const intervals: PInterval[] = new Array(cells.length);
+  const outcomes: Outcome[] = cells.map(() => 'undecided');
+  const used = cells.map(() => steps[0]);
+  const draws: Float64Array[] = new Array(cells.length);
+  for (const [k, M] of steps.entries()) {
+    const open = cells.map((_, i) => i).filter((i) => outcomes[i] === 'undecided');
+    if (open.length === 0) break;
+    if (k > 0)
+      lens.progress.start(
+        `sequential decisions: ${open.length} open cells, nulls of ${M}`,
+        open.length,
+      );
+    for (const i of open) {
+      const c = pending[i];
+      draws[i] = await c.tcav.nullEffects(c.key, c.target, M);
+      intervals[i] = pInterval(cells[i].effect, draws[i], delta);
+      used[i] = M;
+      if (k > 0) lens.progress.tick();
+      await yieldToSignals();
+    }
+    if (k > 0) lens.progress.stop();
+    const now = classify(intervals, o.alpha);
+    for (const i of open) if (now[i] !== 'undecided') outcomes[i] = now[i];
+  }
+  const adjusted = holm(intervals.map((iv) => iv.p));
+  return cells.map((c, i) => {
+    const null_ = meanStd(Array.from(draws[i]));
+    return {
+      ...c,
+      randomEffect: null_.mean,
+      randomEffectStd: null_.std,
+      pValue: intervals[i].p,
+      pValueInterval: [intervals[i].low, intervals[i].high] as [number, number],
+      pValueCorrected: adjusted[i],
+      outcome: outcomes[i],
+      significant: outcomes[i] === 'significant',
+      resamplingRisk: o.resamplingRisk,
+      nullConcepts: used[i],
+    };
+  });
 }
 
 /**
@@ -291,16 +371,31 @@ export async function prepareTcavLayer(
     const a = await lens.activations(items, [layer], stage);
     return { acts: a.layers[layer], n: a.n, ids: items.map(contentId) };
   };
+  // Corpus windows in chunks: a roll is 400 x 88 floats, so 5000 of them at once would hold
+  // 0.7 GB of rolls for activations a fifth of that size.
+  const corpusActs = async (excerpts: Excerpt[], stage: string): Promise<KeyedSet> => {
+    const size = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(excerpts.length * size);
+    const ids: string[] = [];
+    const chunk = 256;
+    for (let first = 0; first < excerpts.length; first += chunk) {
+      const part = await lens.corpusItemsAsync(excerpts.slice(first, first + chunk));
+      const a = await acts(part, `${stage} (${first + part.length} of ${excerpts.length})`);
+      out.set(a.acts.subarray(0, a.n * size), first * size);
+      ids.push(...a.ids);
+    }
+    return { acts: out, n: excerpts.length, ids };
+  };
   const targets: TargetSet[] = [];
   for (const [i, t] of o.targets.entries()) {
     targets.push({
       name: t,
       classIndex: lens.labels.indexOf(t),
-      ...(await acts(await lens.corpusItemsAsync(targetExcerpts[i]), `${layer}: ${t} excerpts`)),
+      ...(await corpusActs(targetExcerpts[i], `${layer}: ${t} excerpts`)),
     });
   }
   const pool = {
-    ...(await acts(await lens.corpusItemsAsync(poolExcerpts), `${layer}: pool of random sets`)),
+    ...(await corpusActs(poolExcerpts, `${layer}: pool of random sets`)),
     // Random concepts and counterexample sets are drawn spread over pieces (layer.ts, PoolSet).
     pieces: poolExcerpts.map((x) => x.piece),
   };
@@ -335,6 +430,8 @@ export async function prepareTcavLayer(
     cav: o.cav,
     seed: `${o.seed}/${layer}`,
     progress: lens.progress,
+    nullStore: nullStore(lens),
+    scope: `${lens.classifier.sha256}/${JSON.stringify(lens.classifier.input)}/${layer}`,
   });
   return { tcav, acts, effects };
 }
@@ -343,7 +440,12 @@ export async function prepareTcavLayer(
 function resolveOptions<T extends Partial<TcavOptions>>(options: T) {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const merged = { ...TCAV_DEFAULTS, ...given } as typeof TCAV_DEFAULTS & T;
-  return { ...merged, nullConcepts: merged.nullConcepts ?? defaultNullConcepts(merged.cav) };
+  const nullConcepts = merged.nullConcepts ?? defaultNullConcepts(merged.cav);
+  return {
+    ...merged,
+    nullConcepts,
+    nullStart: Math.min(nullConcepts, merged.nullStart ?? defaultNullStart(merged.cav)),
+  };
 }
 
 /** Holm's correction over all cells; a cell is significant when its corrected p-value is below alpha. */

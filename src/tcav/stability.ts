@@ -41,6 +41,8 @@ export function withStability(runs: TcavEntry[][], seeds: number[]): TcavEntry[]
     const all = across as TcavEntry[];
     const up = all.filter((e) => e.significant && e.effect > e.randomEffect).length;
     const down = all.filter((e) => e.significant && e.effect < e.randomEffect).length;
+    const undecided = all.filter((e) => e.outcome === 'undecided').length;
+    const kept = all.filter((e) => e.outcome === 'not significant').length;
     return {
       ...cell,
       stability: {
@@ -48,6 +50,10 @@ export function withStability(runs: TcavEntry[][], seeds: number[]): TcavEntry[]
         significantUp: up,
         significantDown: down,
         stable: up === all.length || down === all.length,
+        undecided,
+        // A reversal: decided significant in one seed and decided not significant in another.
+        reversed: up + down > 0 && kept > 0,
+        outcomes: all.map((e) => e.outcome ?? (e.significant ? 'significant' : 'not significant')),
         effects: all.map((e) => e.effect),
         pValuesCorrected: all.map((e) => e.pValueCorrected),
       },

@@ -83,8 +83,11 @@ describe.each(['fast', 'logistic'] as const)(
         const ab = cell('alberti vs stride', target);
         const ba = cell('stride vs alberti', target);
         expect(ab.counterexamples).toBe('relative');
-        expect(ab.pValue).toBeGreaterThan(0);
+        // A normal tail far out can underflow to 0 with a null of 6: equal, and a number.
+        expect(Number.isFinite(ab.pValue)).toBe(true);
         expect(ba.pValue).toBe(ab.pValue);
+        expect(ba.pValueInterval).toEqual(ab.pValueInterval);
+        expect(ba.outcome).toBe(ab.outcome);
         expect(ba.pValueCorrected).toBe(ab.pValueCorrected);
         expect(ba.significant).toBe(ab.significant);
         expect(ba.effect).toBeCloseTo(-ab.effect, 12);

@@ -31,6 +31,7 @@ export interface TcavFlags {
   seed: number;
   seeds: number;
   alpha: number;
+  'resampling-risk'?: number;
 }
 
 interface TcavArgs extends LensFlags, BankFlags, TcavFlags {
@@ -77,6 +78,7 @@ export async function tcavStage(
     | 'seed'
     | 'seeds'
     | 'alpha'
+    | 'resampling-risk'
   >,
   results: RunResults,
   onCavs?: TcavOptions['onCavs'],
@@ -101,6 +103,7 @@ export async function tcavStage(
       cav: args.cav,
       seed: args.seed,
       alpha: args.alpha,
+      resamplingRisk: args['resampling-risk'],
       onCavs,
     },
     seeds,
@@ -115,6 +118,7 @@ export async function tcavStage(
     cav: args.cav,
     ...(seeds.length > 1 ? { seeds } : {}),
     alpha: args.alpha,
+    resamplingRisk: args['resampling-risk'],
     concepts: concepts.map((c) => c.spec.name),
   });
   return { prepared };
@@ -129,6 +133,9 @@ export function checkTcavFlags(
     throw new UserError(`--effect-windows: a whole number, 0 or more, got ${w}`);
   if (!Number.isInteger(args.seeds) || args.seeds < 1 || args.seeds > 100)
     throw new UserError(`--seeds: a whole number of seeds from 1 to 100, got ${args.seeds}`);
+  const risk = (args as Partial<Pick<TcavFlags, 'resampling-risk'>>)['resampling-risk'];
+  if (risk !== undefined && !(risk > 0 && risk < 1))
+    throw new UserError(`--resampling-risk: a probability between 0 and 1, got ${risk}`);
   const m = args['null-concepts'];
   if (m !== undefined && (!Number.isInteger(m) || m < 3))
     throw new UserError(`--null-concepts: a whole number, at least 3, got ${m}`);
@@ -161,7 +168,7 @@ export function tcavFlags<T>(y: Argv<T>) {
     .option('null-concepts', {
       type: 'number',
       describe:
-        'Random concepts of each concept size in the null (default 3000 with FastCAV, 200 with the logistic CAV)',
+        'Budget of random concepts per concept size: a null starts at 1000 (FastCAV; 50 logistic) and is doubled only while a cell that uses it is undecided (default 32000 with FastCAV, 200 with the logistic CAV)',
     })
     .option('pool-size', {
       type: 'number',
@@ -183,6 +190,12 @@ export function tcavFlags<T>(y: Argv<T>) {
       type: 'number',
       default: TCAV_DEFAULTS.alpha,
       describe: 'Significance level after Holm correction',
+    })
+    .option('resampling-risk', {
+      type: 'number',
+      default: TCAV_DEFAULTS.resamplingRisk,
+      describe:
+        'Bound on the chance that more random concepts would reverse a decided verdict (cells closer to the line say "undecided")',
     });
 }
 
@@ -192,7 +205,7 @@ export function stabilitySummary(entries: TcavEntry[]): string[] {
   const { anySeed, allSeeds } = stableShare(entries);
   const seeds = entries[0].stability!.seeds.length;
   return [
-    `stability over ${seeds} seeds: ${allSeeds} of ${anySeed} cells significant in some seed are significant in all (stable)`,
+    `stability over ${seeds} seeds: ${allSeeds} of ${anySeed} cells significant in some seed are significant in all (stable); ${entries.filter((e) => e.stability!.reversed).length} significant in one seed and not significant in another`,
   ];
 }
 
@@ -207,17 +220,34 @@ export function tcavSummary(entries: TcavEntry[]): string[] {
         (e) =>
           `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}${stabilityNote(e)}`,
       );
+    const open = entries
+      .filter((e) => e.target === target && e.outcome === 'undecided')
+      .map((e) => `${e.concept} (p ${pRange(e)})`);
     lines.push(
-      `  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}`,
+      `  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}${open.length ? `; undecided: ${open.join(', ')}` : ''}`,
+    );
+  }
+  const decided = entries.filter((e) => e.outcome);
+  if (decided.length) {
+    const count = (o: string) => decided.filter((e) => e.outcome === o).length;
+    lines.push(
+      `  outcomes: ${count('significant')} significant, ${count('not significant')} not significant, ${count('undecided')} undecided (resampling risk at most ${decided[0].resamplingRisk})`,
     );
   }
   return lines;
 }
 
+function pRange(e: TcavEntry): string {
+  const [lo, hi] = e.pValueInterval ?? [e.pValue, e.pValue];
+  return `${lo.toExponential(1)}-${hi.toExponential(1)}`;
+}
+
 function stabilityNote(e: TcavEntry): string {
   const s = e.stability;
   if (!s) return '';
-  return s.stable ? ' (stable)' : ` (${s.significantUp}/${s.seeds.length} seeds)`;
+  return s.stable
+    ? ' (stable)'
+    : ` (${s.significantUp}/${s.seeds.length} seeds${s.undecided ? `, undecided in ${s.undecided}` : ''})`;
 }
 
 export const tcavCommand: CommandModule<object, TcavArgs> = {
