@@ -4,7 +4,20 @@
  * differences.
  *   npx tsx bench/model.ts <model.onnx> [layer] [--excerpts 512] [--directions 10]
  * Layer defaults to the middle one of `model inspect`'s list. Inputs are seeded random sparse rolls.
+ *
+ * Without a model (`npm run bench:model`): what every shipped model (models/*.onnx) gets right on
+ * the test split of its corpus, by windows and by pieces (the vote of `model evaluate`), so that a
+ * retrained model is compared with the others on the same figures. The corpus is the one its card
+ * names: `synthetic`, or ASAP from $CONCEPT_LENS_ASAP or ../shared/corpora/asap (models on an
+ * absent corpus are listed as skipped).
+ *   npx tsx bench/model.ts [--split test|validation|train|all]
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SplitName } from '../src/corpus/split.ts';
+import { evaluateOnCorpus, readModelCard } from '../src/lens/evaluate.ts';
+import { ConceptLens } from '../src/lens/lens.ts';
 import { PianoRoll } from '../src/midi/roll.ts';
 import { activations } from '../src/model/activations.ts';
 import { ComposerClassifier } from '../src/model/classifier.ts';
@@ -16,14 +29,55 @@ const flag = (name: string, fallback: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args.splice(i, 2)[1]) : fallback;
 };
+const stringFlag = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args.splice(i, 2)[1] : fallback;
+};
 const excerpts = flag('excerpts', 512);
 const directionCount = flag('directions', 10);
+const split = stringFlag('split', 'test') as SplitName | 'all';
 const [modelPath, layerArg] = args;
 if (!modelPath) {
-  console.error(
-    'usage: npx tsx bench/model.ts <model.onnx> [layer] [--excerpts N] [--directions D]',
-  );
-  process.exit(2);
+  await shippedModelFigures(split);
+  process.exit(0);
+}
+
+/** Windows and pieces figures of every models/*.onnx on its corpus's split, one table. */
+async function shippedModelFigures(split: SplitName | 'all'): Promise<void> {
+  const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+  const asap = process.env.CONCEPT_LENS_ASAP ?? resolve(repo, '../shared/corpora/asap');
+  const models = readdirSync(resolve(repo, 'models'))
+    .filter((f) => f.endsWith('.onnx'))
+    .sort();
+  const rows: string[] = [];
+  const head = `${'model'.padEnd(24)} ${'corpus'.padEnd(9)} ${'windows'.padStart(7)} ${'acc'.padStart(6)} ${'bal'.padStart(6)} ${'pieces'.padStart(6)} ${'acc'.padStart(6)} ${'bal'.padStart(6)}`;
+  console.log(`${split} split: windows judged alone, and pieces by the vote of their windows`);
+  console.log(head);
+  for (const file of models) {
+    const path = resolve(repo, 'models', file);
+    const card = readModelCard(path);
+    const corpusName = (card?.corpus as { name?: string } | undefined)?.name;
+    const corpus =
+      corpusName === 'synthetic' ? 'synthetic' : corpusName === 'asap' ? asap : undefined;
+    if (!corpus || (corpus !== 'synthetic' && !existsSync(corpus))) {
+      rows.push(`${file}: skipped (corpus ${corpusName ?? 'unknown'} not available)`);
+      continue;
+    }
+    const seed = (card?.split as { seed?: number } | undefined)?.seed ?? 1;
+    const t0 = performance.now();
+    const lens = await ConceptLens.open({ model: path, corpus, cacheDir: false });
+    try {
+      const r = await evaluateOnCorpus(lens, split, seed);
+      const p = r.byPiece;
+      console.log(
+        `${file.padEnd(24)} ${(corpusName ?? '').padEnd(9)} ${String(r.excerpts).padStart(7)} ${r.accuracy.toFixed(3).padStart(6)} ${r.balancedAccuracy.toFixed(3).padStart(6)} ${String(r.pieces).padStart(6)} ${p.accuracy.toFixed(3).padStart(6)} ${p.balancedAccuracy.toFixed(3).padStart(6)}` +
+          `   (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+    } finally {
+      await lens.close();
+    }
+  }
+  for (const row of rows) console.log(row);
 }
 
 const classifier = await ComposerClassifier.load(modelPath);

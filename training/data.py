@@ -93,3 +93,51 @@ def split_counts(index, labels):
             pieces[it["composer"]].add(it["piece"])
         out[split] = {c: {"pieces": len(pieces[c]), "windows": windows[c]} for c in labels}
     return out
+
+
+class StretchedCropDataset(Dataset):
+    """Training windows re-cut from whole files, with tempo and transposition augmentation.
+
+    The export holds overlapping training windows (hop 200 of 400 frames); stitched back by their
+    `startFrame` they give each file's roll. Every draw takes the item's window start, moves it by up
+    to +-max_frames, reads `round(T * rate)` frames from there (rate log-uniform in
+    [1/max_stretch, max_stretch]: a faster or slower performance of the same notes) and resamples
+    them to T frames by nearest frame, then transposes by up to +-max_semitones (zero fill at the
+    keyboard's ends). Reading from the file rather than the window keeps real music, not silence,
+    where a shift or speed-up needs frames beyond the window. The rolls are held in memory (uint8).
+    """
+
+    def __init__(self, folder, index, split, seed=0, max_semitones=6, max_frames=100, max_stretch=1.25):
+        items = [it for it in index["items"] if it["split"] == split]
+        shards = {s["file"]: np.load(os.path.join(folder, s["file"]), mmap_mode="r")
+                  for s in index["shards"] if s["split"] == split}
+        first = shards[items[0]["shard"]][items[0]["row"]]
+        self.channels, self.frames, self.pitches = first.shape
+        ends = defaultdict(int)
+        for it in items:
+            ends[it["file"]] = max(ends[it["file"]], it["startFrame"] + self.frames)
+        self.rolls = {f: np.zeros((self.channels, n, self.pitches), dtype=np.uint8) for f, n in ends.items()}
+        for it in items:
+            s = it["startFrame"]
+            self.rolls[it["file"]][:, s:s + self.frames] = shards[it["shard"]][it["row"]]
+        self.items = items
+        self.labels = np.array([it["label"] for it in items], dtype=np.int64)
+        self.scale = 127.0 if index["input"]["values"] == "velocity" else 1.0
+        self.rng = np.random.default_rng(seed)
+        self.max_semitones, self.max_frames, self.max_stretch = max_semitones, max_frames, max_stretch
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        it = self.items[i]
+        roll = self.rolls[it["file"]]
+        n, T = roll.shape[1], self.frames
+        rate = float(np.exp(self.rng.uniform(-np.log(self.max_stretch), np.log(self.max_stretch))))
+        length = min(n, max(1, int(round(T * rate))))
+        start = it["startFrame"] + int(self.rng.integers(-self.max_frames, self.max_frames + 1))
+        start = int(np.clip(start, 0, n - length))
+        idx = start + np.floor(np.arange(T) * (length / T)).astype(np.int64)
+        x = roll[:, np.minimum(idx, n - 1)].astype(np.float32) / self.scale
+        x = shift_zero_fill(x, int(self.rng.integers(-self.max_semitones, self.max_semitones + 1)), axis=2)
+        return torch.from_numpy(np.ascontiguousarray(x)), int(self.labels[i])

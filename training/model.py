@@ -31,8 +31,12 @@ class BasicBlock(nn.Module):
 class PianoRollResNet(nn.Module):
     """Input [N, C, T, P] (time x pitch as a 2-D image); output class logits [N, classes]."""
 
-    def __init__(self, classes, in_channels=1, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), dropout=0.2):
+    def __init__(self, classes, in_channels=1, widths=(16, 32, 64, 128), blocks=(1, 1, 1, 1), dropout=0.2,
+                 time_pool=1):
         super().__init__()
+        # time_pool > 1: max over that many frames first (20 fps -> 20/time_pool fps), so that every
+        # later layer computes on time_pool times fewer positions (the ONNX input stays the same).
+        self.prepool = nn.MaxPool2d((time_pool, 1)) if time_pool > 1 else None
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
         self.relu = nn.ReLU(inplace=True)
@@ -54,6 +58,8 @@ class PianoRollResNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x):
+        if self.prepool is not None:
+            x = self.prepool(x)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = torch.flatten(self.avgpool(x), 1)

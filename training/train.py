@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import RollAugment, WindowDataset, load_index, split_counts  # noqa: E402
+from data import RollAugment, StretchedCropDataset, WindowDataset, load_index, split_counts  # noqa: E402
 from model import PianoRollResNet, parameter_count  # noqa: E402
 from note_edits import guided_edits, random_edits  # noqa: E402
 
@@ -42,9 +42,33 @@ def parse_args(argv=None):
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--patience", type=int, default=5, help="epochs without a better validation balanced accuracy")
     p.add_argument("--max-train-windows", type=int, help="seeded random subset of the training windows per run")
+    p.add_argument("--epoch-windows", type=int,
+                   help="an epoch draws this many training windows at random (default: all of them)")
     p.add_argument("--max-steps", type=int, help="stop each epoch after this many batches (smoke tests)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-augment", action="store_true", help="no pitch or time shifts")
+    p.add_argument("--augment", choices=("shift", "stretch"), default="shift",
+                   help="shift: the window transposed +-3 semitones and shifted +-50 frames, zero fill (asap-v1); "
+                        "stretch: re-cut from the whole file with a tempo change and transposition (data.py)")
+    p.add_argument("--max-semitones", type=int, default=6, help="--augment stretch: transposition range")
+    p.add_argument("--max-stretch", type=float, default=1.25, help="--augment stretch: tempo factor range [1/x, x]")
+    p.add_argument("--max-shift", type=int, default=100, help="--augment stretch: window start moved by up to this many frames")
+    m = p.add_argument_group("architecture (training/model.py)")
+    m.add_argument("--widths", default="16,32,64,128", help="channels of layer1..layer4")
+    m.add_argument("--time-pool", type=int, default=1, help="max-pool this many frames at the input first")
+    m.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--select", choices=("windows", "pieces"), default="windows",
+                   help="early stopping on the validation balanced accuracy of windows or of pieces (the vote)")
+    p.add_argument("--max-minutes", type=float,
+                   help="stop training after this wall time; the learning rate then follows the clock (warm-up over "
+                        "the first 10%%, cosine decay to 0 at the end) instead of the step count, so that the "
+                        "schedule ends when the time does whatever share of a shared CPU the run gets")
+    p.add_argument("--no-test", action="store_true",
+                   help="pilots: no test evaluation and no export; validation figures to <out>.pilot.json")
+    p.add_argument("--from-checkpoint", metavar="PT",
+                   help="no training: evaluate, export and describe the best state a --no-test run saved "
+                        "(<out>.pt), with that run's history; the other arguments must be that run's")
     p.add_argument("--name", help="model name in the card (default: the ONNX file name)")
     p.add_argument("--dump-test-logits", metavar="JSON", help="also write the test windows' logits (cross-checks of the ONNX)")
     a = p.add_argument_group("adversarial training (note edits in roll space, training/note_edits.py)")
@@ -89,6 +113,27 @@ def predict_logits(model, dataset, batch_size=64):
 def predict(model, dataset):
     logits, truth = predict_logits(model, dataset)
     return logits.argmax(1), truth
+
+
+def piece_vote(logits, truth, pieces):
+    """Per piece: the mean log-probability (log-softmax of the logits) over its windows; the vote is
+    its argmax. Returns (predictions, truth) with one row per piece, pieces in first-seen order."""
+    logp = logits - logits.max(1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+    order = list(dict.fromkeys(pieces))
+    rows = {p: [] for p in order}
+    for i, p in enumerate(pieces):
+        rows[p].append(i)
+    preds = np.array([logp[rows[p]].mean(0).argmax() for p in order])
+    return preds, np.array([truth[rows[p][0]] for p in order])
+
+
+def both_metrics(logits, truth, pieces, labels):
+    out = metrics(logits.argmax(1), truth, labels)
+    pp, pt = piece_vote(logits, truth, pieces)
+    out["pieces"] = metrics(pp, pt, labels)
+    out["pieces"]["pieces"] = out["pieces"].pop("windows")
+    return out
 
 
 def metrics(preds, truth, labels):
@@ -146,11 +191,30 @@ class NoteEditAdversary:
         return x
 
 
-def train_epoch(model, loader, loss_fn, optimizer, scheduler, max_steps=None, adversary=None):
+class ClockSchedule:
+    """One-cycle-like learning rate driven by the fraction of a wall-time budget spent."""
+
+    def __init__(self, optimizer, lr, start, seconds, warmup=0.1):
+        self.optimizer, self.lr, self.start, self.seconds, self.warmup = optimizer, lr, start, seconds, warmup
+        self.step()
+
+    def step(self):
+        f = min(1.0, (time.time() - self.start) / self.seconds)
+        if f < self.warmup:
+            lr = self.lr * (0.04 + 0.96 * f / self.warmup)
+        else:
+            lr = self.lr * 0.5 * (1 + np.cos(np.pi * (f - self.warmup) / (1 - self.warmup)))
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+
+
+def train_epoch(model, loader, loss_fn, optimizer, scheduler, max_steps=None, adversary=None, deadline=None):
     model.train()
     total, n = 0.0, 0
     for step, (x, y) in enumerate(loader):
         if max_steps is not None and step >= max_steps:
+            break
+        if deadline is not None and time.time() > deadline:
             break
         if adversary is not None:
             x = adversary(model, x, y)
@@ -201,46 +265,87 @@ def main(argv=None):
     if args.adversarial and (list(spec["channels"]) != ["frame"] or spec["values"] != "binary"):
         raise SystemExit(f"--adversarial edits binary 'frame' rolls; this export has {spec['channels']} {spec['values']}")
     adversary = NoteEditAdversary(args, args.seed) if args.adversarial else None
-    augment = None if args.no_augment else RollAugment(args.seed)
-    train = WindowDataset(args.data, index, "train", augment, args.max_train_windows, args.seed)
+    if args.augment == "stretch" and not args.no_augment:
+        train = StretchedCropDataset(args.data, index, "train", args.seed, args.max_semitones, args.max_shift,
+                                     args.max_stretch)
+    else:
+        augment = None if args.no_augment else RollAugment(args.seed)
+        train = WindowDataset(args.data, index, "train", augment, args.max_train_windows, args.seed)
     val = WindowDataset(args.data, index, "validation")
     test = WindowDataset(args.data, index, "test")
     print(f"windows: train {len(train)}, validation {len(val)}, test {len(test)}; labels {labels}", flush=True)
 
-    model = PianoRollResNet(len(labels), in_channels=len(spec["channels"]))
-    loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(args.seed))
+    widths = tuple(int(w) for w in args.widths.split(","))
+    model = PianoRollResNet(len(labels), in_channels=len(spec["channels"]), widths=widths, dropout=args.dropout,
+                            time_pool=args.time_pool)
+    val_pieces = [it["piece"] for it in val.items]
+    test_pieces = [it["piece"] for it in test.items]
+    select = "balancedAccuracy" if args.select == "windows" else "pieceBalancedAccuracy"
+    generator = torch.Generator().manual_seed(args.seed)
+    if args.epoch_windows is not None:
+        sampler = torch.utils.data.RandomSampler(train, replacement=False, num_samples=args.epoch_windows,
+                                                 generator=generator)
+        loader = DataLoader(train, batch_size=args.batch_size, sampler=sampler, drop_last=True)
+    else:
+        loader = DataLoader(train, batch_size=args.batch_size, shuffle=True, drop_last=True, generator=generator)
     steps_per_epoch = len(loader) if args.max_steps is None else min(len(loader), args.max_steps)
-    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train.labels, len(labels)))
+    loss_fn = nn.CrossEntropyLoss(weight=class_weights(train.labels, len(labels)), label_smoothing=args.label_smoothing)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     # Short warm-up then cosine decay over the planned epochs; early stopping may end it sooner.
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=max(1, args.epochs * steps_per_epoch),
                                                     pct_start=0.15)
 
     start = time.time()
+    deadline = None if args.max_minutes is None else start + 60 * args.max_minutes
+    if deadline is not None:
+        scheduler = ClockSchedule(optimizer, args.lr, start, 60 * args.max_minutes)
     best, best_state, best_epoch, epochs_run, history = -1.0, None, 0, 0, []
-    for epoch in range(1, args.epochs + 1):
+    if args.from_checkpoint:
+        saved = torch.load(args.from_checkpoint)
+        best_state, best_epoch, epochs_run, history = saved["state"], saved["bestEpoch"], saved["epochsRun"], saved["history"]
+        start -= saved["seconds"]
+    for epoch in range(1, 0 if args.from_checkpoint else args.epochs + 1):
         t0 = time.time()
-        loss = train_epoch(model, loader, loss_fn, optimizer, scheduler, args.max_steps, adversary)
-        v = metrics(*predict(model, val), labels)
+        loss = train_epoch(model, loader, loss_fn, optimizer, scheduler, args.max_steps, adversary, deadline)
+        v = both_metrics(*predict_logits(model, val), val_pieces, labels)
+        v["pieceBalancedAccuracy"] = v["pieces"]["balancedAccuracy"]
         epochs_run = epoch
         history.append({"epoch": epoch, "loss": loss, "valAccuracy": v["accuracy"],
-                        "valBalancedAccuracy": v["balancedAccuracy"], "seconds": round(time.time() - t0, 1)})
+                        "valBalancedAccuracy": v["balancedAccuracy"],
+                        "valPieceAccuracy": v["pieces"]["accuracy"],
+                        "valPieceBalancedAccuracy": v["pieceBalancedAccuracy"],
+                        "seconds": round(time.time() - t0, 1)})
         print(f"epoch {epoch}: loss {loss:.4f}, validation accuracy {v['accuracy']:.4f}, "
-              f"balanced {v['balancedAccuracy']:.4f} ({time.time() - t0:.0f} s)", flush=True)
-        if v["balancedAccuracy"] > best:
-            best, best_state, best_epoch = v["balancedAccuracy"], copy.deepcopy(model.state_dict()), epoch
+              f"balanced {v['balancedAccuracy']:.4f}; pieces {v['pieces']['accuracy']:.4f}, "
+              f"balanced {v['pieceBalancedAccuracy']:.4f} ({time.time() - t0:.0f} s)", flush=True)
+        if v[select] > best:
+            best, best_state, best_epoch = v[select], copy.deepcopy(model.state_dict()), epoch
         elif epoch - best_epoch >= args.patience:
             print(f"early stop: no better validation balanced accuracy since epoch {best_epoch}", flush=True)
             break
-    train_seconds = time.time() - start
+        if deadline is not None and time.time() > deadline:
+            print(f"time budget of {args.max_minutes} minutes spent", flush=True)
+            break
+    train_seconds = saved["seconds"] if args.from_checkpoint else time.time() - start
 
     model.load_state_dict(best_state)
-    val_metrics = metrics(*predict(model, val), labels)
+    val_metrics = both_metrics(*predict_logits(model, val), val_pieces, labels)
+    print(f"best epoch {best_epoch}: validation balanced {val_metrics['balancedAccuracy']:.4f}, pieces "
+          f"{val_metrics['pieces']['balancedAccuracy']:.4f}", flush=True)
+    if args.no_test:
+        # A pilot: the validation figures and history only; the test split stays unseen.
+        torch.save({"state": best_state, "bestEpoch": best_epoch, "epochsRun": epochs_run, "history": history,
+                    "seconds": round(train_seconds, 1), "argv": sys.argv[1:]}, args.out + ".pt")
+        with open(args.out + ".pilot.json", "w", encoding="utf-8") as f:
+            json.dump({"args": vars(args), "bestEpoch": best_epoch, "validation": val_metrics, "history": history,
+                       "seconds": round(train_seconds, 1), "parameters": parameter_count(model)}, f, indent=1)
+        return
     test_logits, test_truth = predict_logits(model, test)
-    test_metrics = metrics(test_logits.argmax(1), test_truth, labels)
-    print(f"best epoch {best_epoch}: test accuracy {test_metrics['accuracy']:.4f}, "
-          f"balanced {test_metrics['balancedAccuracy']:.4f}", flush=True)
+    test_metrics = both_metrics(test_logits, test_truth, test_pieces, labels)
+    if True:
+        print(f"best epoch {best_epoch}: test accuracy {test_metrics['accuracy']:.4f}, "
+              f"balanced {test_metrics['balancedAccuracy']:.4f}; pieces {test_metrics['pieces']['accuracy']:.4f}, "
+              f"balanced {test_metrics['pieces']['balancedAccuracy']:.4f}", flush=True)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export_onnx(model, args.out, spec, labels)
@@ -252,11 +357,15 @@ def main(argv=None):
     card = {
         "name": name,
         "model": os.path.basename(args.out),
-        "architecture": "ResNet, BasicBlocks, widths 16-32-64-128, one block per stage (training/model.py)",
+        "architecture": f"ResNet, BasicBlocks, widths {'-'.join(map(str, widths))}, one block per stage"
+                        + (f", max over {args.time_pool} frames at the input" if args.time_pool > 1 else "")
+                        + " (training/model.py)",
         "labels": labels,
         "input": spec,
         "testAccuracy": test_metrics["accuracy"],
         "testBalancedAccuracy": test_metrics["balancedAccuracy"],
+        "testPieceAccuracy": test_metrics["pieces"]["accuracy"],
+        "testPieceBalancedAccuracy": test_metrics["pieces"]["balancedAccuracy"],
         "data": f"{corpus.get('name')} ({corpus.get('license')}), {corpus.get('source')}",
         "corpus": corpus,
         # Identifies the exact windows trained on: a regenerated or edited corpus exports differently.
@@ -278,8 +387,17 @@ def main(argv=None):
             "history": history,
             "hyperparameters": {k: getattr(args, k) for k in
                                 ("seed", "epochs", "batch_size", "lr", "weight_decay", "patience",
-                                 "max_train_windows", "threads", "no_augment")},
-            "augmentation": None if args.no_augment else "pitch shift +-3 semitones, time shift +-50 frames, zero fill",
+                                 "max_train_windows", "epoch_windows", "threads", "no_augment", "augment", "max_semitones",
+                                 "max_stretch", "max_shift", "widths", "time_pool", "dropout",
+                                 "label_smoothing", "select", "max_minutes")},
+            "schedule": "AdamW; learning rate warm-up over 10% then cosine decay, "
+                        + ("by wall time (--max-minutes)" if args.max_minutes else "by step (OneCycleLR)"),
+            "augmentation": None if args.no_augment else (
+                "pitch shift +-3 semitones, time shift +-50 frames, zero fill" if args.augment == "shift" else
+                f"re-cut from the whole file: start moved +-{args.max_shift} frames, tempo factor log-uniform in "
+                f"[1/{args.max_stretch}, {args.max_stretch}] (nearest-frame resampling), transposition "
+                f"+-{args.max_semitones} semitones (zero fill)"),
+            "selection": f"best epoch by validation balanced accuracy of {args.select}",
             "classBalancing": "inverse-frequency cross-entropy weights",
             "adversarial": None if adversary is None else {
                 "method": "a share of every batch replaced by note-edited windows (training/note_edits.py): "
@@ -296,6 +414,7 @@ def main(argv=None):
         "parameters": parameter_count(model),
         "torchVersion": torch.__version__,
         "command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]) if argv is None else " ".join(argv),
+        "trainingCommand": None if not args.from_checkpoint else " ".join(["training/train.py"] + saved["argv"]),
     }
     card_path = os.path.splitext(args.out)[0] + ".card.json"
     with open(card_path + ".tmp", "w", encoding="utf-8") as f:

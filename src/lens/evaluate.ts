@@ -1,14 +1,33 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { splitPieces, type SplitName } from '../corpus/split.ts';
-import { evaluate, type Evaluation } from '../model/evaluate.ts';
+import { evaluate, voteByPiece, type Evaluation } from '../model/evaluate.ts';
 import type { ConceptLens } from './lens.ts';
 
+/** A piece's verdict, named as a musician would: its composer, the vote's composer, its windows. */
+export interface PieceVerdict {
+  piece: string;
+  composer: string;
+  predicted: string;
+  windows: number;
+}
+
+/**
+ * The model on a corpus split, twice: window by window (the top-level figures, each window of
+ * `windowFrames` judged alone), and piece by piece (`byPiece`: each piece's windows vote by their
+ * mean log-probability, src/model/evaluate.ts voteByPiece).
+ */
 export interface CorpusEvaluation extends Evaluation {
   split: SplitName | 'all';
   seed: number;
   excerpts: number;
   pieces: number;
+  byPiece: Evaluation & {
+    vote: string;
+    verdicts: PieceVerdict[];
+  };
 }
+
+export const PIECE_VOTE_RULE = "mean log-probability over the piece's windows (argmax)";
 
 /**
  * Accuracy of the model on the windows of a corpus split. The split is the piece-level split of
@@ -26,6 +45,7 @@ export async function evaluateOnCorpus(
   const labels = lens.labels;
   const predictions: number[] = [];
   const truth: number[] = [];
+  const logits = new Float32Array(excerpts.length * labels.length);
   // Chunks keep memory bounded: rolls of one chunk at a time.
   const chunk = 512;
   for (let start = 0; start < excerpts.length; start += chunk) {
@@ -36,6 +56,7 @@ export async function evaluateOnCorpus(
       `evaluating ${start + part.length}/${excerpts.length}`,
     );
     const C = labels.length;
+    logits.set(acts.logits.subarray(0, part.length * C), start * C);
     for (let i = 0; i < part.length; i++) {
       let best = 0;
       for (let c = 1; c < C; c++) if (acts.logits[i * C + c] > acts.logits[i * C + best]) best = c;
@@ -43,12 +64,32 @@ export async function evaluateOnCorpus(
       truth.push(labels.indexOf(part[i].composer));
     }
   }
+  const votes = voteByPiece(
+    logits,
+    labels.length,
+    excerpts.map((x) => x.piece),
+    truth,
+  );
   return {
     ...evaluate(predictions, truth, labels),
     split,
     seed,
     excerpts: excerpts.length,
-    pieces: new Set(excerpts.map((x) => x.piece)).size,
+    pieces: votes.length,
+    byPiece: {
+      ...evaluate(
+        votes.map((v) => v.predicted),
+        votes.map((v) => v.truth),
+        labels,
+      ),
+      vote: PIECE_VOTE_RULE,
+      verdicts: votes.map((v) => ({
+        piece: v.piece,
+        composer: labels[v.truth],
+        predicted: labels[v.predicted],
+        windows: v.windows,
+      })),
+    },
   };
 }
 

@@ -222,7 +222,7 @@ interface EvaluateArgs extends ModelFlags {
 const evaluateCmd: CommandModule<object, EvaluateArgs> = {
   command: 'evaluate <model>',
   describe:
-    "Accuracy, balanced accuracy and confusion matrix on a corpus split (the model card's split seed by default)",
+    "Accuracy, balanced accuracy and confusion matrices on a corpus split, by windows and by pieces (a vote of each piece's windows); the model card's split seed by default",
   builder: (y) =>
     modelOptions(
       y.positional('model', { type: 'string', demandOption: true, describe: 'ONNX model file' }),
@@ -276,13 +276,27 @@ const evaluateCmd: CommandModule<object, EvaluateArgs> = {
 
 export function formatEvaluation(r: CorpusEvaluation): string {
   const w = Math.max(8, ...r.labels.map((l) => l.length));
+  const matrix = (confusion: number[][]) => [
+    `${''.padEnd(w)} ${r.labels.map((l) => l.slice(0, 6).padStart(6)).join(' ')}`,
+    ...confusion.map(
+      (row, i) => `${r.labels[i].padEnd(w)} ${row.map((v) => String(v).padStart(6)).join(' ')}`,
+    ),
+  ];
+  const p = r.byPiece;
+  const wrong = p.verdicts.filter((v) => v.predicted !== v.composer);
   return [
     `${r.split} split (seed ${r.seed}): ${r.excerpts} windows of ${r.pieces} pieces`,
-    `accuracy ${r.accuracy.toFixed(3)}, balanced accuracy ${r.balancedAccuracy.toFixed(3)}`,
-    `confusion (rows: true composer, columns: predicted)`,
-    `${''.padEnd(w)} ${r.labels.map((l) => l.slice(0, 6).padStart(6)).join(' ')}`,
-    ...r.confusion.map(
-      (row, i) => `${r.labels[i].padEnd(w)} ${row.map((v) => String(v).padStart(6)).join(' ')}`,
+    `windows (each judged alone): accuracy ${r.accuracy.toFixed(3)}, balanced accuracy ${r.balancedAccuracy.toFixed(3)}`,
+    `pieces (vote: ${p.vote}): accuracy ${p.accuracy.toFixed(3)}, balanced accuracy ${p.balancedAccuracy.toFixed(3)}`,
+    `windows confusion (rows: true composer, columns: predicted)`,
+    ...matrix(r.confusion),
+    `pieces confusion (rows: true composer, columns: predicted)`,
+    ...matrix(p.confusion),
+    wrong.length === 0
+      ? 'every piece heard as its composer'
+      : `pieces heard as another composer (${wrong.length}):`,
+    ...wrong.map(
+      (v) => `  ${v.piece} (${v.composer}, ${v.windows} windows): heard as ${v.predicted}`,
     ),
   ].join('\n');
 }
