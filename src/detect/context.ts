@@ -59,3 +59,12 @@ export function fast(ctx: DetectContext, gap: number, time: number): boolean {
 export function eachLine(ctx: DetectContext): OnsetGroup[][] {
   return eachHand(ctx).flatMap((groups) => [line(groups, 'top'), line(groups, 'bottom')]);
 }
+
+/**
+ * Two successive attacks of a run belong together when the rest between them is at most a beat
+ * and they start at most four beats apart (a run does not bridge a silence of its hand).
+ */
+export function connected(ctx: DetectContext, a: OnsetGroup, b: OnsetGroup): boolean {
+  const beat = ctx.beatAt(a.onset);
+  return b.onset - a.end <= beat + 1e-3 && b.onset - a.onset <= 4 * beat + 1e-3;
+}

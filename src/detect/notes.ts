@@ -8,7 +8,9 @@ import type { Span } from './types.ts';
  * How voices are approximated (the detectors never see a score's voices):
  *  - Chords: notes whose onsets lie within CHORD_TOLERANCE seconds of the first onset of a group
  *    sound as one chord (an "onset group"). Score MIDI is quantised, so a small tolerance suffices;
- *    it also absorbs the spread of a played chord in a performance.
+ *    it also absorbs the spread of a played chord in a performance. A rolled chord (notes entering
+ *    upwards, each within 0.08 s of the last and all within 0.2 s, and released together, as score MIDI writes an arpeggio sign) is one
+ *    attack too.
  *  - Hands: a score MIDI of ASAP keeps each staff in its own track, so with two or more tracks the
  *    track with the higher mean pitch is the upper hand and the others the lower hand. A one-track
  *    file (a performance) is split by register at middle C (pitch < 60 is the lower hand).
@@ -34,7 +36,7 @@ export function onsetGroups(notes: readonly Note[], tolerance = CHORD_TOLERANCE)
   const out: OnsetGroup[] = [];
   let current: OnsetGroup | undefined;
   for (const n of sorted) {
-    if (current && n.onset - current.onset <= tolerance) {
+    if (current && (n.onset - current.onset <= tolerance || rolled(current, n))) {
       if (!current.pitches.includes(n.pitch)) current.pitches.push(n.pitch);
       current.notes.push(n);
       current.end = Math.max(current.end, n.offset);
@@ -46,6 +48,26 @@ export function onsetGroups(notes: readonly Note[], tolerance = CHORD_TOLERANCE)
   if (current) out.push(current);
   for (const g of out) g.pitches.sort((a, b) => a - b);
   return out;
+}
+
+/**
+ * A rolled (arpeggiated) chord: notes entering upwards one after the other within ROLL_SPREAD
+ * seconds and all released together, as a score MIDI writes an arpeggio sign. One attack.
+ */
+export const ROLL_SPREAD = 0.2;
+/** Most time between two successive notes of a rolled chord, seconds. */
+export const ROLL_STEP = 0.08;
+
+function rolled(g: OnsetGroup, n: Note): boolean {
+  const first = g.notes[0];
+  const previous = g.notes[g.notes.length - 1];
+  return (
+    n.onset - g.onset <= ROLL_SPREAD &&
+    n.onset - previous.onset <= ROLL_STEP &&
+    n.pitch > Math.max(...g.pitches) &&
+    Math.abs(n.offset - first.offset) <= CHORD_TOLERANCE &&
+    first.offset - first.onset > ROLL_SPREAD
+  );
 }
 
 export const LOWER_HAND_BELOW = 60;

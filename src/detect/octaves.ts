@@ -1,4 +1,4 @@
-import { eachHand, type DetectContext } from './context.ts';
+import { connected, eachHand, type DetectContext } from './context.ts';
 import { mergeSpans, pitchClasses, runSpan, type OnsetGroup } from './notes.ts';
 import type { Span } from './types.ts';
 
@@ -12,7 +12,7 @@ export const MIN_OCTAVE_RUN = 3;
 
 export function detectOctaves(ctx: DetectContext): Span[] {
   const spans: Span[] = [];
-  for (const groups of [...eachHand(ctx), ctx.all]) spans.push(...octaveRuns(groups));
+  for (const groups of [...eachHand(ctx), ctx.all]) spans.push(...octaveRuns(ctx, groups));
   return mergeSpans(spans);
 }
 
@@ -20,7 +20,7 @@ function isOctave(g: OnsetGroup): boolean {
   return g.pitches.length >= 2 && pitchClasses(g.pitches).length === 1;
 }
 
-function octaveRuns(groups: readonly OnsetGroup[]): Span[] {
+function octaveRuns(ctx: DetectContext, groups: readonly OnsetGroup[]): Span[] {
   const out: Span[] = [];
   let i = 0;
   while (i < groups.length) {
@@ -29,7 +29,12 @@ function octaveRuns(groups: readonly OnsetGroup[]): Span[] {
       continue;
     }
     let j = i;
-    while (j + 1 < groups.length && isOctave(groups[j + 1])) j++;
+    while (
+      j + 1 < groups.length &&
+      isOctave(groups[j + 1]) &&
+      connected(ctx, groups[j], groups[j + 1])
+    )
+      j++;
     if (j - i + 1 >= MIN_OCTAVE_RUN) out.push(runSpan(groups, i, j));
     i = j + 1;
   }

@@ -1,4 +1,4 @@
-import { eachHand, type DetectContext } from './context.ts';
+import { connected, eachHand, type DetectContext } from './context.ts';
 import { mergeSpans, runSpan, type OnsetGroup } from './notes.ts';
 import type { Span } from './types.ts';
 
@@ -20,7 +20,12 @@ export function detectRepeatedChords(ctx: DetectContext): Span[] {
         continue;
       }
       let j = i;
-      while (j + 1 < groups.length && same(groups[j + 1], groups[i])) j++;
+      while (
+        j + 1 < groups.length &&
+        same(groups[j + 1], groups[i]) &&
+        connected(ctx, groups[j], groups[j + 1])
+      )
+        j++;
       if (j - i + 1 >= MIN_REPEATS) spans.push(runSpan(groups, i, j));
       i = j + 1;
     }
