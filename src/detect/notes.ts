@@ -108,6 +108,7 @@ export interface BarSpan {
 /** The bars of a file from its time map, up to `until` seconds. */
 export function barGrid(map: TimeMap, until: number): BarSpan[] {
   const out: BarSpan[] = [];
+  if (!(until > 0)) return out;
   const last = secondsToBar(map, Math.max(0, until - 1e-6)).bar;
   for (let bar = 1; bar <= last; bar++) {
     const start = barToSeconds(map, bar);
