@@ -1,5 +1,5 @@
 /**
- * The symbolic detectors (src/detect) against hand labels of 130 real ASAP bars
+ * The symbolic detectors (src/detect) against hand labels of 136 real ASAP bars
  * (test/fixtures/detect/labels.yaml, made by reading the notes; see its README). The floors below
  * are the figures measured when the labels were made (docs/detectors.md), rounded down: a change
  * to a detector that loses precision or recall on real bars fails here. Skipped without ASAP.
@@ -23,12 +23,12 @@ const FLOORS: Record<TextureName, [number, number]> = {
   'broken-chords': [0.9, 0.95],
   'wide-arpeggios': [0.95, 0.95],
   scales: [0.95, 0.95],
-  'chromatic-runs': [0.95, 0.8],
+  'chromatic-runs': [0.85, 0.8],
   trills: [0.75, 0.95],
   tremolo: [0.95, 0.95],
   stride: [0.95, 0.95],
   chorale: [0.85, 0.95],
-  imitation: [0.5, 0.6],
+  imitation: [0.5, 0.5],
 };
 
 describe.skipIf(!existsSync(asap))('detectors on hand-labelled ASAP bars', () => {
