@@ -9,7 +9,7 @@ import { resolveExamples } from '../../src/concepts/examples.ts';
 import { loadConcepts } from '../../src/concepts/load.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
 import type { Note } from '../../src/midi/types.ts';
-import { runBin, tempDir } from '../helpers/cli.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { note } from '../helpers/notes.ts';
 
 const dir = tempDir('concept-lens-detect-');
@@ -26,24 +26,24 @@ const piece = join(dir, 'alberti.mid');
 writeMidiFile(piece, alberti);
 
 describe('concept-lens detect', () => {
-  it('prints per bar the textures found, and JSON with --json', () => {
-    const text = runBin('detect', piece);
+  it('prints per bar the textures found, and JSON with --json', async () => {
+    const text = await runMain(['detect', piece]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^\s+1\s+-$/m);
     expect(text.stdout).toMatch(/^\s+2\s+alberti, broken-chords$/m);
-    const json = runBin('detect', piece, '--bars', '2', '--json');
+    const json = await runMain(['detect', piece, '--bars', '2', '--json']);
     const out = JSON.parse(json.stdout);
     expect(out.bars.map((b: { bar: number }) => b.bar)).toEqual([2]);
     expect(out.bars[0].textures).toEqual(['alberti', 'broken-chords']);
     expect(out.bars[0].strength.alberti).toBeCloseTo(1, 5);
   });
-  it('refuses a bad --bars with one line and exit code 2', () => {
-    const r = runBin('detect', piece, '--bars', '5-2');
+  it('refuses a bad --bars with one line and exit code 2', async () => {
+    const r = await runMain(['detect', piece, '--bars', '5-2']);
     expect(r.code).toBe(2);
     expect(r.errors).toEqual([
       expect.stringMatching(/^concept-lens: --bars 5-2: expected first-last/),
     ]);
-    const beyond = runBin('detect', piece, '--bars', '9-12');
+    const beyond = await runMain(['detect', piece, '--bars', '9-12']);
     expect(beyond.code).toBe(2);
     expect(beyond.errors[0]).toMatch(/has 2 bars/);
   });
