@@ -9,6 +9,7 @@ import { UserError } from '../util/errors.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
 import { CONCEPT_BOUNDS } from '../util/limits.ts';
 import type { ConceptFile } from './load.ts';
+import { detectExamples } from './detect-examples.ts';
 import { generateTexture } from './patterns/index.ts';
 import type { ExampleSpec } from './schema.ts';
 
@@ -19,6 +20,10 @@ export interface ConceptExample {
   /** Where it came from, for people: `alberti.yaml examples[0]: pattern alberti #3`. */
   source: string;
   notes: Note[];
+  /** The file it was cut from (corpus-relative for corpus and detect examples), when it has one. */
+  file?: string;
+  /** The piece it comes from, when a corpus says (detect examples). */
+  piece?: string;
 }
 
 export interface ResolveContext {
@@ -54,6 +59,8 @@ export async function resolveExamples(
     const where = `${file}: ${which}[${i}]`;
     if (spec.pattern !== undefined) {
       out.push(...(await patternExamples(spec, ctx, `${concept.spec.name}/${which}[${i}]`, where)));
+    } else if (spec.detect !== undefined) {
+      out.push(...(await detectExamples(spec, ctx, `${concept.spec.name}/${which}[${i}]`, where)));
     } else {
       for (const path of await filesOf(spec, concept, ctx, where)) {
         out.push(
@@ -184,7 +191,9 @@ function fileExamples(
         `${where}: ${label} of ${path} holds ${notes.length} notes in ${length.toPrecision(2)} s; repeated to fill a ${W} s window that would make over ${MAX_LOOPED_NOTES} notes (a limit)`,
       );
     const filled = fill === 'loop' ? loop(notes, length, W) : notes;
-    return [{ id: key, source: `${where}: ${path} ${label}`, notes: filled }];
+    return [
+      { id: key, source: `${where}: ${path} ${label}`, notes: filled, file: fileOf(spec, path) },
+    ];
   }
   // Consecutive windows; the last one aligned to the end of the range.
   const starts: number[] = [];
@@ -194,7 +203,13 @@ function fileExamples(
     id: `${key}@${s.toFixed(3)}`,
     source: `${where}: ${path} ${label} +${s.toFixed(1)} s`,
     notes: excerptNotes(notes, s, s + W),
+    file: fileOf(spec, path),
   }));
+}
+
+/** The file an example comes from: its corpus-relative path, or relative to the working folder. */
+function fileOf(spec: ExampleSpec, path: string): string {
+  return spec.corpus ?? (relative(process.cwd(), path) || path);
 }
 
 /** Shortest range of a file example, seconds (half a frame at 20 fps). */

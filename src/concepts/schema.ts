@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isTextureName, TEXTURES } from '../detect/types.ts';
 import { CONCEPT_BOUNDS } from '../util/limits.ts';
 
 /**
@@ -15,15 +16,41 @@ import { CONCEPT_BOUNDS } from '../util/limits.ts';
  *     count: 40
  *     seed: 1
  *     params: { register: { low: 36, high: 60 } }
+ *   - detect:                           # gathered by a symbolic detector (src/detect) over the
+ *       texture: alberti                #   corpus's score files: windows where it sounds, spread
+ *       split: train                    #   over pieces (docs/concepts-detect.md)
+ *       maxExamples: 40
+ *       minPieces: 3
  */
 const range = (min: number) =>
   z
     .tuple([z.number().min(min), z.number().min(min)])
     .refine(([a, b]) => b >= a, { message: 'the end of a range must not come before its start' });
 
+/** Examples gathered by a detector: windows of the corpus where the texture sounds. */
+export const detectSourceSchema = z
+  .object({
+    texture: z.string().refine(isTextureName, {
+      message: `a texture the detectors know: ${TEXTURES.join(', ')}`,
+    }),
+    /** Informational, like the concept's own `corpus:`; the corpus is the one given at run time. */
+    corpus: z.string().optional(),
+    /** Pieces of this side of the piece-level split (src/corpus/split.ts) only; default: all. */
+    split: z.enum(['train', 'validation', 'test']).optional(),
+    /** Seed of the split (the model card's; default 1). */
+    splitSeed: z.number().int().optional(),
+    maxExamples: z.number().int().positive().max(CONCEPT_BOUNDS.maxCount).optional(),
+    /** Fail unless the examples come from at least this many pieces (default 3). */
+    minPieces: z.number().int().positive().optional(),
+    /** Share of a window the texture must cover (default 0.5). */
+    minShare: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+
 export const exampleSchema = z
   .object({
     midi: z.string().min(1).optional(),
+    detect: detectSourceSchema.optional(),
     corpus: z.string().min(1).optional(),
     pattern: z.string().min(1).optional(),
     bars: range(1).optional(),
@@ -45,29 +72,33 @@ export const exampleSchema = z
   })
   .strict()
   .superRefine((ex, ctx) => {
-    const sources = (['midi', 'corpus', 'pattern'] as const).filter((k) => ex[k] !== undefined);
+    const sources = (['midi', 'corpus', 'pattern', 'detect'] as const).filter(
+      (k) => ex[k] !== undefined,
+    );
     if (sources.length !== 1) {
       ctx.addIssue({
         code: 'custom',
         message:
           sources.length === 0
-            ? 'an example needs one of midi:, corpus: or pattern:'
+            ? 'an example needs one of midi:, corpus:, pattern: or detect:'
             : `an example takes one source, not ${sources.join(' and ')}`,
       });
       return;
     }
     if (ex.bars && ex.seconds)
       ctx.addIssue({ code: 'custom', message: 'give bars or seconds, not both' });
-    if (ex.pattern !== undefined) {
+    if (ex.pattern !== undefined || ex.detect !== undefined) {
+      const kind = ex.pattern !== undefined ? 'pattern' : 'detect';
       for (const key of ['bars', 'seconds', 'pitch'] as const) {
         if (ex[key])
           ctx.addIssue({
             code: 'custom',
             path: [key],
-            message: `${key} does not apply to pattern examples`,
+            message: `${key} does not apply to ${kind} examples`,
           });
       }
-    } else {
+    }
+    if (ex.pattern === undefined) {
       for (const key of ['count', 'seed', 'params'] as const) {
         if (ex[key] !== undefined) {
           ctx.addIssue({

@@ -17,6 +17,8 @@ interface ConceptReport {
   name: string;
   file: string;
   examples: number;
+  /** Pieces the examples come from (the corpus's piece identity; else the file). */
+  pieces: string[];
   counterexamples: number | 'random corpus excerpts';
   relativeTo?: string;
 }
@@ -48,7 +50,9 @@ const validate: CommandModule<object, ValidateArgs> = {
       .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
     const { concepts, errors } = loadConcepts(args.path);
-    const corpusRoot = args.corpus ? loadCorpus(args.corpus, { root: args.root }).root : undefined;
+    const corpus = args.corpus ? loadCorpus(args.corpus, { root: args.root }) : undefined;
+    const corpusRoot = corpus?.root;
+    const pieceOfFile = new Map(corpus?.entries.map((e) => [e.file, e.piece]) ?? []);
     const reports: ConceptReport[] = [];
     for (const concept of concepts) {
       try {
@@ -61,6 +65,14 @@ const validate: CommandModule<object, ValidateArgs> = {
           name: concept.spec.name,
           file: concept.path,
           examples: examples.length,
+          pieces: [
+            ...new Set(
+              examples.flatMap((x) => {
+                const piece = x.piece ?? (x.file && (pieceOfFile.get(x.file) ?? x.file));
+                return piece ? [piece] : [];
+              }),
+            ),
+          ].sort(),
           counterexamples: concept.spec.relativeTo ? 0 : counter,
           ...(concept.spec.relativeTo ? { relativeTo: concept.spec.relativeTo } : {}),
         });
@@ -75,7 +87,11 @@ const validate: CommandModule<object, ValidateArgs> = {
           const against = r.relativeTo
             ? `against concept ${r.relativeTo}`
             : `against ${r.counterexamples}`;
-          return `ok  ${r.name.padEnd(24)} ${String(r.examples).padStart(4)} examples, ${against}`;
+          const from =
+            r.pieces.length > 0
+              ? `\n      from ${r.pieces.length} piece(s): ${r.pieces.join('; ')}`
+              : '';
+          return `ok  ${r.name.padEnd(24)} ${String(r.examples).padStart(4)} examples, ${against}${from}`;
         })
         .join('\n'),
     );

@@ -8,6 +8,7 @@ import { explainCommand } from './explain.ts';
 import { similarCommand } from './similar.ts';
 import { attackCommand } from './attack.ts';
 import { timelineCommand } from './timeline.ts';
+import { detectCommand } from './detect.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
@@ -20,4 +21,5 @@ export const commands: CommandModule<any, any>[] = [
   similarCommand,
   attackCommand,
   timelineCommand,
+  detectCommand,
 ];
