@@ -17,6 +17,12 @@ export function pitchName(pitch: number): string {
   return `${NAMES[((pitch % 12) + 12) % 12]}${Math.floor(pitch / 12) - 1}`;
 }
 
+/**
+ * Seconds within which an edit's time is taken on the beat grid of its file: an excerpt's notes are
+ * held on the excerpt MIDI file's own grid (1/960 s), up to half of that away from the file's.
+ */
+const PLACE_TOLERANCE = 1e-3;
+
 /** Where an excerpt sits in its file, to place its notes for a musician. */
 export interface EditPlace {
   /** Seconds of the excerpt's start within the file. */
@@ -93,7 +99,7 @@ export function describeEdit(
           throw new Error(`edit ${edit.kind}: no note ${edit.note}`);
         })());
   const time = place.start + note.onset;
-  const bar = place.timeMap ? barBeat(place.timeMap, time) : undefined;
+  const bar = place.timeMap ? barBeat(place.timeMap, time, PLACE_TOLERANCE) : undefined;
   const key: Key | undefined = place.keys?.keyAt(time);
   const spell = (p: number) => (key ? spellPitch(p, key) : pitchName(p));
   const name = spell(note.pitch);
@@ -119,7 +125,7 @@ export function describeEdit(
       text = `move ${name} ${at} ${edit.semitones > 0 ? 'up' : 'down'} an octave, to ${spell(note.pitch + edit.semitones)}`;
       break;
   }
-  if (key) text += ` (${keyName(key)})`;
+  if (key) text += `; key ${keyName(key)}`;
   const out: DescribedEdit = {
     kind: edit.kind,
     text,

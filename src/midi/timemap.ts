@@ -97,21 +97,36 @@ export interface BarBeat extends BarPosition {
  * Bar and beat at a time in seconds under the piece's own time signatures, with the meter of that
  * bar. A time a hair from a tick (seconds computed from ticks and back) is taken at that tick, so a
  * note on a bar line is on beat 1 of the new bar, never on beat numerator + 1 of the old one.
+ *
+ * `tolerance` (seconds, default 0): a time that close to a twelfth of a beat (halves, thirds,
+ * quarters, sixths) is taken there. For times that went through another tick grid, such as an
+ * excerpt's notes written as their own MIDI file (1/960 s at 480 ticks per beat and 120 bpm): a
+ * note on a bar line there may come back a fraction of a millisecond early.
  */
-export function barBeat(map: TimeMap, seconds: number): BarBeat {
+export function barBeat(map: TimeMap, seconds: number, tolerance = 0): BarBeat {
   let tick = Math.max(0, secondsToTicks(map, seconds));
   const whole = Math.round(tick);
   if (Math.abs(tick - whole) < 1e-5) tick = whole;
-  const ts = map.timeSignatures[lastAtOrBefore(map.timeSignatures, (x) => x.tick <= tick)];
+  let ts = map.timeSignatures[lastAtOrBefore(map.timeSignatures, (x) => x.tick <= tick)];
+  const perBeat = () => ticksPerMeterBeat(map, ts);
+  if (tolerance > 0) {
+    const tempo = map.tempos[lastAtOrBefore(map.tempos, (x) => x.tick <= tick)];
+    const ticksPerSecond = (1e6 * map.ticksPerBeat) / tempo.microsecondsPerBeat;
+    const grid = perBeat() / 12;
+    const snapped = ts.tick + Math.round((tick - ts.tick) / grid) * grid;
+    if (Math.abs(snapped - tick) <= tolerance * ticksPerSecond) {
+      tick = snapped;
+      ts = map.timeSignatures[lastAtOrBefore(map.timeSignatures, (x) => x.tick <= tick + 1e-6)];
+    }
+  }
   const perBar = ticksPerBar(map, ts);
-  const perBeat = ticksPerMeterBeat(map, ts);
   // A tiny tolerance so that a position computed from seconds lands on the bar line it means.
   const bars = Math.floor((tick - ts.tick) / perBar + 1e-9);
   // Below one bar by construction (bars is a floor); at least 0 through the tolerance.
   const within = Math.max(0, tick - ts.tick - bars * perBar);
   return {
     bar: ts.bar + bars,
-    beat: Math.min(1 + within / perBeat, ts.numerator + 1 - 1e-9),
+    beat: Math.min(1 + within / perBeat(), ts.numerator + 1 - 1e-9),
     numerator: ts.numerator,
     denominator: ts.denominator,
   };

@@ -55,3 +55,20 @@ describe('barBeat', () => {
     expect(formatBeat(4.9971)).toBe('4.99');
   });
 });
+
+describe('barBeat with a tolerance', () => {
+  const map = buildTimeMap(
+    480,
+    [{ tick: 0, microsecondsPerBeat: 500_000 }],
+    [{ tick: 0, numerator: 4, denominator: 4 }],
+  );
+  it('takes a time half a millisecond before a bar line on the bar line', () => {
+    // Bar 181 starts at 180 bars x 2 s = 360 s.
+    expect(barBeat(map, 360 - 5e-4)).toMatchObject({ bar: 180 });
+    expect(barBeat(map, 360 - 5e-4, 1e-3)).toMatchObject({ bar: 181, beat: 1 });
+    // Beat 2½ of bar 3 is 4 s + 0.75 s.
+    expect(barBeat(map, 4.75 + 4e-4, 1e-3)).toMatchObject({ bar: 3, beat: 2.5 });
+    // A time between grid points stays where it is.
+    expect(barBeat(map, 4.77, 1e-3).beat).toBeCloseTo(2.54, 6);
+  });
+});
