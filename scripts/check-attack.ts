@@ -100,13 +100,15 @@ for (const x of attack.attacked) {
     const keys = keysOf.get(keyId)!;
     // The excerpt's notes, seconds from its start, clipped to the model's window.
     const end = x.start + 20;
-    const notes: (Span & { edited?: boolean })[] = content.notes
-      .map((n) => ({
-        pitch: n.pitch,
-        onset: Math.max(n.onset, x.start) - x.start,
-        offset: Math.min(n.offset, end) - x.start,
-      }))
-      .filter((n) => n.offset > n.onset);
+    const notes: (Span & { edited?: boolean; kind?: string; flags?: string[]; from?: Span })[] =
+      content.notes
+        .map((n) => ({
+          pitch: n.pitch,
+          onset: Math.max(n.onset, x.start) - x.start,
+          offset: Math.min(n.offset, end) - x.start,
+        }))
+        .filter((n) => n.offset > n.onset);
+    const original = notes.slice();
     const near = (a: Span, b: Span) =>
       a.pitch === b.pitch &&
       Math.abs(a.onset - b.onset) < 4e-3 &&
@@ -120,7 +122,8 @@ for (const x of attack.attacked) {
         if (i < 0) count(search, 'edited note not found in the file', `${where}: ${e.text}`);
         else notes.splice(i, 1);
       }
-      if (e.to) notes.push({ ...e.to, edited: true });
+      if (e.to)
+        notes.push({ ...e.to, edited: true, kind: e.kind, flags: e.flags ?? [], from: e.from });
       if (e.from && e.to && Math.abs(e.to.pitch - e.from.pitch) >= 12) {
         count(search, 'octave displacements');
         count(
@@ -178,10 +181,39 @@ for (const x of attack.attacked) {
         around.length &&
         n.offset - n.onset > Math.max(...around.map((m) => m.offset - m.onset)) + 1e-3
       )
-        count(search, 'info: note longer than the notes around it');
+        count(
+          search,
+          `info: ${n.kind} note longer than the notes around it, ${n.flags?.includes('long') ? 'flagged' : n.from && Math.abs(n.from.offset - n.from.onset - (n.offset - n.onset)) < 2e-3 ? 'its length as in the score' : 'not flagged'}`,
+          `${where}: ${n.pitch} at ${n.onset.toFixed(3)}-${n.offset.toFixed(3)} s`,
+        );
       const sounding = other.filter((m) => m.onset <= n.onset + 1e-6 && m.offset > n.onset + 1e-6);
-      if (sounding.some((m) => [1, 2, 6, 10, 11].includes(Math.abs(m.pitch - n.pitch) % 12)))
-        count(search, 'info: edited note dissonant with a sounding note');
+      const dissonant = (p: number, list: Span[]) =>
+        list.filter((m) => [1, 2, 6, 10, 11].includes(Math.abs(m.pitch - p) % 12));
+      const clashing = dissonant(n.pitch, sounding);
+      // An added note judged consonant may clash with a note a later edit put there (that edit
+      // carries the flag); only a clash with an unedited note of the score must be flagged. A
+      // moved or resized note that clashed at its onset in the score already adds no dissonance.
+      const withScore = clashing.some((m) => !m.edited);
+      const before = n.from
+        ? dissonant(
+            n.from.pitch,
+            original.filter(
+              (m) =>
+                m !== n.from &&
+                !near(m, n.from!) &&
+                m.onset <= n.from!.onset + 1e-6 &&
+                m.offset > n.from!.onset + 1e-6,
+            ),
+          ).length > 0
+        : false;
+      if (clashing.length > 0)
+        count(
+          search,
+          n.kind === 'add'
+            ? `info: added note dissonant with a sounding note, ${n.flags?.includes('dissonant') ? 'flagged' : withScore ? 'not flagged' : 'clashing only with later edits'}`
+            : `info: ${n.kind} note dissonant with a sounding note, ${before ? 'as in the score' : 'new'}`,
+          `${where}: ${n.pitch} at ${n.onset.toFixed(3)} s with ${sounding.map((m) => m.pitch).join(' ')}`,
+        );
     }
   }
 }
