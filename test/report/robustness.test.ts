@@ -187,7 +187,7 @@ describe('robustness section', () => {
     // The score excerpt: bar and beat in 3/4, pitches in C major, the cost in words.
     expect(articles[2]).toContain('key C major');
     expect(articles[2]).toContain('(cost 1 note change: one note left out)');
-    expect(articles[2]).toContain('musical cost 3.50 note changes (small edits only)');
+    expect(articles[2]).toContain('musical cost 3.5 note changes (small edits only)');
     expect(html).toContain('Each edit has a musical cost');
     expect(html).not.toContain(HOSTILE_PIECE);
     expect(html).toContain('Sonata &lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;');

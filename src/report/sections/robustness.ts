@@ -195,7 +195,7 @@ function example(x: AttackedExcerpt, ctx: SectionContext): string {
     .join('');
   const total =
     o.cost !== undefined
-      ? ` · musical cost ${fmt(o.cost)} note change${o.cost === 1 ? '' : 's'}${o.tier === 'any' ? ' (small edits alone did not change the composer)' : ' (small edits only)'}`
+      ? ` · musical cost ${+o.cost.toFixed(2)} note change${o.cost === 1 ? '' : 's'}${o.tier === 'any' ? ' (small edits alone did not change the composer)' : ' (small edits only)'}`
       : '';
   return `<article class="attack"><h4>${esc(x.composer)} → ${esc(o.predicted)} after ${o.edits} edit${o.edits === 1 ? '' : 's'}: ${esc(x.piece)}, ${esc(where)}</h4>
 <div class="excerpts">${roll(o.midi!.original, 'original', ctx.colors(x.composer), before, '#c0392b')}${roll(o.midi!.adversarial, `after ${o.edits} edit${o.edits === 1 ? '' : 's'}`, ctx.colors(o.predicted), after, '#1a9850')}</div>
