@@ -187,7 +187,7 @@ for (const x of attack.attacked) {
           `${where}: ${n.pitch} at ${n.onset.toFixed(3)}-${n.offset.toFixed(3)} s`,
         );
       const sounding = other.filter((m) => m.onset <= n.onset + 1e-6 && m.offset > n.onset + 1e-6);
-      const dissonant = (p: number, list: Span[]) =>
+      const dissonant = <T extends Span>(p: number, list: T[]) =>
         list.filter((m) => [1, 2, 6, 10, 11].includes(Math.abs(m.pitch - p) % 12));
       const clashing = dissonant(n.pitch, sounding);
       // An added note judged consonant may clash with a note a later edit put there (that edit
