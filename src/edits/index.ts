@@ -12,5 +12,22 @@ export {
   type NoteEdit,
 } from './types.ts';
 export { applyEdits, editNote, renderEdited } from './apply.ts';
-export { EditCandidates, RESIZE_FRAMES, SHIFT_FRAMES } from './candidates.ts';
-export { describeEdit, pitchName, type DescribedEdit, type EditPlace } from './describe.ts';
+export {
+  EDIT_COSTS,
+  EDIT_FLAGS,
+  EditCandidates,
+  LOCAL_SECONDS,
+  RESIZE_FRAMES,
+  SHIFT_FRAMES,
+  SMALL_EDIT_COST,
+  type EditContext,
+  type EditFlag,
+} from './candidates.ts';
+export {
+  costInWords,
+  describeEdit,
+  pitchName,
+  type DescribedEdit,
+  type EditCostInput,
+  type EditPlace,
+} from './describe.ts';

@@ -12,13 +12,21 @@ export type AttackSearch = 'greedy' | 'random';
 
 export interface AttackEdit {
   kind: EditKind;
-  /** For a musician, e.g. "delete E♭5 at bar 12, beat 2.5 (3.25 s)". */
+  /** For a musician, e.g. "delete E♭5 at bar 12, beat 2½ (3.25 s) (E♭ major); cost 1 note change: one note left out". */
   text: string;
   pitch: number;
+  /** The pitch spelled in its local key. */
   pitchName: string;
+  /** The local key (src/key), e.g. "E♭ major". */
+  key?: string;
   /** Onset of the note edited or added, seconds within the file. */
   time: number;
-  bar?: { bar: number; beat: number };
+  /** Bar and beat under the piece's time signatures (beat >= 1 and below numerator + 1), score MIDI only. */
+  bar?: { bar: number; beat: number; meter: string };
+  /** Musical cost in units of one note changed (src/edits/candidates.ts EDIT_COSTS), and what raises it. */
+  cost?: number;
+  flags?: ('chromatic' | 'dissonant' | 'long' | 'register')[];
+  costText?: string;
   /** The edit itself; note indices refer to the excerpt's notes in the original MIDI file written. */
   edit: NoteEdit;
   /** The note before and after the edit, seconds from the excerpt's start (no `from` for an added note, no `to` for a deleted one). */
@@ -44,6 +52,13 @@ export interface AttackOutcome {
   marginAfter: number;
   /** The edits, in the order the search made them (successful attacks only). */
   list?: AttackEdit[];
+  /**
+   * 'small': searched with the musically small edits only; 'any': no small-edit search flipped the
+   * excerpt within the budget, so every edit (octaves, dissonances, long notes) was allowed.
+   */
+  tier?: 'small' | 'any';
+  /** Summed musical cost of the edits (successful attacks only). */
+  cost?: number;
   /** Successful attacks: the excerpt before and after, as MIDI, and the edits as text. */
   midi?: { original: string; adversarial: string; edits: string };
 }

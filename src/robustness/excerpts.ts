@@ -9,6 +9,8 @@ import type { PianoRoll, RollLayout } from '../midi/roll.ts';
 import type { MidiContent, Note } from '../midi/types.ts';
 import { excerptNotes, notesToMidiBytes } from '../midi/write.ts';
 import { hashString, Rng } from '../util/random.ts';
+import { localKeys, type LocalKeys } from '../key/estimate.ts';
+import type { Key } from '../key/spell.ts';
 
 /** An excerpt ready to attack: its notes as the MIDI file written for it holds them, and its roll. */
 export interface AttackExcerpt {
@@ -22,6 +24,11 @@ export interface AttackExcerpt {
   place: EditPlace;
   /** Notes the model sees (inside its pitch range). */
   visible: number;
+  /**
+   * The local key at a time (seconds from the excerpt's start), from the whole file's notes
+   * (src/key): added notes stay in it and pitches are spelled in it.
+   */
+  keyAt?: (seconds: number) => Key;
   /** Derived from the notes, for seeding the excerpt's random choices (content, not names). */
   contentKey: string;
 }
@@ -76,8 +83,9 @@ export function loadExcerpts(
   const silent: Excerpt[] = [];
   for (const [file, list] of byFile) {
     const content = lens.index.content(file);
+    const keys = fileKeys(content, list[0].bars !== undefined);
     for (const x of list) {
-      const a = prepareExcerpt(x, content, lens.layout, frames);
+      const a = prepareExcerpt(x, content, lens.layout, frames, keys);
       if (a) loaded.set(x, a);
       else silent.push(x);
     }
@@ -85,11 +93,17 @@ export function loadExcerpts(
   return { loaded: excerpts.filter((x) => loaded.has(x)).map((x) => loaded.get(x)!), silent };
 }
 
+/** Local keys of a file: per bar when its bars mean something, else per span of seconds. */
+export function fileKeys(content: MidiContent, bars: boolean): LocalKeys | undefined {
+  return localKeys(content.notes, { timeMap: content.timeMap, bars }) ?? undefined;
+}
+
 export function prepareExcerpt(
   excerpt: Excerpt,
   content: MidiContent,
   layout: RollLayout,
   frames: number,
+  keys?: LocalKeys,
 ): AttackExcerpt | undefined {
   const raw = excerptNotes(content.notes, excerpt.start, excerpt.start + frames / layout.fps);
   if (raw.length === 0) return undefined;
@@ -105,7 +119,12 @@ export function prepareExcerpt(
     excerpt,
     notes,
     roll,
-    place: { start: excerpt.start, ...(excerpt.bars ? { timeMap: content.timeMap } : {}) },
+    place: {
+      start: excerpt.start,
+      ...(excerpt.bars ? { timeMap: content.timeMap } : {}),
+      ...(keys ? { keys } : {}),
+    },
+    ...(keys ? { keyAt: (t: number) => keys.keyAt(excerpt.start + t) } : {}),
     visible,
     contentKey: hashString(key).toString(16),
   };

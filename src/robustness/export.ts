@@ -7,6 +7,7 @@ import type { AttackEdit, AttackOutcome, AttackSearch } from '../results/attack.
 import { writeFileAtomic } from '../util/files.ts';
 import { safeSegment } from '../util/paths.ts';
 import type { AttackExcerpt } from './excerpts.ts';
+import type { EditJudgement } from './search.ts';
 
 /**
  * A successful attack as a musician receives it, in `excerpts/attack/<search>/`:
@@ -59,10 +60,11 @@ export function attackEdits(
   x: AttackExcerpt,
   edits: readonly NoteEdit[],
   grid: EditGrid,
+  judged?: readonly EditJudgement[],
 ): AttackEdit[] {
   const span = (n: Note) => ({ pitch: n.pitch, onset: round(n.onset), offset: round(n.offset) });
-  return edits.map((e) => {
-    const d = describeEdit(e, x.notes, grid, x.place);
+  return edits.map((e, i) => {
+    const d = describeEdit(e, x.notes, grid, x.place, judged?.[i]);
     const from = e.kind === 'add' ? undefined : x.notes[e.note];
     const to =
       e.kind === 'add' ? { ...e, track: 0, channel: 0 } : editNote(x.notes[e.note], e, grid);

@@ -136,9 +136,11 @@ export async function runAttack(lens: ConceptLens, o: AttackOptions): Promise<At
         marginBefore: round(margin(r.logitsBefore, targetLabels[k])),
         marginAfter: round(margin(r.logitsAfter, targetLabels[k])),
       };
+      attacked[k].outcomes[search]!.tier = r.tier;
       if (!r.success) return;
       const outcome = attacked[k].outcomes[search]!;
-      outcome.list = attackEdits(x, r.edits, grid);
+      outcome.list = attackEdits(x, r.edits, grid, r.judged);
+      outcome.cost = r.judged.reduce((sum, j) => sum + j.cost, 0);
       if (o.writeFile)
         outcome.midi = writeAttackFiles(
           x,

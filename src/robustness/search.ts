@@ -1,5 +1,5 @@
 import { applyEdits, renderEdited } from '../edits/apply.ts';
-import { EditCandidates } from '../edits/candidates.ts';
+import { EditCandidates, SMALL_EDIT_COST, type EditFlag } from '../edits/candidates.ts';
 import type { EditGrid, NoteEdit } from '../edits/types.ts';
 import { parseMidi } from '../midi/read.ts';
 import { renderRoll } from '../midi/render.ts';
@@ -25,6 +25,15 @@ import { firstOrderEffects, smallestK } from './rank.ts';
  * - random: one random valid edit per step (a kind at random, then one of its candidates), seeded
  *   by the excerpt's content: the baseline.
  *
+ * Edits are musical (src/edits/candidates.ts): added notes stay in the excerpt's local key, no
+ * edit makes two notes of one pitch overlap, and each edit has a musical cost. The searches run in
+ * two tiers: first with the musically small edits only (cost <= SMALL_EDIT_COST: deleting a note,
+ * adding a consonant note of the key, nudging a note by a frame or two, changing a length within
+ * the local note values); only an excerpt that no small-edit search flips within the budget is
+ * searched again from scratch with every edit (octave displacements, new dissonances, long notes).
+ * Within a greedy step, when several checked candidates change the prediction, the cheapest wins;
+ * otherwise the one that lowers the margin most. The random baseline draws small edits only.
+ *
  * A change of prediction counts only if it survives writing the edited excerpt as MIDI and reading
  * it back (it does by construction, see src/edits; checked anyway, the search goes on if not).
  * Excerpts are processed in chunks, all of a chunk's candidates in one batch of model runs.
@@ -41,10 +50,20 @@ export interface SearchOptions {
   progress?: Progress;
 }
 
+/** The musical cost of an edit as the search judged it when it made it. */
+export interface EditJudgement {
+  cost: number;
+  flags: EditFlag[];
+}
+
 export interface SearchResult {
   success: boolean;
   /** Edits made, in order (the budget's worth when unsuccessful). */
   edits: NoteEdit[];
+  /** Cost and flags of each edit, in the same order. */
+  judged: EditJudgement[];
+  /** 'small': found (or tried) with the small edits only; 'any': the small tier failed, every edit allowed. */
+  tier: 'small' | 'any';
   logitsBefore: Float32Array;
   logitsAfter: Float32Array;
   predicted: number;
@@ -54,6 +73,7 @@ interface State {
   x: AttackExcerpt;
   label: number;
   edits: NoteEdit[];
+  judged: EditJudgement[];
   edited: Set<number>;
   roll: PianoRoll;
   logits: Float32Array;
@@ -61,6 +81,7 @@ interface State {
   rng: Rng;
   done: boolean;
   success: boolean;
+  maxCost: number;
 }
 
 export type SearchKind = 'greedy' | 'random';
@@ -76,40 +97,72 @@ export async function searchEdits(
   options: SearchOptions,
 ): Promise<SearchResult[]> {
   const C = model.labels.length;
-  const states: State[] = excerpts.map((x, i) => ({
-    x,
+  const fresh = (i: number, maxCost: number): State => ({
+    x: excerpts[i],
     label: labels[i],
     edits: [],
+    judged: [],
     edited: new Set(),
-    roll: x.roll,
+    roll: excerpts[i].roll,
     logits: logits.slice(i * C, (i + 1) * C),
     before: logits.slice(i * C, (i + 1) * C),
-    rng: new Rng(`${options.seed}/${kind}/${x.contentKey}`),
+    rng: new Rng(
+      `${options.seed}/${kind}/${excerpts[i].contentKey}${maxCost === Infinity ? '/any' : ''}`,
+    ),
     done: argmax(logits.subarray(i * C, (i + 1) * C)) !== labels[i],
     success: false,
-  }));
+    maxCost,
+  });
+  const states: State[] = excerpts.map((_, i) => fresh(i, SMALL_EDIT_COST));
   const progress = options.progress ?? silentProgress;
-  progress.start(`${kind} attack`, states.length);
-  const chunk = options.chunk ?? (kind === 'greedy' ? 8 : 64);
-  for (let s = 0; s < states.length; s += chunk) {
-    const part = states.slice(s, s + chunk);
-    while (part.some((st) => !st.done)) {
-      const active = part.filter((st) => !st.done);
-      if (kind === 'greedy') await greedyStep(model, active, layout, grid, options);
-      else await randomStep(model, active, layout, grid);
-      await verifyFlips(model, active, layout, grid);
-      for (const st of active) if (!st.done && st.edits.length >= options.budget) st.done = true;
+  const run = async (list: State[], label: string) => {
+    progress.start(label, list.length);
+    const chunk = options.chunk ?? (kind === 'greedy' ? 8 : 64);
+    for (let s = 0; s < list.length; s += chunk) {
+      const part = list.slice(s, s + chunk);
+      while (part.some((st) => !st.done)) {
+        const active = part.filter((st) => !st.done);
+        if (kind === 'greedy') await greedyStep(model, active, layout, grid, options);
+        else await randomStep(model, active, layout, grid);
+        await verifyFlips(model, active, layout, grid);
+        for (const st of active) if (!st.done && st.edits.length >= options.budget) st.done = true;
+      }
+      progress.tick(part.length);
     }
-    progress.tick(part.length);
+    progress.stop();
+  };
+  await run(states, `${kind} attack, small edits`);
+  // The greedy search's second tier: every edit, for the excerpts small edits did not flip.
+  const tiers = states.map(() => 'small' as 'small' | 'any');
+  if (kind === 'greedy') {
+    const again = states.map((st, i) => ({ st, i })).filter(({ st }) => !st.success);
+    const retry = again.map(({ i }) => fresh(i, Infinity));
+    if (retry.length > 0) await run(retry, `${kind} attack, every edit`);
+    again.forEach(({ i }, k) => {
+      states[i] = retry[k];
+      tiers[i] = 'any';
+    });
   }
-  progress.stop();
-  return states.map((st) => ({
+  return states.map((st, i) => ({
     success: st.success,
     edits: st.edits,
+    judged: st.judged,
+    tier: tiers[i],
     logitsBefore: st.before,
     logitsAfter: st.logits,
     predicted: argmax(st.logits),
   }));
+}
+
+/** The candidates of a state: musical edits of its excerpt as edited so far, within its tier. */
+function candidatesOf(st: State, grid: EditGrid): EditCandidates {
+  return EditCandidates.enumerate(st.x.notes, grid, {
+    exclude: st.edited,
+    roll: st.roll,
+    current: st.edits.length ? applyEdits(st.x.notes, st.edits, grid) : st.x.notes,
+    ...(st.x.keyAt ? { keyAt: st.x.keyAt } : {}),
+    maxCost: st.maxCost,
+  });
 }
 
 async function greedyStep(
@@ -133,9 +186,9 @@ async function greedyStep(
     );
   }
   const size = states[0].roll.data.length;
-  const tried: { state: State; edit: NoteEdit; roll: PianoRoll }[] = [];
+  const tried: { state: State; edit: NoteEdit; judged: EditJudgement; roll: PianoRoll }[] = [];
   states.forEach((st, i) => {
-    const cands = EditCandidates.enumerate(st.x.notes, grid, { exclude: st.edited, roll: st.roll });
+    const cands = candidatesOf(st, grid);
     let picks: number[];
     if (grads) {
       const effects = firstOrderEffects(cands, st.roll, grads.subarray(i * size, (i + 1) * size));
@@ -157,6 +210,7 @@ async function greedyStep(
       tried.push({
         state: st,
         edit,
+        judged: { cost: cands.cost[j], flags: cands.flagNames(j) },
         roll: renderEdited(st.x.notes, [...st.edits, edit], layout, grid),
       });
     }
@@ -164,14 +218,23 @@ async function greedyStep(
   });
   if (tried.length === 0) return;
   const out = await model.logits(tried.map((t) => t.roll));
-  const best = new Map<State, { k: number; margin: number }>();
+  // Per excerpt: the cheapest candidate that changes the prediction, else the lowest margin.
+  const best = new Map<State, { k: number; margin: number; flips: boolean; cost: number }>();
   tried.forEach((t, k) => {
     const m = margin(out.subarray(k * C, (k + 1) * C), t.state.label);
+    const flips = m < 0;
+    const cost = t.judged.cost;
     const b = best.get(t.state);
-    if (!b || m < b.margin) best.set(t.state, { k, margin: m });
+    const better =
+      !b ||
+      (flips && !b.flips) ||
+      (flips && b.flips && (cost < b.cost || (cost === b.cost && m < b.margin))) ||
+      (!flips && !b.flips && m < b.margin);
+    if (better) best.set(t.state, { k, margin: m, flips, cost });
   });
   for (const [st, { k }] of best) {
     st.edits.push(tried[k].edit);
+    st.judged.push(tried[k].judged);
     const e = tried[k].edit;
     if (e.kind !== 'add') st.edited.add(e.note);
     st.roll = tried[k].roll;
@@ -188,7 +251,7 @@ async function randomStep(
   const C = model.labels.length;
   const moved: State[] = [];
   for (const st of states) {
-    const cands = EditCandidates.enumerate(st.x.notes, grid, { exclude: st.edited, roll: st.roll });
+    const cands = candidatesOf(st, grid);
     const j = cands.random(st.rng);
     if (j === undefined) {
       st.done = true;
@@ -196,6 +259,7 @@ async function randomStep(
     }
     const edit = cands.edit(j);
     st.edits.push(edit);
+    st.judged.push({ cost: cands.cost[j], flags: cands.flagNames(j) });
     if (edit.kind !== 'add') st.edited.add(edit.note);
     st.roll = renderEdited(st.x.notes, st.edits, layout, grid);
     moved.push(st);

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { editGrid, type NoteEdit } from '../../src/edits/index.ts';
+import { localKeys } from '../../src/key/estimate.ts';
 import { DEFAULT_LAYOUT } from '../../src/midi/roll.ts';
+import { buildTimeMap } from '../../src/midi/timemap.ts';
 import { renderReport } from '../../src/report/html.ts';
 import type { AttackedExcerpt, AttackResults } from '../../src/results/attack.ts';
 import type { AttackExcerpt } from '../../src/robustness/excerpts.ts';
@@ -18,6 +20,12 @@ import { HAVE_CHROMIUM, openInChromium, type OpenedPage } from '../helpers/chrom
 import { albertiNotes, HOSTILE_CONCEPT, HOSTILE_PIECE, sampleResults } from './sample.ts';
 
 const grid = editGrid(DEFAULT_LAYOUT, 400);
+// 3/4 at 120 bpm: a bar is 1.5 s.
+const waltz = buildTimeMap(
+  480,
+  [{ tick: 0, microsecondsPerBeat: 500_000 }],
+  [{ tick: 0, numerator: 3, denominator: 4 }],
+);
 
 /** Three attacked excerpts (one with a hostile piece name), flipped after 1, 2 and 3 edits, and one robust. */
 function sampleAttack(outDir: string): AttackResults {
@@ -49,13 +57,23 @@ function sampleAttack(outDir: string): AttackResults {
       },
       notes,
       roll: undefined as never,
-      place: { start: 0 },
+      // The third excerpt as a score in 3/4 (bars and beats), spelled in its key (C major).
+      place: k === 2 ? { start: 0, timeMap: waltz, keys: localKeys(notes)! } : { start: 0 },
       visible: notes.length,
       contentKey: String(k),
     };
-    const described = attackEdits(x, list, grid);
+    const judged =
+      k === 2
+        ? [
+            { cost: 1.5, flags: [] },
+            { cost: 1, flags: [] },
+            { cost: 1, flags: [] },
+          ]
+        : undefined;
+    const described = attackEdits(x, list, grid, judged);
     const outcome = {
       success: true,
+      ...(judged ? { tier: 'small' as const, cost: 3.5 } : {}),
       edits: list.length,
       predicted: 'Canonici',
       marginBefore: 2,
@@ -166,6 +184,11 @@ describe('robustness section', () => {
     expect(articles[0]).toContain('after 1 edit:');
     expect(articles[0]).toContain('delete C3 at 0.00 s');
     expect(articles[2]).toContain('after 3 edits:');
+    // The score excerpt: bar and beat in 3/4, pitches in C major, the cost in words.
+    expect(articles[2]).toContain('key C major');
+    expect(articles[2]).toContain('(cost 1 note change: one note left out)');
+    expect(articles[2]).toContain('musical cost 3.5 note changes (small edits only)');
+    expect(html).toContain('Each edit has a musical cost');
     expect(html).not.toContain(HOSTILE_PIECE);
     expect(html).toContain('Sonata &lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;');
   });
@@ -200,6 +223,19 @@ describe('robustness section', () => {
       // Original of attack 3: the moved, shortened and deleted notes (3 marks); after: the moved and shortened (2).
       expect(await rolls.nth(4).locator('rect.mark').count()).toBe(3);
       expect(await rolls.nth(5).locator('rect.mark').count()).toBe(2);
+    });
+
+    it('shows the score excerpt’s edits at bar and beat, never past the bar', async () => {
+      const edits = opened.page.locator('#robustness article.attack').nth(2).locator('ol.edits li');
+      expect(await edits.count()).toBe(3);
+      const texts = await edits.allInnerTexts();
+      for (const t of texts) {
+        const m = /at bar (\d+), beat (\d+)/.exec(t);
+        expect(m, t).not.toBeNull();
+        expect(Number(m![2])).toBeLessThanOrEqual(3);
+        expect(t).toContain('key C major');
+        expect(t).toMatch(/\(cost [\d.]+ note changes?: /);
+      }
     });
 
     it('plays an adversarial excerpt', async () => {

@@ -16,6 +16,7 @@ import { excerptGrid, loadExcerpts, selectExcerpts } from '../../src/robustness/
 import { attackModel } from '../../src/robustness/model.ts';
 import { ATTACK_DEFAULTS, runAttack } from '../../src/robustness/run.ts';
 import { searchEdits } from '../../src/robustness/search.ts';
+import { SMALL_EDIT_COST } from '../../src/edits/candidates.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 
 const BUDGET = 40;
@@ -138,12 +139,45 @@ describe('attack on the synthetic model', () => {
       if (!o.success) continue;
       expect(o.list).toHaveLength(o.edits);
       for (const e of o.list!) {
-        expect(e.text).toMatch(/^(delete|add|play|lengthen|shorten|move) [A-G][♯♭]?-?\d at /);
+        expect(e.text).toMatch(/^(delete|add|play|lengthen|shorten|move) [A-G][♯♭𝄪𝄫]*-?\d at /);
+        expect(e.costText).toMatch(/^cost /);
         expect(e.time).toBeGreaterThanOrEqual(x.start - 1e-6);
         expect(e.time).toBeLessThanOrEqual(x.end + 1e-6);
       }
       const text = readFileSync(join(out, o.midi!.edits), 'utf8');
       for (const e of o.list!) expect(text).toContain(e.text);
     }
+  });
+
+  it('makes small edits first: larger ones only where small ones failed, never a same-pitch overlap', () => {
+    let small = 0;
+    for (const x of attack.attacked)
+      for (const search of ['greedy', 'random'] as const) {
+        const o = x.outcomes[search]!;
+        if (search === 'random') expect(o.tier).toBe('small');
+        if (!o.success) continue;
+        const costs = o.list!.map((e) => e.cost!);
+        expect(o.cost).toBeCloseTo(
+          costs.reduce((a, b) => a + b, 0),
+          9,
+        );
+        if (o.tier === 'small') {
+          small++;
+          for (const e of o.list!) {
+            expect(e.cost).toBeLessThanOrEqual(SMALL_EDIT_COST);
+            expect(e.kind).not.toBe('octave');
+          }
+        }
+        // The adversarial MIDI file as written: no two notes of one pitch overlap where an edit is.
+        const notes = readMidiFile(join(out, o.midi!.adversarial)).notes;
+        const edited = o.list!.flatMap((e) => (e.to ? [e.to] : []));
+        for (const t of edited)
+          expect(
+            notes.filter(
+              (n) => n.pitch === t.pitch && n.onset < t.offset - 2e-3 && t.onset < n.offset - 2e-3,
+            ),
+          ).toHaveLength(1);
+      }
+    expect(small).toBeGreaterThan(0);
   });
 });

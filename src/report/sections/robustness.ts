@@ -44,14 +44,34 @@ export function robustnessSection(results: RunResults, ctx: SectionContext): str
       : `has no input gradients for this model, so the model checks ${a.candidates} random candidate edits`;
   const intro = `<p>For ${a.correct} of ${a.excerpts} excerpts of the ${esc(a.split)} split that the model classifies
 correctly (clean accuracy ${pct(a.cleanAccuracy)}), the attack looks for the fewest musical edits (delete a note, add a note
-with the notes already starting on a beat, move a note by a frame or two, lengthen or shorten it, move it an octave) that
-make the model name another composer. At each step the greedy search ${esc(ranking)}, and keeps the edit that moves the
-model furthest; the random search makes random edits, as a baseline. Every adversarial excerpt is an ordinary note list,
-written as MIDI and read back before it counts.</p>`;
+of the local key with the notes already starting on a beat, move a note by a frame or two, lengthen or shorten it, move it an
+octave) that make the model name another composer. At each step the greedy search ${esc(ranking)}, and keeps the edit that
+moves the model furthest (the cheapest, when several change the composer); the random search makes random edits, as a
+baseline. Every adversarial excerpt is an ordinary note list, written as MIDI and read back before it counts.</p>
+${smallEdits(a)}`;
   const curves = `<figure>${curveChart(a)}<figcaption>Robust accuracy: the share of the ${a.excerpts} excerpts still
 classified correctly when the attack may make at most that many edits (0: clean accuracy). Lower means more fragile.</figcaption></figure>
 ${curveTable(a)}`;
   return `${head}${intro}${curves}${worstExamples(a, ctx)}${pairTable(a)}${conceptPart(a)}</section>`;
+}
+
+/** What "small" means here, and how many attacks needed more than small edits. */
+function smallEdits(a: AttackResults): string {
+  const greedy = a.attacked.map((x) => x.outcomes.greedy).filter((o) => o?.success);
+  const second = greedy.filter((o) => o?.tier === 'any').length;
+  const tiers =
+    greedy.length === 0
+      ? ''
+      : ` Here ${greedy.length - second} of the ${greedy.length} successful greedy attacks used small edits only;
+${second === 0 ? 'none' : second} needed the larger ones, because no small-edit search changed the composer within ${Math.max(...a.budgets)} edits.`;
+  return `<p>Each edit has a musical cost, counted in note changes. Small edits cost 1 or 1½: leaving out a note, adding a
+note of the local key that is consonant with what sounds, nudging a note by one or two frames (50 or 100 ms), playing a note
+longer or shorter within the note values around it. Larger changes cost more: moving a note an octave (4), adding a
+dissonance with a note sounding (+2), holding a note longer than every note starting within two seconds of it (+3). No edit
+ever makes two notes of the same pitch overlap. The search first tries small edits only, and allows the larger ones only for
+an excerpt that small edits cannot flip.${tiers} Pitches are spelled in the local key (estimated from the notes of the whole
+piece, bar by bar), positions are bars and beats of the score (seconds for performances, whose bars the file does not
+know).</p>`;
 }
 
 function curveChart(a: AttackResults): string {
@@ -122,6 +142,7 @@ function worstExamples(a: AttackResults, ctx: SectionContext): string {
     .sort(
       (p, q) =>
         p.outcomes.greedy!.edits - q.outcomes.greedy!.edits ||
+        (p.outcomes.greedy!.cost ?? 0) - (q.outcomes.greedy!.cost ?? 0) ||
         q.outcomes.greedy!.marginBefore - p.outcomes.greedy!.marginBefore,
     )
     .slice(0, 3);
@@ -165,10 +186,20 @@ function example(x: AttackedExcerpt, ctx: SectionContext): string {
       return `<p class="missing">Cannot show ${esc(label)}: ${esc(err.message)}</p>`;
     }
   };
-  const edits = (o.list ?? []).map((e) => `<li>${esc(e.text)}</li>`).join('');
+  const edits = (o.list ?? [])
+    .map((e) => {
+      const text = e.costText ? e.text.slice(0, e.text.lastIndexOf(`; ${e.costText}`)) : e.text;
+      const cost = e.costText ? ` <span class="cost">(${esc(e.costText)})</span>` : '';
+      return `<li>${esc(text)}${cost}</li>`;
+    })
+    .join('');
+  const total =
+    o.cost !== undefined
+      ? ` · musical cost ${+o.cost.toFixed(2)} note change${o.cost === 1 ? '' : 's'}${o.tier === 'any' ? ' (small edits alone did not change the composer)' : ' (small edits only)'}`
+      : '';
   return `<article class="attack"><h4>${esc(x.composer)} → ${esc(o.predicted)} after ${o.edits} edit${o.edits === 1 ? '' : 's'}: ${esc(x.piece)}, ${esc(where)}</h4>
 <div class="excerpts">${roll(o.midi!.original, 'original', ctx.colors(x.composer), before, '#c0392b')}${roll(o.midi!.adversarial, `after ${o.edits} edit${o.edits === 1 ? '' : 's'}`, ctx.colors(o.predicted), after, '#1a9850')}</div>
-<ol class="edits">${edits}</ol><p class="how">${esc(x.file)} · margin ${fmt(o.marginBefore)} → ${fmt(o.marginAfter)} · <a href="${esc(relativeHref(o.midi!.edits))}">edits as text</a></p></article>`;
+<ol class="edits">${edits}</ol><p class="how">${esc(x.file)} · margin ${fmt(o.marginBefore)} → ${fmt(o.marginAfter)}${esc(total)} · <a href="${esc(relativeHref(o.midi!.edits))}">edits as text</a></p></article>`;
 }
 
 function pairTable(a: AttackResults): string {
