@@ -2,6 +2,7 @@ import type { ConceptLens } from '../lens/lens.ts';
 import { VERSION, corpusIdentity } from '../results/identity.ts';
 import { BANK_FORMAT, type BankManifest } from '../results/bank.ts';
 import type { ConceptCavs, PreparedConcept } from '../tcav/run.ts';
+import { publicPath } from '../results/public-path.ts';
 import { UserError } from '../util/errors.ts';
 import { meanDirection, median, presence, project, sortedCopy } from './presence.ts';
 
@@ -154,7 +155,12 @@ export async function buildBank(
       format: BANK_FORMAT,
       tool: { name: 'concept-lens', version: VERSION },
       createdAt: new Date().toISOString(),
-      model: { path: options.modelPath, sha256: c.sha256, labels: c.labels, input: { ...c.input } },
+      model: {
+        path: publicPath(options.modelPath),
+        sha256: c.sha256,
+        labels: c.labels,
+        input: { ...c.input },
+      },
       corpus: corpusIdentity(lens),
       tcav: {
         seed: options.seed,

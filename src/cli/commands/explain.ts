@@ -317,7 +317,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           `report: ${resolve(args.out, 'report.html')}  (${results.run.seconds.toFixed(1)} s)`,
           ...(results.tcav.length
             ? [
-                'TCAV, significant concepts per composer (score):',
+                'TCAV, significant concepts per composer (score; raise: the concept raises the composer, lower: lowers it):',
                 ...tcavSummary(results.tcav),
                 ...stabilitySummary(results.tcav),
               ]

@@ -196,19 +196,31 @@ export function stabilitySummary(entries: TcavEntry[]): string[] {
   ];
 }
 
-/** One line per target: its significant concepts, highest score first. */
+/**
+ * One line per target: the significant concepts that raise it (highest score first) and those that
+ * lower it (lowest score first). A cell that lowers a composer is as much a finding as one that
+ * raises it; listing only the raising ones would hide half of what the run found.
+ */
 export function tcavSummary(entries: TcavEntry[]): string[] {
   const lines: string[] = [];
+  const cell = (e: TcavEntry) =>
+    `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}${stabilityNote(e)}`;
   for (const target of [...new Set(entries.map((e) => e.target))]) {
-    const sig = entries
-      .filter((e) => e.target === target && e.significant && e.effect > e.randomEffect)
+    const significant = entries.filter((e) => e.target === target && e.significant);
+    const raise = significant
+      .filter((e) => e.effect > e.randomEffect)
       .sort((a, b) => b.score - a.score)
-      .map(
-        (e) =>
-          `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}${stabilityNote(e)}`,
-      );
+      .map(cell);
+    const lower = significant
+      .filter((e) => e.effect < e.randomEffect)
+      .sort((a, b) => a.score - b.score)
+      .map(cell);
+    const parts = [
+      ...(raise.length ? [`raise: ${raise.join(', ')}`] : []),
+      ...(lower.length ? [`lower: ${lower.join(', ')}`] : []),
+    ];
     lines.push(
-      `  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}`,
+      `  ${target.padEnd(14)} ${parts.length ? parts.join('; ') : '(no significant concept)'}`,
     );
   }
   return lines;
@@ -288,7 +300,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         [
           `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
           ...(args['save-bank'] ? [`wrote the concept bank ${args['save-bank']}`] : []),
-          'significant concepts per composer:',
+          'significant concepts per composer (score; raise: the concept raises the composer, lower: lowers it):',
           ...tcavSummary(results.tcav),
           ...stabilitySummary(results.tcav),
         ].join('\n'),
