@@ -10,12 +10,15 @@ export {
 export { MidiReadError, parseMidi, readMidiFile, type ReadOptions } from './read.ts';
 export { applySustain } from './sustain.ts';
 export {
+  barBeat,
   barToSeconds,
   buildTimeMap,
+  formatBeat,
   constantTimeMap,
   secondsToBar,
   secondsToTicks,
   ticksToSeconds,
+  type BarBeat,
   type RawTempo,
   type RawTimeSignature,
 } from './timemap.ts';

@@ -83,13 +83,64 @@ export function secondsToTicks(map: TimeMap, seconds: number): number {
 
 /** Bar (1-based) and beat (1-based, fractional) at a time in seconds. Times before 0 clamp to bar 1. */
 export function secondsToBar(map: TimeMap, seconds: number): BarPosition {
-  const tick = Math.max(0, secondsToTicks(map, seconds));
+  const { bar, beat } = barBeat(map, seconds);
+  return { bar, beat };
+}
+
+/** A position in bars with the meter it is counted in: `beat` is always >= 1 and < numerator + 1. */
+export interface BarBeat extends BarPosition {
+  numerator: number;
+  denominator: number;
+}
+
+/**
+ * Bar and beat at a time in seconds under the piece's own time signatures, with the meter of that
+ * bar. A time a hair from a tick (seconds computed from ticks and back) is taken at that tick, so a
+ * note on a bar line is on beat 1 of the new bar, never on beat numerator + 1 of the old one.
+ */
+export function barBeat(map: TimeMap, seconds: number): BarBeat {
+  let tick = Math.max(0, secondsToTicks(map, seconds));
+  const whole = Math.round(tick);
+  if (Math.abs(tick - whole) < 1e-5) tick = whole;
   const ts = map.timeSignatures[lastAtOrBefore(map.timeSignatures, (x) => x.tick <= tick)];
   const perBar = ticksPerBar(map, ts);
+  const perBeat = ticksPerMeterBeat(map, ts);
   // A tiny tolerance so that a position computed from seconds lands on the bar line it means.
   const bars = Math.floor((tick - ts.tick) / perBar + 1e-9);
-  const beat = 1 + Math.max(0, tick - ts.tick - bars * perBar) / ticksPerMeterBeat(map, ts);
-  return { bar: ts.bar + bars, beat };
+  // Below one bar by construction (bars is a floor); at least 0 through the tolerance.
+  const within = Math.max(0, tick - ts.tick - bars * perBar);
+  return {
+    bar: ts.bar + bars,
+    beat: Math.min(1 + within / perBeat, ts.numerator + 1 - 1e-9),
+    numerator: ts.numerator,
+    denominator: ts.denominator,
+  };
+}
+
+/**
+ * A beat as a musician reads it: whole beats plain ("3"), common fractions as such ("2½", "1¾",
+ * "3⅓"), anything else truncated (never rounded up) to two decimals, so a beat of a bar is never
+ * printed as the next bar's beat.
+ */
+export function formatBeat(beat: number): string {
+  const whole = Math.floor(beat + 1e-6);
+  const frac = Math.max(0, beat - whole);
+  if (frac < 1e-6) return String(whole);
+  const fractions: [number, string][] = [
+    [1 / 2, '½'],
+    [1 / 3, '⅓'],
+    [2 / 3, '⅔'],
+    [1 / 4, '¼'],
+    [3 / 4, '¾'],
+    [1 / 8, '⅛'],
+    [3 / 8, '⅜'],
+    [5 / 8, '⅝'],
+    [7 / 8, '⅞'],
+    [1 / 6, '⅙'],
+    [5 / 6, '⅚'],
+  ];
+  for (const [v, glyph] of fractions) if (Math.abs(frac - v) < 1e-3) return `${whole}${glyph}`;
+  return (Math.floor(beat * 100) / 100).toFixed(2);
 }
 
 /** Seconds at a bar (1-based) and beat (1-based, may be fractional). */
