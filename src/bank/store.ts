@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ComposerClassifier } from '../model/classifier.ts';
-import { bankManifestSchema, type BankManifest } from '../results/bank.ts';
+import { BANK_FORMAT, bankManifestSchema, type BankManifest } from '../results/bank.ts';
+import type { Calibration, SideFigures } from './calibration.ts';
 import { UserError } from '../util/errors.ts';
 import { isDirectory, writeFileAtomic } from '../util/files.ts';
 import { onInterrupt } from '../util/interrupt.ts';
@@ -85,6 +86,8 @@ export function writeBank(dir: string, bank: ConceptBank): BankManifest {
             npyBytes({ descr: '<f8', shape: [l.examples.length], data: l.examples }),
           ),
           examplesMedianPresence: l.examplesMedianPresence,
+          ...(l.calibration ? { calibration: calibrationToJson(l.calibration) } : {}),
+          ...(l.uncalibrated ? { uncalibrated: l.uncalibrated } : {}),
         };
       }),
     };
@@ -170,6 +173,15 @@ export function loadBank(path: string): ConceptBank {
         reference,
         examples,
         examplesMedianPresence: l.examplesMedianPresence,
+        ...(l.calibration
+          ? { calibration: calibrationFromJson(l.calibration) }
+          : {
+              uncalibrated:
+                l.uncalibrated ??
+                (info.format === BANK_FORMAT
+                  ? 'not calibrated'
+                  : `the bank predates calibration (${info.format}); save it again with tcav --save-bank`),
+            }),
       };
     }),
   }));
@@ -218,4 +230,33 @@ function stableJson(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+type SideJson = Omit<SideFigures, 'auc' | 'precision' | 'recall'> & {
+  auc: number | null;
+  precision: number | null;
+  recall: number | null;
+};
+
+/** NaN figures (undefined) as JSON null, and back. */
+function calibrationToJson(c: Calibration) {
+  const side = (s: SideFigures): SideJson => ({
+    ...s,
+    auc: Number.isNaN(s.auc) ? null : s.auc,
+    precision: Number.isNaN(s.precision) ? null : s.precision,
+    recall: Number.isNaN(s.recall) ? null : s.recall,
+  });
+  return { ...c, training: side(c.training), heldOut: side(c.heldOut) };
+}
+
+function calibrationFromJson(
+  c: Omit<Calibration, 'training' | 'heldOut'> & { training: SideJson; heldOut: SideJson },
+): Calibration {
+  const side = (s: SideJson): SideFigures => ({
+    ...s,
+    auc: s.auc ?? NaN,
+    precision: s.precision ?? NaN,
+    recall: s.recall ?? NaN,
+  });
+  return { ...c, training: side(c.training), heldOut: side(c.heldOut) };
 }
