@@ -10,8 +10,8 @@
  *   npm run bench:where -- [--asap /work/shared/corpora/asap] [--asap-bank DIR]
  *     [--synthetic-bank DIR] [--splices 20] [--only asap|synthetic] [--json out.json]
  *
- * A bank not given is built first with `tcav --save-bank` at the default TCAV settings (not
- * timed; the banks are what a user would save).
+ * A bank not given is built first with `tcav --save-bank` (20 random runs, 20 target excerpts,
+ * no effect windows, a pool of 1000: the CAVs are what a bank keeps; not timed).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ async function ensureBank(
 ): Promise<string> {
   if (given && existsSync(join(given, 'bank.json'))) return given;
   const dir = given || join('out', `where-${name}-bank`);
-  console.error(`building the ${name} bank with tcav --save-bank (default settings) into ${dir}`);
+  console.error(`building the ${name} bank with tcav --save-bank into ${dir}`);
   const code = await main([
     'tcav',
     '--model',
@@ -76,6 +76,17 @@ async function ensureBank(
     corpus,
     '--concepts',
     concepts,
+    // The CAVs are what a bank keeps; TCAV's effect statistics are not needed for it.
+    '--random-runs',
+    '20',
+    '--target-excerpts',
+    '20',
+    '--effect-windows',
+    '0',
+    '--pool-size',
+    '1000',
+    '--null-concepts',
+    '200',
     '--out',
     join('out', `where-${name}-tcav`),
     '--save-bank',
