@@ -53,8 +53,6 @@ export interface WhereRow {
   localises: boolean;
 }
 
-type Scorer = (acts: Float32Array, n: number) => number[];
-
 /** Pieces named by the concepts' `corpus:` examples (file paths relative to the corpus root). */
 export function piecesOfFiles(lens: ConceptLens, files: readonly string[]): Set<string> {
   const out = new Set<string>();

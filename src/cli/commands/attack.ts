@@ -112,7 +112,12 @@ export async function attackStage(
   let concepts;
   if (args.concepts && args.concepts.length > 0) {
     const { concepts: files, errors } = loadRunConcepts(args.concepts);
-    results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
+    results.skipped.push(
+      ...errors.map((e) => ({
+        file: publicPath(e.file),
+        reason: e.reason.split(e.file).join(publicPath(e.file)),
+      })),
+    );
     concepts = {
       prepared: await prepareConcepts(lens, files),
       layer: args.layer ?? defaultLayers(lens)[0],

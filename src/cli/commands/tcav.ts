@@ -18,6 +18,7 @@ import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
+import { publicPath } from '../../results/public-path.ts';
 
 /** The flags of a TCAV run (tcavFlags). */
 export interface TcavFlags {
@@ -82,7 +83,12 @@ export async function tcavStage(
   onCavs?: TcavOptions['onCavs'],
 ): Promise<{ prepared: PreparedConcept[] }> {
   const { concepts, errors } = loadRunConcepts(args.concepts);
-  results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
+  results.skipped.push(
+    ...errors.map((e) => ({
+      file: publicPath(e.file),
+      reason: e.reason.split(e.file).join(publicPath(e.file)),
+    })),
+  );
   const prepared = await prepareConcepts(lens, concepts);
   checkTcavFlags(args);
   const seeds = [...Array(args.seeds).keys()].map((i) => args.seed + i);
