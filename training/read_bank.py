@@ -19,7 +19,7 @@ import numpy as np
 def load_bank(folder):
     with open(os.path.join(folder, "bank.json"), encoding="utf-8") as f:
         bank = json.load(f)
-    assert bank["format"] == "concept-lens-bank/1", bank["format"]
+    assert bank["format"] in ("concept-lens-bank/1", "concept-lens-bank/2"), bank["format"]
     for concept in bank["concepts"]:
         for layer in concept["layers"]:
             for key in ("cavs", "direction", "reference", "examples"):

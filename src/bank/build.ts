@@ -1,7 +1,14 @@
+import { relative } from 'node:path';
+import type { Excerpt } from '../corpus/types.ts';
+import type { TextureName } from '../detect/index.ts';
+import { readModelCard } from '../lens/evaluate.ts';
 import type { ConceptLens } from '../lens/lens.ts';
+import { calibrate, type Calibration } from './calibration.ts';
+import { calibrationWindows, detectorFor, labelWindows } from './labels.ts';
 import { VERSION, corpusIdentity } from '../results/identity.ts';
 import { BANK_FORMAT, type BankManifest } from '../results/bank.ts';
 import type { ConceptCavs, PreparedConcept } from '../tcav/run.ts';
+import { publicPath } from '../results/public-path.ts';
 import { UserError } from '../util/errors.ts';
 import { meanDirection, median, presence, project, sortedCopy } from './presence.ts';
 
@@ -26,6 +33,14 @@ export interface BankLayer {
   /** Projections of the concept's own examples on `direction`. */
   examples: Float64Array;
   examplesMedianPresence: number;
+  /**
+   * What "present" means for this concept at this layer: the probability fitted against a
+   * detector's label on training pieces, checked on held-out pieces (calibration.ts). Absent: not
+   * calibrated (no detector covers the concept, the corpus has no split to fit on, or the bank
+   * predates calibration); `uncalibrated` says which.
+   */
+  calibration?: Calibration;
+  uncalibrated?: string;
 }
 
 export interface BankConcept {
@@ -59,11 +74,19 @@ export interface BuildBankOptions {
   minCavAccuracy: number;
   /** Corpus excerpts whose projections are the presence reference (default 500). */
   referenceExcerpts?: number;
+  /**
+   * Corpus windows per side (training, held-out) the presence is calibrated and checked on
+   * (default 1000; 0: no calibration).
+   */
+  calibrationExcerpts?: number;
+  /** Seed of the corpus's piece-level split (default: the model card's, else 1). */
+  splitSeed?: number;
   /** Told about concepts left out (every CAV degenerate). */
   warn?: (message: string) => void;
 }
 
 export const DEFAULT_REFERENCE_EXCERPTS = 500;
+export const DEFAULT_CALIBRATION_EXCERPTS = 1000;
 
 /**
  * Turn a TCAV run's CAVs into a bank: per concept and layer the mean direction, and the
@@ -148,13 +171,19 @@ export async function buildBank(
     entry.layers.push(layer);
   }
   if (concepts.length === 0) throw new UserError('no concept has a usable CAV; no bank to write');
+  await calibrateBank(lens, concepts, prepared, options);
   const c = lens.classifier;
   return {
     info: {
       format: BANK_FORMAT,
       tool: { name: 'concept-lens', version: VERSION },
       createdAt: new Date().toISOString(),
-      model: { path: options.modelPath, sha256: c.sha256, labels: c.labels, input: { ...c.input } },
+      model: {
+        path: publicPath(options.modelPath),
+        sha256: c.sha256,
+        labels: c.labels,
+        input: { ...c.input },
+      },
       corpus: corpusIdentity(lens),
       tcav: {
         seed: options.seed,
@@ -171,4 +200,96 @@ export async function buildBank(
 /** Every (concept, layer) of a bank, in bank order. */
 export function bankLanes(bank: ConceptBank): { concept: BankConcept; layer: BankLayer }[] {
   return bank.concepts.flatMap((concept) => concept.layers.map((layer) => ({ concept, layer })));
+}
+
+/**
+ * Calibrate every concept a detector covers (calibration.ts): label training and held-out corpus
+ * windows with the detectors, project them on each concept's direction, fit and check. The
+ * activations come through the lens (cached); the labels never reach the model.
+ */
+async function calibrateBank(
+  lens: ConceptLens,
+  concepts: BankConcept[],
+  prepared: readonly PreparedConcept[],
+  options: BuildBankOptions,
+): Promise<void> {
+  const count = options.calibrationExcerpts ?? DEFAULT_CALIBRATION_EXCERPTS;
+  const detectors = new Map<string, TextureName>();
+  for (const c of concepts) {
+    const d = detectorFor(c.name);
+    if (d) detectors.set(c.name, d);
+    else for (const l of c.layers) l.uncalibrated = 'no detector covers this concept';
+  }
+  if (detectors.size === 0) return;
+  const none = (why: string) => {
+    for (const c of concepts)
+      if (detectors.has(c.name)) for (const l of c.layers) l.uncalibrated = why;
+  };
+  if (count === 0) return none('calibration was turned off');
+  // Pieces the concepts draw their examples from: never part of the held-out check.
+  const ids = prepared.flatMap((p) =>
+    [...p.examples, ...(p.counterexamples ?? [])].map((x) => x.id),
+  );
+  const excluded = new Set<string>();
+  for (const e of lens.index.entries.values()) {
+    const rel = relative(process.cwd(), e.path);
+    if (ids.some((id) => id.includes(`:${rel}:`))) excluded.add(e.piece);
+  }
+  const cardSeed = (readModelCard(options.modelPath)?.split as { seed?: unknown } | undefined)
+    ?.seed;
+  const splitSeed = options.splitSeed ?? (typeof cardSeed === 'number' ? cardSeed : 1);
+  const { training, heldOut } = calibrationWindows(lens, {
+    splitSeed,
+    count,
+    seed: `${options.seed}/bank-calibration`,
+    excluded,
+  });
+  if (training.length < 20 || heldOut.length < 20)
+    return none(
+      `the corpus's split leaves ${training.length} training and ${heldOut.length} held-out windows (at least 20 each are needed)`,
+    );
+  const textures = [...new Set(detectors.values())];
+  const labels = {
+    training: labelWindows(lens, training, textures),
+    heldOut: labelWindows(lens, heldOut, textures),
+  };
+  const layers = [...new Set(concepts.flatMap((c) => c.layers.map((l) => l.layer)))];
+  const projections = async (windows: Excerpt[], tag: string) => {
+    const out = new Map<BankLayer, Float64Array>();
+    for (const c of concepts)
+      if (detectors.has(c.name))
+        for (const l of c.layers) out.set(l, new Float64Array(windows.length));
+    const chunk = 256;
+    for (let start = 0; start < windows.length; start += chunk) {
+      const part = windows.slice(start, start + chunk);
+      const a = await lens.activations(await lens.corpusItemsAsync(part), layers, tag);
+      for (const [l, values] of out)
+        values.set(project(a.layers[l.layer], a.n, l.direction), start);
+    }
+    return out;
+  };
+  const train = await projections(training, 'bank: calibration, training pieces');
+  const held = await projections(heldOut, 'bank: calibration, held-out pieces');
+  for (const c of concepts) {
+    const d = detectors.get(c.name);
+    if (!d) continue;
+    for (const l of c.layers) {
+      const calibration = calibrate(
+        d,
+        {
+          projections: train.get(l)!,
+          labels: labels.training.get(d)!,
+          pieces: training.map((x) => x.piece),
+        },
+        {
+          projections: held.get(l)!,
+          labels: labels.heldOut.get(d)!,
+          pieces: heldOut.map((x) => x.piece),
+        },
+      );
+      if (calibration) l.calibration = calibration;
+      else
+        l.uncalibrated = `the ${d} detector labels ${labels.training.get(d)!.some(Boolean) ? 'every' : 'no'} training window; nothing to fit`;
+    }
+  }
 }

@@ -10,7 +10,8 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ComposerClassifier } from '../model/classifier.ts';
-import { bankManifestSchema, type BankManifest } from '../results/bank.ts';
+import { BANK_FORMAT, bankManifestSchema, type BankManifest } from '../results/bank.ts';
+import type { Calibration, SideFigures } from './calibration.ts';
 import { UserError } from '../util/errors.ts';
 import { fsError, isDirectory, onPath, writeFileAtomic } from '../util/files.ts';
 import { acquireLockNow } from '../util/lock.ts';
@@ -159,6 +160,8 @@ function writeBankLocked(dir: string, target: string, bank: ConceptBank): BankMa
             npyBytes({ descr: '<f8', shape: [l.examples.length], data: l.examples }),
           ),
           examplesMedianPresence: l.examplesMedianPresence,
+          ...(l.calibration ? { calibration: calibrationToJson(l.calibration) } : {}),
+          ...(l.uncalibrated ? { uncalibrated: l.uncalibrated } : {}),
         };
       }),
     };
@@ -255,6 +258,15 @@ export function loadBank(path: string): ConceptBank {
         reference,
         examples,
         examplesMedianPresence: l.examplesMedianPresence,
+        ...(l.calibration
+          ? { calibration: calibrationFromJson(l.calibration) }
+          : {
+              uncalibrated:
+                l.uncalibrated ??
+                (info.format === BANK_FORMAT
+                  ? 'not calibrated'
+                  : `the bank predates calibration (${info.format}); save it again with tcav --save-bank`),
+            }),
       };
     }),
   }));
@@ -328,4 +340,33 @@ function stableJson(value: unknown): string {
       .join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+type SideJson = Omit<SideFigures, 'auc' | 'precision' | 'recall'> & {
+  auc: number | null;
+  precision: number | null;
+  recall: number | null;
+};
+
+/** NaN figures (undefined) as JSON null, and back. */
+function calibrationToJson(c: Calibration) {
+  const side = (s: SideFigures): SideJson => ({
+    ...s,
+    auc: Number.isNaN(s.auc) ? null : s.auc,
+    precision: Number.isNaN(s.precision) ? null : s.precision,
+    recall: Number.isNaN(s.recall) ? null : s.recall,
+  });
+  return { ...c, training: side(c.training), heldOut: side(c.heldOut) };
+}
+
+function calibrationFromJson(
+  c: Omit<Calibration, 'training' | 'heldOut'> & { training: SideJson; heldOut: SideJson },
+): Calibration {
+  const side = (s: SideJson): SideFigures => ({
+    ...s,
+    auc: s.auc ?? NaN,
+    precision: s.precision ?? NaN,
+    recall: s.recall ?? NaN,
+  });
+  return { ...c, training: side(c.training), heldOut: side(c.heldOut) };
 }

@@ -258,9 +258,10 @@ async function discoverKmeans(
     Math.max(...Object.values(imp).map((v) => (v.significant ? v.value : v.value - 1e6)));
   tested.sort((a, b) => strength(b.importance) - strength(a.importance));
 
+  const audible = audibleParts(lens, lens.classifier.input.fps);
   const concepts = tested.map((t, rank) => {
-    const typical = distinctPieces(t.cluster.members, parts, o.top);
-    const least = distinctPieces(t.cluster.members.slice().reverse(), parts, o.least);
+    const typical = distinctPieces(t.cluster.members, parts, o.top, audible);
+    const least = distinctPieces(t.cluster.members.slice().reverse(), parts, o.least, audible);
     const found = (i: number): FoundExcerpt => ({
       ...parts[i],
       typicality: typicality[i],
@@ -433,6 +434,7 @@ async function discoverNmf(
   );
   const { windowFrames, lowPitch, highPitch } = lens.classifier.input;
   const whole = segmentBox('whole', windowFrames, lowPitch, highPitch);
+  const audible = audibleParts(lens, lens.classifier.input.fps);
   const concepts: FoundConcept[] = order.map((k, rank) => {
     const byPresence = [...Array(n).keys()].sort(
       (a, b) => presence[b * K + k] - presence[a * K + k],
@@ -459,8 +461,8 @@ async function discoverNmf(
       importance: importances[k],
       pieces: new Set(members.map((i) => windows[i].piece)).size,
       members: members.length,
-      typical: distinctPieces(byPresence, parts, o.top).map(found),
-      least: distinctPieces(byPresence.slice().reverse(), parts, o.least).map(found),
+      typical: distinctPieces(byPresence, parts, o.top, audible).map(found),
+      least: distinctPieces(byPresence.slice().reverse(), parts, o.least, audible).map(found),
     };
   });
   return {
@@ -481,14 +483,52 @@ async function discoverNmf(
   };
 }
 
-/** The first `count` of `order` whose pieces have not been taken yet. */
-function distinctPieces(order: number[], parts: Part[], count: number): number[] {
+/**
+ * A part offered as an example must sound: at least this many notes start inside it (its time span
+ * and, for a bass or treble part, its pitch band). A window of rests or of one held chord is the
+ * "least typical" member of almost any concept, and shows a listener nothing.
+ */
+export const MIN_EXCERPT_NOTES = 6;
+
+/** Whether a part holds at least MIN_EXCERPT_NOTES onsets; files are read once per call site. */
+function audibleParts(lens: ConceptLens, fps: number): (part: Part) => boolean {
+  const notes = new Map<string, readonly { pitch: number; onset: number }[]>();
+  return (part) => {
+    const x = part.excerpt;
+    let list = notes.get(x.file);
+    if (!list) {
+      list = lens.index.content(x.file).notes.map((n) => ({ pitch: n.pitch, onset: n.onset }));
+      notes.set(x.file, list);
+    }
+    const from = x.start + part.box.frames[0] / fps;
+    const to = x.start + part.box.frames[1] / fps;
+    let count = 0;
+    for (const n of list) {
+      if (
+        n.onset >= from &&
+        n.onset < to &&
+        n.pitch >= part.box.pitches[0] &&
+        n.pitch <= part.box.pitches[1]
+      )
+        if (++count >= MIN_EXCERPT_NOTES) return true;
+    }
+    return false;
+  };
+}
+
+/** The first `count` of `order` whose pieces have not been taken yet and that sound. */
+function distinctPieces(
+  order: number[],
+  parts: Part[],
+  count: number,
+  audible: (part: Part) => boolean,
+): number[] {
   const seen = new Set<string>();
   const out: number[] = [];
   for (const i of order) {
     if (out.length >= count) break;
     const piece = parts[i].excerpt.piece;
-    if (seen.has(piece)) continue;
+    if (seen.has(piece) || !audible(parts[i])) continue;
     seen.add(piece);
     out.push(i);
   }

@@ -27,11 +27,17 @@ export function colourScale(gradient: Float32Array): number {
 export function heatMapSvg(
   gradient: Float32Array,
   channel: number,
-  r: Pick<GradientResult, 'shape' | 'input' | 'notes'>,
+  r: Pick<GradientResult, 'shape' | 'input' | 'notes' | 'barLines'> & {
+    source?: Pick<GradientResult['source'], 'seen'>;
+  },
   scale: number,
   label: string,
 ): string {
-  const [, T, P] = r.shape;
+  const [, F, P] = r.shape;
+  // Frames of the excerpt itself (the last window may run on into silence past its end).
+  const T = r.source
+    ? Math.max(1, Math.min(F, Math.ceil(r.source.seen * (r.input.fps as number) - 1e-9)))
+    : F;
   const fps = r.input.fps as number;
   const low = r.input.lowPitch as number;
   const left = 34;
@@ -58,7 +64,7 @@ export function heatMapSvg(
   }
   const level = (g: number) =>
     Math.max(-LEVELS, Math.min(LEVELS, Math.round((g / scale) * LEVELS)));
-  const base = channel * T * P;
+  const base = channel * F * P;
   for (let p = 0; p < P; p++) {
     let t = 0;
     while (t < T) {
@@ -74,12 +80,30 @@ export function heatMapSvg(
   }
   for (const n of r.notes) {
     const on = onsetFrame(n.onset, fps);
+    if (on >= T) continue;
     const off = Math.min(T, offsetFrame(n.onset, n.offset, fps));
     out.push(
       `<rect class="note" x="${(left + on * cellW).toFixed(1)}" y="${y(n.pitch)}" width="${Math.max(1, (off - on) * cellW).toFixed(1)}" height="${rowH}" fill="none" stroke="#222" stroke-width="0.7"/>`,
     );
   }
   const seconds = T / fps;
+  if (r.barLines && r.barLines.length > 0) {
+    // The time axis in bars: a line and the bar's number at every bar line of the excerpt.
+    const every = Math.max(1, Math.ceil(r.barLines.length / 40));
+    r.barLines.forEach((b, i) => {
+      if (b.time > seconds + 1e-6) return;
+      const x = left + b.time * fps * cellW;
+      out.push(
+        `<line class="barline" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${top}" y2="${top + plotH + 4}" stroke="#888" stroke-dasharray="2,2"/>`,
+      );
+      if (i % every === 0 && b.time < seconds - 1e-6)
+        out.push(
+          `<text class="bar" x="${(x + 2).toFixed(1)}" y="${top + plotH + 15}" font-size="9" fill="#555">bar ${b.bar}</text>`,
+        );
+    });
+    out.push('</svg>');
+    return out.join('');
+  }
   const every = seconds > 30 ? 5 : seconds > 8 ? 2 : 1;
   for (let s = 0; s <= seconds + 1e-9; s += every) {
     const x = left + s * fps * cellW;
@@ -117,10 +141,16 @@ function notesTable(notes: NoteEffect[], heading: string): string {
   const rows = notes
     .map(
       (n) =>
-        `<tr><td>${esc(pitchName(n.pitch))}</td><td>${fmt(n.onset)}–${fmt(n.offset)} s</td><td>${esc(fmtSig(n.effect))}</td></tr>`,
+        `<tr><td>${esc(n.spelled ?? pitchName(n.pitch))}</td><td>${n.bar !== undefined && n.beat !== undefined ? `bar ${n.bar}, beat ${esc(fmtBeat(n.beat))}` : `${fmt(n.onset)}–${fmt(n.offset)} s`}</td><td>${esc(fmtSig(n.effect))}</td></tr>`,
     )
     .join('');
-  return `<h4>${esc(heading)}</h4><table><thead><tr><th>Note</th><th>Time</th><th>Gradient × input</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const when = notes.some((n) => n.bar !== undefined) ? 'Where (bar, beat)' : 'Time';
+  return `<h4>${esc(heading)}</h4><table><thead><tr><th>Note</th><th>${when}</th><th>Gradient × input</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** A beat as a musician reads it: 1, 2.5, 3.33 (no trailing zeros). */
+export function fmtBeat(beat: number): string {
+  return String(Math.round(beat * 100) / 100);
 }
 
 export function renderGradientPage(r: GradientResult, gradient: Float32Array): string {
@@ -133,10 +163,10 @@ export function renderGradientPage(r: GradientResult, gradient: Float32Array): s
   const title = `Where the model looks for ${r.composer}: ${r.source.file.split(/[\\/]/).pop()}, ${range}`;
   const rows: [string, string][] = [
     ['Model', `<code>${esc(r.model.path)}</code>`],
-    ['File', `<code>${esc(r.source.file)}</code>`],
+    ['Piece', `<code>${esc(r.source.file)}</code>`],
     [
       'Excerpt',
-      `${esc(range)} (${fmt(r.source.start, 1)}–${fmt(r.source.end, 1)} s of the file; the model sees the first ${fmt(r.source.seen, 1)} s)`,
+      `${esc(range)} (${fmt(r.source.start, 1)}–${fmt(r.source.end, 1)} s of the file; ${(r.windows ?? 1) > 1 ? `the model hears it as ${r.windows} windows laid end to end, each with the gradient of its own logit; the logit shown is their mean` : `the model hears ${fmt(r.source.seen, 1)} s of it in one window`})`,
     ],
     [
       `${esc(r.composer)}`,

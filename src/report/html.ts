@@ -10,7 +10,7 @@ import { UserError } from '../util/errors.ts';
 import { composerColors, type ComposerColors } from './colors.ts';
 import { esc, relativeHref } from './escape.ts';
 import { pianoRollSvg, type PlayNote } from './pianoroll.ts';
-import { pageHead, playButton, playerScripts } from './page.ts';
+import { outputFileMessage, pageHead, playButton, playerScripts } from './page.ts';
 import { discoveryMapNote } from './sections/discovery-map.ts';
 import type { DiscoveredConcept, ExcerptRef, RunResults, TcavEntry } from '../results/results.ts';
 import { fmt, fmtP, fmtSig, importanceChart, tcavLayerChart } from './svg.ts';
@@ -272,7 +272,7 @@ function excerptCard(
     ctx.playable[id] = notes;
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    picture = `<p class="missing">Cannot show this excerpt: ${esc(err.message)}</p>`;
+    picture = `<p class="missing">Cannot show this excerpt: ${esc(outputFileMessage(err, join(ctx.outDir, x.midi), x.midi))}</p>`;
   }
   const play = notes.length > 0 ? playButton(id) : '';
   const legend =

@@ -27,3 +27,11 @@ export function playerScripts(playable: unknown): string[] {
     `<script>${PLAYER_SCRIPT}</script>`,
   ];
 }
+
+/**
+ * An error about a file of the run's output folder, as a page says it: the file named by its path
+ * inside the run (`excerpts/x.mid`), never by where the run was staged on this machine.
+ */
+export function outputFileMessage(err: Error, absolute: string, rel: string): string {
+  return err.message.split(absolute).join(rel);
+}

@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.ts';
 import { composerColors, type ComposerColors } from './colors.ts';
 import { esc, relativeHref } from './escape.ts';
 import { pianoRollSvg, type PlayNote } from './pianoroll.ts';
-import { pageHead, playButton, playerScripts } from './page.ts';
+import { outputFileMessage, pageHead, playButton, playerScripts } from './page.ts';
 import { hubnessSection } from './sections/hubness.ts';
 import { REPORT_CSS } from './style.ts';
 import { fmt, fmtSig } from './svg.ts';
@@ -138,7 +138,7 @@ function card_(
       ctx.playable[id] = notes;
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
-      picture = `<p class="missing">Cannot show this passage: ${esc(err.message)}</p>`;
+      picture = `<p class="missing">Cannot show this passage: ${esc(outputFileMessage(err, join(ctx.outDir, o.midi), o.midi))}</p>`;
     }
   }
   const play = notes.length > 0 ? playButton(id) : '';

@@ -6,7 +6,8 @@
  * where it would lower it). Labels sit in a fixed column; the plot scrolls sideways when the piece
  * is long. Hand-written SVG like the rest of the report (svg.ts): the page carries everything.
  */
-import type { PieceTimeline } from '../results/timeline.ts';
+import { LOCALISATION_CUT, rankInWords } from '../bank/calibration.ts';
+import type { ConceptLane, PieceTimeline } from '../results/timeline.ts';
 import type { ComposerColors } from './colors.ts';
 import { esc } from './escape.ts';
 import { displayRange, type PlayNote } from './pianoroll.ts';
@@ -37,6 +38,38 @@ const STRIP_H = 5;
 const GAP = 8;
 
 /** Presence 0..1 as a colour: pale paper to deep blue (sequential, monotone in lightness). */
+/** Whether a page may say the concept is present in window i (calibrated lanes only). */
+export function isPresent(lane: ConceptLane, i: number): boolean {
+  return (
+    lane.status === 'localises' &&
+    lane.probability !== undefined &&
+    lane.calibration !== undefined &&
+    lane.probability[i] >= lane.calibration.threshold
+  );
+}
+
+/** What a lane says of window i, in words a reader can take literally. */
+export function presenceWords(lane: ConceptLane, i: number): string {
+  if (lane.status === 'localises' && lane.probability)
+    return `probability ${fmt(lane.probability[i])} that the ${lane.calibration!.detector} detector hears it here${isPresent(lane, i) ? ': present' : ''}`;
+  if (lane.status === 'does-not-localise') return notLocalisedWords(lane);
+  return `not calibrated: ${rankInWords(lane.presence[i])}`;
+}
+
+/** The "does not localise here" line, with the figure that failed the cut. */
+export function notLocalisedWords(lane: ConceptLane): string {
+  const h = lane.calibration?.heldOut;
+  const f = (x: number | null | undefined) =>
+    x === null || x === undefined ? 'undefined' : fmt(x);
+  return `does not localise here: on held-out pieces, AUC ${f(h?.auc)} and precision ${f(h?.precision)} at "present" against the ${lane.calibration?.detector ?? '?'} detector (needs AUC ≥ ${LOCALISATION_CUT.auc} and precision ≥ ${LOCALISATION_CUT.precision})`;
+}
+
+/** A grey scale for ranks: an uncalibrated lane must not look like a calibrated one. */
+export function rankColor(p: number): string {
+  const v = Math.round(245 - Math.max(0, Math.min(1, p)) * 165);
+  return `rgb(${v},${v},${v})`;
+}
+
 export function presenceColor(p: number): string {
   if (!Number.isFinite(p)) return '#dddddd';
   const stops: [number, number, number][] = [
@@ -177,6 +210,15 @@ export function timelineFigure(piece: PieceTimeline, o: TimelineFigureOptions): 
   const layers = new Set(piece.lanes.map((l) => l.layer));
   piece.lanes.forEach((lane, k) => {
     const name = layers.size > 1 ? `${lane.concept} @ ${lane.layer}` : lane.concept;
+    if (lane.status === 'does-not-localise') {
+      // No lane: the direction failed its held-out check, so colours along the piece would mislead.
+      labels.push(label(y + 14, name, 'tl-lane-label', `${lane.concept} at layer ${lane.layer}`));
+      plot.push(
+        `<g class="tl-lane tl-nolocal" data-lane="${k}"><rect x="${x(0).toFixed(1)}" y="${y}" width="${Math.max(1, x(piece.durationSeconds) - x(0)).toFixed(1)}" height="${PRESENCE_H}" fill="#f3f3f3"/><text x="${(x(0) + 6).toFixed(1)}" y="${y + PRESENCE_H - 6}" class="tk">${esc(notLocalisedWords(lane))}</text></g>`,
+      );
+      y += PRESENCE_H + 6;
+      return;
+    }
     // Influence strips: on the predicted composer, then on each --composer.
     const strips = [lane.influence, ...o.composers.map((c) => lane.influenceOn[c] ?? [])];
     const laneH = PRESENCE_H + strips.length * (STRIP_H + 1);
@@ -194,17 +236,21 @@ export function timelineFigure(piece: PieceTimeline, o: TimelineFigureOptions): 
       const [a, b] = edges[i];
       const x0 = x(a);
       const w = Math.max(0.5, x(b) - x(a));
-      const p = lane.presence[i];
+      const p = lane.probability?.[i] ?? lane.presence[i];
       const inf = lane.influence[i];
       const tip = [
         `${lane.concept} (${lane.layer}), ${windowPlace(piece, i)}`,
-        `presence ${fmt(p)} (projection ${fmtSig(lane.projection[i])})`,
+        `${presenceWords(lane, i)} (projection ${fmtSig(lane.projection[i])})`,
         `influence on ${piece.windows[i].predicted} (predicted) ${fmtSig(inf)}`,
         ...o.composers.map((c) => `influence on ${c} ${fmtSig(lane.influenceOn[c]?.[i] ?? NaN)}`),
       ].join('; ');
       cells.push(
-        `<g${cellAttrs(o, i)}><title>${esc(tip)}</title><rect x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${PRESENCE_H}" fill="${presenceColor(p)}"/>`,
+        `<g${cellAttrs(o, i)}><title>${esc(tip)}</title><rect x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${PRESENCE_H}" fill="${lane.status === 'localises' ? presenceColor(p) : rankColor(p)}"/>`,
       );
+      if (isPresent(lane, i))
+        cells.push(
+          `<rect class="tl-present" x="${x0.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="2" fill="#000"/>`,
+        );
       if (w >= 9 && Number.isFinite(inf) && Math.abs(inf) > 0.05 * scale[0]) {
         cells.push(
           `<text x="${(x0 + w / 2).toFixed(1)}" y="${y + PRESENCE_H - 4}" text-anchor="middle" class="sg" fill="${p > 0.55 ? '#fff' : '#222'}">${inf > 0 ? '+' : '−'}</text>`,
@@ -280,7 +326,12 @@ export function timelineLegend(
   const more = composers.length
     ? `; the next ${composers.length === 1 ? 'strip is' : 'strips are'} for ${composers.map(esc).join(', ')}`
     : '';
-  return `<div class="tl-legend"><div><strong>Composers:</strong> ${swatches}</div><div><strong>Presence</strong> (share of the bank's corpus excerpts with less of the concept): ${presence}</div><div><strong>Influence:</strong> <span class="tl-sw" style="background:#1a9850"></span> + more of the concept would raise the composer's score <span class="tl-sw" style="background:#d73027"></span> − it would lower it (stronger colour: larger effect). The strip under each lane is for the composer the model predicts in that window${more}.</div></div>`;
+  const ranks = [0, 0.25, 0.5, 0.75, 0.9, 1]
+    .map(
+      (p) => `<span class="tl-sw" style="background:${rankColor(p)}"></span>${p === 0 ? '0' : p}`,
+    )
+    .join(' ');
+  return `<div class="tl-legend"><div><strong>Composers:</strong> ${swatches}</div><div><strong>Presence</strong>, calibrated lanes (the probability that a rule over the notes hears the texture in the window; a black line on top: "present"): ${presence}</div><div><strong>Rank</strong>, lanes not calibrated (grey: share of corpus windows that lie lower along the concept; it ranks windows and never says the concept is there): ${ranks}</div><div><strong>Influence:</strong> <span class="tl-sw" style="background:#1a9850"></span> + more of the concept would raise the composer's score <span class="tl-sw" style="background:#d73027"></span> − it would lower it (stronger colour: larger effect). The strip under each lane is for the composer the model predicts in that window${more}.</div></div>`;
 }
 
 /** CSS of the figure and of the timeline page, appended to REPORT_CSS. */

@@ -5,6 +5,7 @@
  * (details below the figure) and plays it with the report's player: the page embeds the piece's
  * notes once, and a small script hands the player each window's notes before the player starts.
  */
+import { LOCALISATION_CUT } from '../bank/calibration.ts';
 import type { PieceTimeline, TimelineResults } from '../results/timeline.ts';
 import { composerColors } from './colors.ts';
 import { esc, jsonForScript, relativeHref } from './escape.ts';
@@ -17,6 +18,9 @@ import {
   fmtClock,
   TIMELINE_CSS,
   timelineFigure,
+  isPresent,
+  notLocalisedWords,
+  presenceWords,
   timelineLegend,
   windowPlace,
 } from './timeline-figure.ts';
@@ -60,7 +64,8 @@ export function renderTimelinePage(
     lanes: piece.lanes.map((l) => ({
       concept: l.concept,
       layer: l.layer,
-      presence: l.presence,
+      status: l.status,
+      says: piece.windows.map((_, i) => presenceWords(l, i)),
       influence: l.influence,
       influenceOn: l.influenceOn,
     })),
@@ -112,15 +117,17 @@ function overallSection(
 
 function topSection(piece: PieceTimeline): string {
   const parts = piece.lanes.map((lane) => {
+    if (lane.status === 'does-not-localise')
+      return `<h3>${esc(lane.concept)} <span class="muted">at <code>${esc(lane.layer)}</code></span></h3><p class="tl-warn">${esc(notLocalisedWords(lane))}. Its strongest windows are not listed: the model's direction for it does not point at the music it names.</p>`;
     const items = lane.top
       .map(
         (t) =>
-          `<li>${esc(windowPlace(piece, t.window))}: presence ${fmt(t.presence)} <button type="button" class="tl-go" data-w="${t.window}">▶ select and play</button> <a href="${esc(relativeHref(fileName(t.midi)))}" download>MIDI</a></li>`,
+          `<li>${esc(windowPlace(piece, t.window))}: ${esc(presenceWords(lane, t.window))}${lane.status === 'localises' && !isPresent(lane, t.window) ? ' (not "present": below the threshold)' : ''} <button type="button" class="tl-go" data-w="${t.window}">▶ select and play</button> <a href="${esc(relativeHref(fileName(t.midi)))}" download>MIDI</a></li>`,
       )
       .join('');
     return `<h3>${esc(lane.concept)} <span class="muted">at <code>${esc(lane.layer)}</code>${lane.reliable ? '' : ' · ⚠ unreliable CAV'}</span></h3><ol class="tl-top">${items}</ol>`;
   });
-  return `<section id="top"><h2>Where each concept is strongest</h2><p>The windows of highest presence of each concept (not overlapping one another), with the window as a MIDI file.</p>${parts.join('')}</section>`;
+  return `<section id="top"><h2>Where each concept is strongest</h2><p>The windows where each concept is most likely (calibrated concepts) or ranks highest (concepts not calibrated), not overlapping one another, with the window as a MIDI file. Every piece has a strongest window: only a calibrated concept above its threshold is called "present".</p>${parts.join('')}</section>`;
 }
 
 /** MIDI paths are relative to the output folder; the page sits in `timeline/`. */
@@ -141,7 +148,14 @@ function bankSection(results: Pick<TimelineResults, 'bank' | 'model'>): string {
 }
 
 function readingSection(results: Pick<TimelineResults, 'run'>): string {
-  return `<section id="reading"><h2>How to read this page</h2><p>The model hears ${fmt(results.run.windowSeconds, 0)}-second windows of the piece; this page slides that window along it. For each concept of the bank (a musical idea defined by examples and learnt by TCAV as a direction inside the model), <strong>presence</strong> says how far along that direction the model's picture of the window lies, compared with the excerpts of the corpus the bank was built on: 0.9 means that 90&nbsp;% of those excerpts lie lower. It says what the model hears, not what is in the score: read it as "the model hears this passage as Alberti-like". <strong>Influence</strong> says what more of the concept would do to the composer the model predicts for the window (+ raise, − lower its score); it is a derivative, a local and small-step answer. A concept whose examples the model cannot tell apart from random music (⚠, CAV accuracy below 0.7) has a meaningless lane. The model was trained on whole windows of music: windows with long silences (such as a padded window of a piece shorter than one window) are outside what it knows.</p></section>`;
+  return `<section id="reading"><h2>How to read this page</h2>
+<p>The model hears ${fmt(results.run.windowSeconds, 0)}-second windows of the piece; this page slides that window along it. Each concept of the bank is a musical idea defined by examples and learnt by TCAV as a direction inside the model. A lane shows how far along that direction the model's picture of each window lies, and what that means depends on whether the concept was checked against the notes:</p>
+<ul>
+<li><strong>Calibrated concepts</strong> (a rule over the notes, a <em>detector</em>, can tell whether the texture is there): when the bank was saved, the window's position along the direction was turned into a <strong>probability that the detector hears the texture in the window</strong>, fitted on pieces of the corpus's training split, and the threshold for <strong>"present"</strong> was chosen on those pieces too. Then it was checked on held-out pieces (validation and test split, none of the concept's own pieces). A probability of 0.8 means: among held-out-like windows the model places here, about 8 in 10 have the texture by the detector's reading. The detector labels and checks; it never feeds the lane, which comes from the model's activations alone.</li>
+<li><strong>Concepts that do not localise</strong>: on held-out pieces the direction did not find the texture well enough (AUC below ${LOCALISATION_CUT.auc} or precision at "present" below ${LOCALISATION_CUT.precision}). Such a concept may still matter to the model's verdicts (TCAV), but it cannot tell <em>where</em> the texture is; the page shows the failed figure instead of a lane.</li>
+<li><strong>Concepts not calibrated</strong> (no detector covers them): the grey lane is only a <strong>rank</strong>, the share of the bank's corpus windows that lie lower along the direction ("ranks above 90% of corpus windows"). Every piece has windows that rank high; a rank never says the concept is there, and the page never calls it present.</li>
+</ul>
+<p><strong>Influence</strong> (the strip under each lane, + and −) says what more of the concept would do to the score of the composer the model predicts for the window (+ raise, − lower); it is a derivative, a local and small-step answer about the model, not about the music. It often keeps one sign along a whole piece: the derivative measures how the composer's logit responds to a step along the direction, which depends mostly on where the window lies in the model's space (the predicted composer and the layer's overall state), much less on whether the texture sounds there. Read it as "for this model, around this passage, this concept pushes towards (or away from) that composer", not as a map of where the concept is. A concept whose examples the model cannot tell apart from random music (⚠, CAV accuracy below 0.7) has a meaningless lane. The model was trained on whole windows of music: windows with long silences (such as a padded window of a piece shorter than one window) are outside what it knows.</p></section>`;
 }
 
 /**
@@ -230,7 +244,7 @@ const TIMELINE_SCRIPT = String.raw`
     row(lanes, ['Concept', 'Layer', 'Presence', 'Influence on ' + w.predicted + ' (predicted)'].concat(
       data.composers.map(function (c) { return 'Influence on ' + c; })), true);
     data.lanes.forEach(function (l) {
-      row(lanes, [l.concept, l.layer, num(l.presence[i], 2), sig(l.influence[i])].concat(
+      row(lanes, [l.concept, l.layer, l.says[i], sig(l.influence[i])].concat(
         data.composers.map(function (c) { return sig((l.influenceOn[c] || [])[i]); })));
     });
     panel.appendChild(lanes);

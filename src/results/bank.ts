@@ -6,7 +6,42 @@
  */
 import { z } from 'zod';
 
-export const BANK_FORMAT = 'concept-lens-bank/1';
+/**
+ * Version 2 adds each layer's `calibration` (what "present" means, src/bank/calibration.ts).
+ * Version 1 banks still load; their concepts are not calibrated.
+ */
+export const BANK_FORMAT = 'concept-lens-bank/2';
+export const BANK_FORMATS = ['concept-lens-bank/1', BANK_FORMAT] as const;
+
+/** A figure that may be undefined (NaN in memory, null in JSON). */
+const figure = z.number().nullable();
+const sideSchema = z
+  .object({
+    windows: z.number().int().nonnegative(),
+    pieces: z.number().int().nonnegative(),
+    positives: z.number().int().nonnegative(),
+    auc: figure,
+    precision: figure,
+    recall: figure,
+  })
+  .strict();
+export const calibrationSchema = z
+  .object({
+    /** The detector (src/detect texture) whose window labels the presence was fitted against. */
+    detector: z.string().min(1),
+    method: z.literal('platt'),
+    /** P(present) = 1 / (1 + exp(-(a * projection + b))). */
+    platt: z.object({ a: z.number(), b: z.number() }).strict(),
+    /** "Present" when P >= threshold (chosen on training-split pieces). */
+    threshold: z.number(),
+    training: sideSchema,
+    /** Validation and test pieces no concept draws from. */
+    heldOut: sideSchema,
+    /** Held-out AUC >= 0.9 and precision at "present" >= 0.8. */
+    localises: z.boolean(),
+    reason: z.string().optional(),
+  })
+  .strict();
 
 const npyPath = z
   .string()
@@ -41,6 +76,10 @@ export const bankLayerSchema = z
     examples: npyPath,
     /** Median presence of the concept's own examples (near 1 for a concept the layer separates). */
     examplesMedianPresence: z.number(),
+    /** Absent: not calibrated (see `uncalibrated`). */
+    calibration: calibrationSchema.optional(),
+    /** Why the concept is not calibrated, in words. */
+    uncalibrated: z.string().optional(),
   })
   .strict();
 
@@ -56,7 +95,7 @@ export const bankConceptSchema = z
 
 export const bankManifestSchema = z
   .object({
-    format: z.literal(BANK_FORMAT),
+    format: z.enum(BANK_FORMATS),
     tool: z.object({ name: z.literal('concept-lens'), version: z.string() }).strict(),
     createdAt: z.string(),
     /** The model the CAVs belong to: a bank is refused with any other (sha256 and input spec). */

@@ -10,6 +10,11 @@ export interface NoteEffect {
   velocity: number;
   /** Gradient x input summed over the cells the note lights: its first-order share of the logit. */
   effect: number;
+  /** Where the note starts in the piece: bar (1-based) and beat (1-based, may be fractional). */
+  bar?: number;
+  beat?: number;
+  /** The note's name spelled in the key of the excerpt, when the key is known. */
+  spelled?: string;
 }
 
 export interface GradientResult {
@@ -26,6 +31,10 @@ export interface GradientResult {
   composer: string;
   classIndex: number;
   labels: string[];
+  /** Model windows the excerpt is heard as, end to end (logits: their mean). */
+  windows?: number;
+  /** Bar lines inside the excerpt: bar number and seconds from the excerpt's start. */
+  barLines?: { bar: number; time: number }[];
   /** The excerpt's logits and softmax probabilities, in label order. */
   logits: number[];
   probabilities: number[];

@@ -1,5 +1,6 @@
 import type { ConceptLens } from '../lens/lens.ts';
 import { readModelCard } from '../lens/evaluate.ts';
+import { publicPath } from './public-path.ts';
 import type { CorpusIdentity, ModelIdentity, RunInfo, RunResults } from './results.ts';
 
 /** What results.json says about the model, the corpus and the run, gathered from an open lens. */
@@ -7,7 +8,7 @@ export function modelIdentity(lens: ConceptLens, path: string): ModelIdentity {
   const c = lens.classifier;
   const card = readModelCard(path);
   const identity: ModelIdentity = {
-    path,
+    path: publicPath(path),
     sha256: c.sha256,
     labels: c.labels,
     input: { ...c.input },
@@ -36,7 +37,7 @@ export function corpusIdentity(lens: ConceptLens): CorpusIdentity {
   const entries = [...lens.index.entries.values()];
   return {
     name: lens.index.corpus.name,
-    root: lens.index.corpus.root,
+    root: publicPath(lens.index.corpus.root),
     files: entries.length,
     pieces: new Set(entries.map((e) => `${e.composer}/${e.piece}`)).size,
     composers: lens.index.composers(),

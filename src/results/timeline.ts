@@ -80,8 +80,29 @@ export interface ConceptLane {
   influence: number[];
   /** The same for each `--composer`. */
   influenceOn: Record<string, number[]>;
-  /** The windows of highest presence (non-overlapping, best first), exported as MIDI. */
-  top: { window: number; presence: number; midi: string }[];
+  /**
+   * What the lane may claim (src/bank/calibration.ts): `localises`: `probability` is calibrated
+   * against a detector and checked on held-out pieces, and "present" means probability >=
+   * threshold; `does-not-localise`: calibrated, but the direction failed the held-out check (no
+   * lane is drawn); `not-calibrated`: no detector covers the concept (or an old bank): only the
+   * rank (`presence`) is known, and nothing is called present.
+   */
+  status: 'localises' | 'does-not-localise' | 'not-calibrated';
+  /** Per window, when calibrated: the probability that the detector hears the texture there. */
+  probability?: number[];
+  calibration?: {
+    detector: string;
+    threshold: number;
+    heldOut: { auc: number | null; precision: number | null; recall: number | null };
+    reason?: string;
+  };
+  /** Why the lane is not calibrated, in words. */
+  uncalibrated?: string;
+  /**
+   * The windows of highest probability (calibrated) or presence (not calibrated), non-overlapping,
+   * best first, exported as MIDI.
+   */
+  top: { window: number; presence: number; probability?: number; midi: string }[];
 }
 
 export interface PieceTimeline {

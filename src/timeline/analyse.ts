@@ -1,4 +1,5 @@
 import { bankLanes, type ConceptBank } from '../bank/build.ts';
+import { probability } from '../bank/calibration.ts';
 import { presence, project } from '../bank/presence.ts';
 import { UNKNOWN_COMPOSER, type CorpusEntry } from '../corpus/types.ts';
 import { activations } from '../model/activations.ts';
@@ -135,7 +136,36 @@ export async function analysePiece(
 
   const conceptLanes: ConceptLane[] = lanes.map(({ concept, layer }, k) => {
     const pres = [...projections[k]].map((x) => presence(layer.reference, x));
+    const cal = layer.calibration;
+    // The model's lane comes from its activations alone: the calibration is a fixed function of
+    // the projection, fitted when the bank was saved.
+    const prob = cal
+      ? [...projections[k]].map((x) => round(probability(cal.platt, x), 6))
+      : undefined;
+    const rank = prob ?? pres;
+    const status: ConceptLane['status'] = !cal
+      ? 'not-calibrated'
+      : cal.localises
+        ? 'localises'
+        : 'does-not-localise';
+    const figure = (x: number) => (Number.isNaN(x) ? null : round(x, 4));
     return {
+      status,
+      ...(prob ? { probability: prob } : {}),
+      ...(cal
+        ? {
+            calibration: {
+              detector: cal.detector,
+              threshold: round(cal.threshold, 6),
+              heldOut: {
+                auc: figure(cal.heldOut.auc),
+                precision: figure(cal.heldOut.precision),
+                recall: figure(cal.heldOut.recall),
+              },
+              ...(cal.reason ? { reason: cal.reason } : {}),
+            },
+          }
+        : { uncalibrated: layer.uncalibrated ?? 'not calibrated' }),
       concept: concept.name,
       layer: layer.layer,
       cavAccuracy: round(layer.meanAccuracy, 4),
@@ -144,9 +174,10 @@ export async function analysePiece(
       presence: pres,
       influence: [...influence[k]],
       influenceOn: Object.fromEntries(options.composers.map((c, j) => [c, [...influenceOn[k][j]]])),
-      top: topWindows(pres, projections[k], starts, W, options.topWindows).map((i) => ({
+      top: topWindows(rank, projections[k], starts, W, options.topWindows).map((i) => ({
         window: i,
         presence: pres[i],
+        ...(prob ? { probability: prob[i] } : {}),
         midi: '',
       })),
     };

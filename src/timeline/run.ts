@@ -7,6 +7,7 @@ import { excerptNotes, notesToMidiBytes } from '../midi/write.ts';
 import { renderTimelinePage } from '../report/timeline-page.ts';
 import { windowPlace } from '../report/timeline-figure.ts';
 import { VERSION } from '../results/identity.ts';
+import { publicPath } from '../results/public-path.ts';
 import type { ModelIdentity } from '../results/results.ts';
 import { TIMELINE_FORMAT, type PieceTimeline, type TimelineResults } from '../results/timeline.ts';
 import { UserError } from '../util/errors.ts';
@@ -70,7 +71,7 @@ export async function runTimeline(
     },
     model: options.model,
     bank: {
-      ...(bank.path ? { path: bank.path } : {}),
+      ...(bank.path ? { path: publicPath(bank.path) } : {}),
       createdAt: bank.info.createdAt,
       corpus: bank.info.corpus.name,
       referenceExcerpts: bank.info.reference.count,

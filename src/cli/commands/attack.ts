@@ -15,6 +15,7 @@ import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
 import { defaultLayers, loadRunConcepts } from './tcav.ts';
+import { publicPath } from '../../results/public-path.ts';
 
 /** Flags of the attack, shared by `attack` and `explain --attack`. */
 export interface AttackFlags {
@@ -111,7 +112,12 @@ export async function attackStage(
   let concepts;
   if (args.concepts && args.concepts.length > 0) {
     const { concepts: files, errors } = loadRunConcepts(args.concepts);
-    results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
+    results.skipped.push(
+      ...errors.map((e) => ({
+        file: publicPath(e.file),
+        reason: e.reason.split(e.file).join(publicPath(e.file)),
+      })),
+    );
     concepts = {
       prepared: await prepareConcepts(lens, files),
       layer: args.layer ?? defaultLayers(lens)[0],
@@ -239,7 +245,10 @@ export const attackCommand: CommandModule<object, AttackArgs> = {
           seed: args.seed,
           layers: args.concepts.length ? [args.layer ?? defaultLayers(lens)[0]] : [],
           targets,
-          parameters: { corpus: args.corpus, concepts: args.concepts },
+          parameters: {
+            corpus: publicPath(args.corpus),
+            concepts: args.concepts?.map((c) => publicPath(c)),
+          },
         });
         await attackStage(lens, { ...args, targets }, results, output);
         results.run.seconds = Math.round((Date.now() - started) / 100) / 10;

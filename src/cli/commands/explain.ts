@@ -46,6 +46,7 @@ import {
 } from './timeline.ts';
 import { pieceEntries } from '../../timeline/inputs.ts';
 import type { CorpusEntry } from '../../corpus/types.ts';
+import { publicPath } from '../../results/public-path.ts';
 import type { TimelineResults } from '../../results/timeline.ts';
 import type { ConceptBank } from '../../bank/build.ts';
 
@@ -243,8 +244,8 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           ],
           targets,
           parameters: {
-            corpus: args.corpus,
-            concepts: args['skip-tcav'] ? [] : args.concepts,
+            corpus: publicPath(args.corpus),
+            concepts: args['skip-tcav'] ? [] : args.concepts.map((c) => publicPath(c)),
             tcavLayers: layers,
             discovery: args['skip-discovery']
               ? 'skipped'
@@ -317,7 +318,7 @@ export const explainCommand: CommandModule<object, ExplainArgs> = {
           `report: ${resolve(args.out, 'report.html')}  (${results.run.seconds.toFixed(1)} s)`,
           ...(results.tcav.length
             ? [
-                'TCAV, significant concepts per composer (score):',
+                'TCAV, significant concepts per composer (score; raise: the concept raises the composer, lower: lowers it):',
                 ...tcavSummary(results.tcav),
                 ...stabilitySummary(results.tcav),
               ]

@@ -1,12 +1,13 @@
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { gradientOfExcerpt } from '../../attribution/gradient.ts';
+import { gradientOfExcerpt, parseBarRange } from '../../attribution/gradient.ts';
 import { readMidiFile } from '../../midi/read.ts';
 import { barToSeconds } from '../../midi/timemap.ts';
 import { excerptNotes } from '../../midi/write.ts';
 import { ComposerClassifier } from '../../model/classifier.ts';
 import type { DerivativeMethod } from '../../model/head.ts';
 import type { GradientResult } from '../../results/gradient.ts';
+import { publicPath } from '../../results/public-path.ts';
 import { renderGradientPage } from '../../report/gradient-page.ts';
 import { UserError } from '../../util/errors.ts';
 import { log, printResult } from '../output.ts';
@@ -17,7 +18,7 @@ interface GradientArgs extends ModelFlags {
   model: string;
   midi: string;
   seconds?: number[];
-  bars?: number[];
+  bars?: (string | number)[];
   composer: string;
   out: string;
   sustain: boolean;
@@ -47,9 +48,9 @@ export const gradientCmd: CommandModule<object, GradientArgs> = {
         describe: 'Excerpt: start and end, seconds (default: the first model window)',
       })
       .option('bars', {
-        type: 'number',
+        type: 'string',
         array: true,
-        describe: 'Excerpt: first and last bar (1-based, inclusive)',
+        describe: 'Excerpt: first and last bar, e.g. 9-12 or 9 12 (1-based, inclusive)',
       })
       .conflicts('seconds', 'bars')
       .option('composer', {
@@ -71,7 +72,7 @@ export const gradientCmd: CommandModule<object, GradientArgs> = {
       }) as unknown as Argv<GradientArgs>,
   handler: async (args) => {
     const seconds = range('seconds', args.seconds);
-    const bars = range('bars', args.bars);
+    const bars = args.bars === undefined ? undefined : parseBarRange(args.bars);
     // Inputs first: a bad model, file, range or composer leaves nothing behind.
     const classifier = await ComposerClassifier.load(args.model, overridesFromFlags(args));
     try {
@@ -96,23 +97,25 @@ export const gradientCmd: CommandModule<object, GradientArgs> = {
       if (notes.length === 0) throw new UserError(`${args.midi}: the excerpt holds no notes`);
       if (end - start > window + 1e-9)
         log(
-          `the excerpt is ${(end - start).toFixed(1)} s; the model sees its first ${window.toFixed(1)} s`,
+          `the excerpt is ${(end - start).toFixed(1)} s; the model hears it as ${Math.ceil((end - start) / window - 1e-9)} windows of ${window.toFixed(1)} s laid end to end`,
         );
       const result = await stagedRun(args.out, async (output) => {
         const { result: partial, gradient } = await gradientOfExcerpt(
           classifier,
-          excerptNotes(notes, 0, Math.min(end - start, window)),
+          notes,
           args.composer,
+          end - start,
+          { timeMap: content.timeMap, start },
         );
         if (partial.derivativesNote) log(partial.derivativesNote);
         const r: GradientResult = {
-          model: { path: args.model, sha256: classifier.sha256 },
+          model: { path: publicPath(args.model), sha256: classifier.sha256 },
           source: {
-            file: args.midi,
+            file: publicPath(args.midi),
             start,
             end,
             ...(bars ? { bars } : {}),
-            seen: Math.min(end - start, window),
+            seen: end - start,
           },
           ...partial,
         };

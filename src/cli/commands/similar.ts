@@ -32,6 +32,7 @@ import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
 import { defaultDiscoveryLayer } from '../../model/layer-choice.ts';
+import { publicPath } from '../../results/public-path.ts';
 
 /**
  * `concept-lens similar`: the corpus passages the model hears as closest to a query (a MIDI file
@@ -306,7 +307,7 @@ export const similarCommand: CommandModule<object, SimilarArgs> = {
           layers: [settings.layer],
           targets: lens.targets(),
           parameters: {
-            query: args.query,
+            query: args.query === undefined ? undefined : publicPath(args.query),
             bars,
             seconds,
             k: args.k,

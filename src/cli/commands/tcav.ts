@@ -18,6 +18,7 @@ import { UserError } from '../../util/errors.ts';
 import { lensOptions, openLens, type LensFlags } from '../lens-options.ts';
 import { log, printResult } from '../output.ts';
 import { stagedRun } from '../staged-run.ts';
+import { publicPath } from '../../results/public-path.ts';
 
 /** The flags of a TCAV run (tcavFlags). */
 export interface TcavFlags {
@@ -84,7 +85,12 @@ export async function tcavStage(
   onCavs?: TcavOptions['onCavs'],
 ): Promise<{ prepared: PreparedConcept[] }> {
   const { concepts, errors } = loadRunConcepts(args.concepts);
-  results.skipped.push(...errors.map((e) => ({ file: e.file, reason: e.reason })));
+  results.skipped.push(
+    ...errors.map((e) => ({
+      file: publicPath(e.file),
+      reason: e.reason.split(e.file).join(publicPath(e.file)),
+    })),
+  );
   const prepared = await prepareConcepts(lens, concepts);
   checkTcavFlags(args);
   const seeds = [...Array(args.seeds).keys()].map((i) => args.seed + i);
@@ -209,22 +215,34 @@ export function stabilitySummary(entries: TcavEntry[]): string[] {
   ];
 }
 
-/** One line per target: its significant concepts, highest score first. */
+/**
+ * One line per target: the significant concepts that raise it (highest score first) and those that
+ * lower it (lowest score first). A cell that lowers a composer is as much a finding as one that
+ * raises it; listing only the raising ones would hide half of what the run found.
+ */
 export function tcavSummary(entries: TcavEntry[]): string[] {
   const lines: string[] = [];
+  const cell = (e: TcavEntry) =>
+    `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}${stabilityNote(e)}`;
   for (const target of [...new Set(entries.map((e) => e.target))]) {
-    const sig = entries
-      .filter((e) => e.target === target && e.significant && e.effect > e.randomEffect)
+    const significant = entries.filter((e) => e.target === target && e.significant);
+    const raise = significant
+      .filter((e) => e.effect > e.randomEffect)
       .sort((a, b) => b.score - a.score)
-      .map(
-        (e) =>
-          `${e.concept} ${e.score.toFixed(2)}${e.cavReliable ? '' : ' (weak CAV)'}${stabilityNote(e)}`,
-      );
+      .map(cell);
+    const lower = significant
+      .filter((e) => e.effect < e.randomEffect)
+      .sort((a, b) => a.score - b.score)
+      .map(cell);
     const open = entries
       .filter((e) => e.target === target && e.outcome === 'undecided')
       .map((e) => `${e.concept} (p ${pRange(e)})`);
+    const parts = [
+      ...(raise.length ? [`raise: ${raise.join(', ')}`] : []),
+      ...(lower.length ? [`lower: ${lower.join(', ')}`] : []),
+    ];
     lines.push(
-      `  ${target.padEnd(14)} ${sig.length ? sig.join(', ') : '(no significant concept)'}${open.length ? `; undecided: ${open.join(', ')}` : ''}`,
+      `  ${target.padEnd(14)} ${parts.length ? parts.join('; ') : '(no significant concept)'}${open.length ? `; undecided: ${open.join(', ')}` : ''}`,
     );
   }
   const decided = entries.filter((e) => e.outcome);
@@ -318,7 +336,7 @@ export const tcavCommand: CommandModule<object, TcavArgs> = {
         [
           `wrote ${args.out}/results.json (${results.tcav.length} cells, ${results.run.seconds.toFixed(1)} s)`,
           ...(args['save-bank'] ? [`wrote the concept bank ${args['save-bank']}`] : []),
-          'significant concepts per composer:',
+          'significant concepts per composer (score; raise: the concept raises the composer, lower: lowers it):',
           ...tcavSummary(results.tcav),
           ...stabilitySummary(results.tcav),
         ].join('\n'),

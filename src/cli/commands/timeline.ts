@@ -6,6 +6,7 @@ import type { CorpusEntry } from '../../corpus/types.ts';
 import { ActivationCache, DEFAULT_CACHE_DIR } from '../../model/cache.ts';
 import { ComposerClassifier } from '../../model/classifier.ts';
 import type { RunOutput } from '../../results/output.ts';
+import { publicPath } from '../../results/public-path.ts';
 import type { ModelIdentity } from '../../results/results.ts';
 import type { TimelineResults } from '../../results/timeline.ts';
 import { pieceEntries } from '../../timeline/inputs.ts';
@@ -116,7 +117,7 @@ export function timelineSummary(r: TimelineResults): string[] {
 export function timelineModelIdentity(classifier: ComposerClassifier, path: string): ModelIdentity {
   const card = readModelCard(path);
   return {
-    path,
+    path: publicPath(path),
     sha256: classifier.sha256,
     labels: classifier.labels,
     input: { ...classifier.input },

@@ -16,7 +16,7 @@ import type { RunResults } from '../../results/results.ts';
 import { UserError } from '../../util/errors.ts';
 import type { ComposerColors } from '../colors.ts';
 import { esc, relativeHref } from '../escape.ts';
-import { playButton } from '../page.ts';
+import { outputFileMessage, playButton } from '../page.ts';
 import { pianoRollSvg, type PlayNote } from '../pianoroll.ts';
 import { FONT, fmt } from '../svg.ts';
 
@@ -183,7 +183,7 @@ function example(x: AttackedExcerpt, ctx: SectionContext): string {
       return `<div class="excerpt large">${svg}<div class="controls">${playButton(id)}<a href="${esc(relativeHref(rel))}" download>MIDI</a> <span>${esc(label)}</span></div></div>`;
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
-      return `<p class="missing">Cannot show ${esc(label)}: ${esc(err.message)}</p>`;
+      return `<p class="missing">Cannot show ${esc(label)}: ${esc(outputFileMessage(err, join(ctx.outDir, rel), rel))}</p>`;
     }
   };
   const edits = (o.list ?? [])
