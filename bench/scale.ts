@@ -13,7 +13,7 @@
  *   npm run bench:scale -- [--corpus ../shared/corpora/asap] [--sizes 1,2,5,10] [--stages read,tcav,discover,activations] [--keep]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -28,6 +28,7 @@ const source = resolve(opt('corpus', join(REPO, '..', 'shared', 'corpora', 'asap
 const sizes = opt('sizes', '1,2,5,10').split(',').map(Number);
 const stages = opt('stages', 'read,tcav,discover,activations').split(',');
 const work = mkdtempSync(join(tmpdir(), 'cl-scale-'));
+const root = join(work, 'corpus');
 
 const corpus = loadCorpus(source);
 const entries = corpus.entries;
