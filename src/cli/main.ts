@@ -47,6 +47,15 @@ export async function checkArgs(argv: string[]): Promise<string | undefined> {
   }
 }
 
+/** What `--help` prints for a command line, without printing it or exiting (for tests). */
+export function helpText(argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    buildParser(argv)
+      .exitProcess(false)
+      .parse(argv, {}, (err, _args, output) => (err ? reject(err) : resolve(output)));
+  });
+}
+
 function buildParser(argv: string[]) {
   let parser = yargs(argv)
     .scriptName('concept-lens')
