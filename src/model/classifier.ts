@@ -13,7 +13,7 @@ import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.t
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
 import { useLogProbabilities, type OutputInfo } from './output.ts';
-import { createSession, ortMessage } from './session.ts';
+import { createSession, ortMessage, WIDE_LAYER_VALUES } from './session.ts';
 import {
   declaredDims,
   decodeModel,
@@ -141,6 +141,11 @@ export class ComposerClassifier {
     );
   }
 
+  /** onnxruntime's memory arena: off when a layer is wider than WIDE_LAYER_VALUES (session.ts). */
+  get arena(): boolean {
+    return !this.cuts.some((c) => c.shape.reduce((a, b) => a * b, 1) > WIDE_LAYER_VALUES);
+  }
+
   get classes(): number {
     return this.labels.length;
   }
@@ -187,7 +192,7 @@ export class ComposerClassifier {
     const key = tensors.join('\n');
     let session = this.sessions.get(key);
     if (!session) {
-      session = createSession(this.graph.withOutputs(tensors), this.path);
+      session = createSession(this.graph.withOutputs(tensors), this.path, this.arena);
       this.sessions.set(key, session);
     }
     const s = await session;
@@ -217,6 +222,7 @@ export class ComposerClassifier {
       head = HeadModel.create(this.graph.headModel(info.tensor, info.shape), info, this.classes, {
         derivatives: this.derivatives,
         batch: this.batch,
+        arena: this.arena,
       }).catch((err: unknown) => {
         throw new UserError(
           `${this.path}: onnxruntime cannot run the model from layer ${layer}: ${ortMessage(err)}`,
@@ -243,6 +249,7 @@ export class ComposerClassifier {
       head = HeadModel.create(encodeModel(this.graph.model), info, this.classes, {
         derivatives: this.derivatives,
         batch: this.batch,
+        arena: this.arena,
       }).catch((err: unknown) => {
         throw new UserError(`${this.path}: onnxruntime cannot run the model: ${ortMessage(err)}`);
       });

@@ -46,6 +46,8 @@ export interface HeadOptions {
   derivatives?: DerivativeMethod;
   /** The classifier's batch policy: heads of a fixed-batch model run in chunks too. */
   batch?: BatchPolicy;
+  /** onnxruntime's memory arena (default on; off for models with wide layers, session.ts). */
+  arena?: boolean;
 }
 
 export interface DerivativeOptions {
@@ -91,7 +93,8 @@ export class HeadModel {
     classes: number,
     options: HeadOptions = {},
   ): Promise<HeadModel> {
-    const session = await ort.InferenceSession.create(model, { enableCpuMemArena: false });
+    const arena = { enableCpuMemArena: options.arena ?? true };
+    const session = await ort.InferenceSession.create(model, arena);
     const batch = options.batch ?? BatchPolicy.dynamic();
     const finiteDifferences = (note?: string) =>
       new HeadModel(
@@ -115,9 +118,7 @@ export class HeadModel {
         itemDims: layer.shape,
         ...(batch.info.mode === 'fixed' ? { batchSizes: [batch.rows] } : {}),
       });
-      const gradientSession = await ort.InferenceSession.create(bytes, {
-        enableCpuMemArena: false,
-      });
+      const gradientSession = await ort.InferenceSession.create(bytes, arena);
       return new HeadModel(layer, classes, session, gradientSession, names, 'exact', batch);
     } catch (err) {
       return finiteDifferences(`${(err as Error).message}; derivatives by finite differences`);

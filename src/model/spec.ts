@@ -10,7 +10,9 @@ import type { Dim } from './onnx.ts';
  * What a classifier expects as input and which classes it outputs. Self-describing models carry
  * both in ONNX metadata_props (`concept_lens.labels`, `concept_lens.input`, JSON); foreign models
  * get them from a sidecar YAML (`<model>.concept-lens.yaml`) or from the caller (CLI flags).
- * Precedence, field by field: caller overrides > sidecar > metadata.
+ * Precedence, field by field: caller overrides > sidecar > metadata. The sidecar's `output` key
+ * (metadata `concept_lens.output`, flag `--output-kind`) says what the output is when the graph's
+ * last op does not show it (src/model/output.ts). Labels must be distinct and non-empty.
  */
 
 export const LABELS_KEY = 'concept_lens.labels';
