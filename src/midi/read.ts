@@ -12,8 +12,8 @@
  * - Notes are sorted by onset; notes with the same onset keep file order (track, then event).
  * - The sustain pedal is recorded in `pedal` and applied only with `{ sustain: true }`.
  *
- * Chunks: every MTrk chunk of the file is read, as mido and pretty_midi read them, also when the
- * header counts fewer (the file then says so in `MidiContent.notices`, and a corpus run warns);
+ * Chunks: every MTrk chunk of the file is read, also when the header counts fewer (mido 1.2/1.3,
+ * and pretty_midi through it, stop at the header's count and drop the rest without a word) (the file then says so in `MidiContent.notices`, and a corpus run warns);
  * chunks of other types are skipped, as the standard allows. A header counting more tracks than
  * the file holds is a truncated file (below).
  *
@@ -161,7 +161,7 @@ function checkStructure(bytes: Uint8Array, lenient: boolean): Structure {
   const tracks: [number, number][] = [];
   let pos = 8 + headerLength;
   for (;;) {
-    // Past the header's count, chunks are still read as mido and pretty_midi read them: every
+    // Past the header's count, chunks are still read (mido stops at the count, silently): every
     // MTrk chunk to the end of the file (said in `notices`); other trailing bytes are skipped.
     const beyond = tracks.length >= numTracks;
     if (pos + 8 > bytes.length) {

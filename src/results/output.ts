@@ -16,7 +16,15 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { fsError, isProcessAlive, onPath, sha256, writeFileInside } from '../util/files.ts';
+import {
+  describeFsError,
+  FileSystemError,
+  fsError,
+  isProcessAlive,
+  onPath,
+  sha256,
+  writeFileInside,
+} from '../util/files.ts';
 import { assertInside, isInside } from '../util/paths.ts';
 import { acquireLockNow, type Lock } from '../util/lock.ts';
 import { testPause } from '../util/test-hooks.ts';
@@ -71,7 +79,14 @@ export class RunOutput {
     const parent = dirname(this.out);
     onPath(parent, () => mkdirSync(parent, { recursive: true }));
     const name = basename(this.out);
-    this.lock = acquireLockNow(join(parent, `.${name}.lock`), out, 'writing this output folder');
+    try {
+      this.lock = acquireLockNow(join(parent, `.${name}.lock`), out, 'writing this output folder');
+    } catch (err) {
+      // A read-only or full disk is said of the output folder, not of its lock file.
+      if (err instanceof FileSystemError)
+        throw new FileSystemError(this.out, err.code, describeFsError({ code: err.code }));
+      throw err;
+    }
     try {
       testPause('output-locked');
       recoverOutput(this.out);

@@ -102,9 +102,13 @@ export function tryLock(
     }
     try {
       writeSync(fd, `${JSON.stringify(me)}\n`);
-    } finally {
+    } catch (err) {
+      // A full disk: no half-written lock left behind.
       closeSync(fd);
+      removeQuietly(path);
+      throw fsError(path, err);
     }
+    closeSync(fd);
     return new Lock(path);
   }
   return { holder: parseHolder(readRaw(path) ?? '') };

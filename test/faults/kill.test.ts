@@ -153,6 +153,7 @@ describe(`kill explain at ${KILLS} random moments`, () => {
       expect(existsSync(lock)).toBe(false);
       expect(completeRun(snapshot(out))).toBeDefined();
     },
-    60_000 + KILLS * 30_000,
+    // The last run, to completion, after the kills: one more run of time.
+    120_000 + KILLS * 30_000,
   );
 });

@@ -185,8 +185,8 @@ const MUTATIONS: Record<string, Mutation> = {
     return `farFuture@${at}`;
   },
   extraTrack(b, rng) {
-    // A whole MTrk chunk of notes after the last chunk, the header's count left as it was (mido
-    // and pretty_midi read it; a reader that stops at the count loses its notes without a word).
+    // A whole MTrk chunk of notes after the last chunk, the header's count left as it was (a
+    // reader that stops at the count, as mido does, loses its notes without a word).
     const notes = rng.int(1, 20);
     const events: Ev[] = [];
     for (let i = 0; i < notes; i++) {

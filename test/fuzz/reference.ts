@@ -12,7 +12,8 @@
  *  - 'header': not a MIDI file, or a header the reader does not support (type 2, SMPTE).
  *
  * Track chunks: the header's count first (fewer is a truncated file), then every further MTrk
- * chunk to the end of the file, as mido and pretty_midi read them (`trackChunks` in the verdict).
+ * chunk to the end of the file, the rule of src/midi/read.ts (`trackChunks` in the verdict; mido
+ * stops at the header's count).
  */
 
 export type Verdict =
@@ -91,8 +92,8 @@ function decode(b: Uint8Array, maxSeconds: number): Verdict {
     }
     pos = end;
   }
-  // Then every further MTrk chunk to the end of the file (mido and pretty_midi read them all,
-  // whatever the header counts); other chunks and trailing bytes that are no whole chunk: skipped.
+  // Then every further MTrk chunk to the end of the file, whatever the header counts; other
+  // chunks and trailing bytes that are no whole chunk: skipped.
   while (pos + 8 <= b.length) {
     const length = u32(b, pos + 4);
     const end = pos + 8 + length;
