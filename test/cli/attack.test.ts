@@ -39,7 +39,7 @@ describe('concept-lens attack', () => {
       }[])
         if (o.success) expect(existsSync(join(outDir, o.midi!.adversarial))).toBe(true);
     expect(readFileSync(join(outDir, 'report.html'), 'utf8')).toContain('id="robustness"');
-  });
+  }, 300_000); // the attack runs a second tier of edits where small ones fail (docs/edits.md)
 
   it('explain --attack adds the robustness section, with the concepts of the run', async () => {
     const outDir = join(tmp, 'explain');
@@ -73,7 +73,7 @@ describe('concept-lens attack', () => {
     expect(results.attack.searches).toEqual(['greedy']);
     expect(results.attack.concepts.layer).toBe('layer3');
     expect(readFileSync(join(outDir, 'report.html'), 'utf8')).toContain('id="robustness"');
-  });
+  }, 300_000);
 
   it('rejects bad flags with one line and exit code 2, writing nothing', async () => {
     for (const [flag, value, message] of [
