@@ -1,3 +1,4 @@
+import { estimateKey, keyName, spellPitch } from '../key/index.ts';
 import { renderRoll } from '../midi/render.ts';
 import { barToSeconds, secondsToBar } from '../midi/timemap.ts';
 import type { Note, TimeMap } from '../midi/types.ts';
@@ -75,6 +76,8 @@ export async function gradientOfExcerpt(
       gradient.set(item.subarray(c * T * P, (c + 1) * T * P), (c * F + k * T) * P);
   }
 
+  // Pitches are named in the excerpt's key (Krumhansl-Schmuckler over its notes: src/key).
+  const key = estimateKey(notes)?.key;
   const effects: NoteEffect[] = [];
   for (const n of notes) {
     if (n.pitch < spec.lowPitch || n.pitch > spec.highPitch || n.onset >= F / spec.fps) continue;
@@ -89,6 +92,7 @@ export async function gradientOfExcerpt(
       velocity: n.velocity,
       effect,
       ...(at ? { bar: at.bar, beat: Math.round(at.beat * 1000) / 1000 } : {}),
+      ...(key ? { spelled: spellPitch(n.pitch, key) } : {}),
     });
   }
   // The excerpt's verdict: the mean of its windows' logits (one window: its logits).
@@ -106,6 +110,7 @@ export async function gradientOfExcerpt(
       logits: Array.from(mean),
       probabilities: exps.map((e) => e / total),
       windows: tiles,
+      ...(key ? { key: keyName(key) } : {}),
       derivatives: head.derivatives,
       ...(head.derivativesNote ? { derivativesNote: head.derivativesNote } : {}),
       input: { ...spec },

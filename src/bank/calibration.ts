@@ -251,6 +251,10 @@ export function calibrate(
   const train = figures(training);
   const held = figures(heldOut);
   const reasons: string[] = [];
+  // A falling curve would call "present" the windows least along the concept's direction: the
+  // direction itself then points away from the texture.
+  if (!(platt.a > 0))
+    reasons.push('the probability falls along the direction (the texture lies the other way)');
   if (!(held.auc >= LOCALISATION_CUT.auc))
     reasons.push(
       Number.isNaN(held.auc)

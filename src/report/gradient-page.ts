@@ -176,6 +176,14 @@ export function renderGradientPage(r: GradientResult, gradient: Float32Array): s
       'Predicted',
       `${esc(r.labels[predicted])} (probability ${esc(fmt(r.probabilities[predicted]))})`,
     ],
+    ...(r.key
+      ? ([
+          [
+            'Key',
+            `${esc(r.key)} <span class="muted">(estimated from the excerpt's notes; pitches are spelled in it)</span>`,
+          ],
+        ] as [string, string][])
+      : []),
     [
       'Derivatives',
       r.derivatives === 'exact'

@@ -31,6 +31,8 @@ export interface GradientResult {
   composer: string;
   classIndex: number;
   labels: string[];
+  /** The excerpt's key as estimated from its notes (pitches are spelled in it). */
+  key?: string;
   /** Model windows the excerpt is heard as, end to end (logits: their mean). */
   windows?: number;
   /** Bar lines inside the excerpt: bar number and seconds from the excerpt's start. */
