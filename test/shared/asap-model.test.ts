@@ -30,6 +30,10 @@ describe.skipIf(!existsSync(asap))('the ASAP model and concepts', () => {
     expect(r.confusion).toEqual(card.metrics.test.confusion.matrix);
     expect(r.accuracy).toBeCloseTo(card.testAccuracy, 6);
     expect(r.balancedAccuracy).toBeCloseTo(card.testBalancedAccuracy, 6);
+    // The piece vote: TypeScript (onnxruntime) against the trainer's NumPy vote in the card.
+    expect(r.pieces).toBe(card.metrics.test.pieces.pieces);
+    expect(r.byPiece.confusion).toEqual(card.metrics.test.pieces.confusion.matrix);
+    expect(r.byPiece.balancedAccuracy).toBeCloseTo(card.testPieceBalancedAccuracy, 6);
   });
 
   it('resolves every shipped ASAP concept to enough examples from the corpus', async () => {
