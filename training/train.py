@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 import torch
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix
 from torch import nn
@@ -58,6 +59,9 @@ def parse_args(argv=None):
     m.add_argument("--time-pool", type=int, default=1, help="max-pool this many frames at the input first")
     m.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--init-from", metavar="ONNX",
+                   help="warm start: the convolution and fc weights of an exported model of the same widths "
+                        "(its batch norms are folded into the convolutions; they restart as identity + bias)")
     p.add_argument("--select", choices=("windows", "pieces"), default="windows",
                    help="early stopping on the validation balanced accuracy of windows or of pieces (the vote)")
     p.add_argument("--max-minutes", type=float,
@@ -208,6 +212,41 @@ class ClockSchedule:
             g["lr"] = lr
 
 
+def init_from_onnx(model, path):
+    """Copy an exported PianoRollResNet's weights into `model` (same widths, any time_pool).
+
+    The export folds each batch norm into the convolution before it, so every convolution comes as
+    (weight, bias) initializers in module order (stem; per block: 1x1 downsample if any, conv1, conv2),
+    then fc. The batch norms restart as identity plus the folded bias (mean 0, variance 1 - eps)."""
+    proto = onnx.load(path)
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    convs = []
+    for node in proto.graph.node:
+        if node.op_type == "Conv":
+            convs.append((inits[node.input[1]], inits[node.input[2]]))
+    pairs = [(model.conv1, model.bn1)]
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        for block in layer:
+            if block.downsample is not None:
+                pairs.append((block.downsample[0], block.downsample[1]))
+            pairs += [(block.conv1, block.bn1), (block.conv2, block.bn2)]
+    # Graph order computes a block's conv1 before its downsample; match by shape within each block.
+    if len(convs) != len(pairs):
+        raise SystemExit(f"{path}: {len(convs)} convolutions, the model has {len(pairs)}")
+    remaining = list(convs)
+    with torch.no_grad():
+        for conv, bn in pairs:
+            j = next(i for i, (w, _) in enumerate(remaining) if tuple(w.shape) == tuple(conv.weight.shape))
+            w, b = remaining.pop(j)
+            conv.weight.copy_(torch.from_numpy(w))
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(torch.from_numpy(b))
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+        model.fc.weight.copy_(torch.from_numpy(inits["fc.weight"]))
+        model.fc.bias.copy_(torch.from_numpy(inits["fc.bias"]))
+
+
 def train_epoch(model, loader, loss_fn, optimizer, scheduler, max_steps=None, adversary=None, deadline=None):
     model.train()
     total, n = 0.0, 0
@@ -265,7 +304,7 @@ def main(argv=None):
     if args.adversarial and (list(spec["channels"]) != ["frame"] or spec["values"] != "binary"):
         raise SystemExit(f"--adversarial edits binary 'frame' rolls; this export has {spec['channels']} {spec['values']}")
     adversary = NoteEditAdversary(args, args.seed) if args.adversarial else None
-    if args.augment == "stretch" and not args.no_augment:
+    if args.augment == "stretch" and not args.no_augment and not args.from_checkpoint:
         train = StretchedCropDataset(args.data, index, "train", args.seed, args.max_semitones, args.max_shift,
                                      args.max_stretch)
     else:
@@ -278,6 +317,8 @@ def main(argv=None):
     widths = tuple(int(w) for w in args.widths.split(","))
     model = PianoRollResNet(len(labels), in_channels=len(spec["channels"]), widths=widths, dropout=args.dropout,
                             time_pool=args.time_pool)
+    if args.init_from:
+        init_from_onnx(model, args.init_from)
     val_pieces = [it["piece"] for it in val.items]
     test_pieces = [it["piece"] for it in test.items]
     select = "balancedAccuracy" if args.select == "windows" else "pieceBalancedAccuracy"
@@ -329,13 +370,21 @@ def main(argv=None):
     train_seconds = saved["seconds"] if args.from_checkpoint else time.time() - start
 
     model.load_state_dict(best_state)
-    val_metrics = both_metrics(*predict_logits(model, val), val_pieces, labels)
+    # A checkpoint's validation figures were computed by its run, on the same windows and weights.
+    if args.from_checkpoint:
+        val_metrics = saved.get("validation")
+        if val_metrics is None:  # checkpoints from before "validation" was saved: the run's pilot.json
+            with open(args.from_checkpoint[: -len(".pt")] + ".pilot.json", encoding="utf-8") as f:
+                val_metrics = json.load(f)["validation"]
+    else:
+        val_metrics = both_metrics(*predict_logits(model, val), val_pieces, labels)
     print(f"best epoch {best_epoch}: validation balanced {val_metrics['balancedAccuracy']:.4f}, pieces "
           f"{val_metrics['pieces']['balancedAccuracy']:.4f}", flush=True)
     if args.no_test:
         # A pilot: the validation figures and history only; the test split stays unseen.
         torch.save({"state": best_state, "bestEpoch": best_epoch, "epochsRun": epochs_run, "history": history,
-                    "seconds": round(train_seconds, 1), "argv": sys.argv[1:]}, args.out + ".pt")
+                    "seconds": round(train_seconds, 1), "argv": sys.argv[1:], "validation": val_metrics},
+                   args.out + ".pt")
         with open(args.out + ".pilot.json", "w", encoding="utf-8") as f:
             json.dump({"args": vars(args), "bestEpoch": best_epoch, "validation": val_metrics, "history": history,
                        "seconds": round(train_seconds, 1), "parameters": parameter_count(model)}, f, indent=1)
@@ -389,7 +438,7 @@ def main(argv=None):
                                 ("seed", "epochs", "batch_size", "lr", "weight_decay", "patience",
                                  "max_train_windows", "epoch_windows", "threads", "no_augment", "augment", "max_semitones",
                                  "max_stretch", "max_shift", "widths", "time_pool", "dropout",
-                                 "label_smoothing", "select", "max_minutes")},
+                                 "label_smoothing", "select", "max_minutes", "init_from")},
             "schedule": "AdamW; learning rate warm-up over 10% then cosine decay, "
                         + ("by wall time (--max-minutes)" if args.max_minutes else "by step (OneCycleLR)"),
             "augmentation": None if args.no_augment else (

@@ -30,6 +30,26 @@ describe.skipIf(!existsSync(asap))('the ASAP model and concepts', () => {
     expect(r.confusion).toEqual(card.metrics.test.confusion.matrix);
     expect(r.accuracy).toBeCloseTo(card.testAccuracy, 6);
     expect(r.balancedAccuracy).toBeCloseTo(card.testBalancedAccuracy, 6);
+    // Its card predates the trainer's piece vote; asap-pooled's card holds one (below).
+    expect(card.metrics.test.pieces).toBeUndefined();
+  });
+
+  it('asap-pooled: windows and the piece vote equal its card (TypeScript against the trainer)', async () => {
+    const model = resolve(repo, 'models/asap-pooled.onnx');
+    const card = JSON.parse(readFileSync(model.replace(/\.onnx$/, '.card.json'), 'utf8'));
+    const pooled = await ConceptLens.open({ model, corpus: asap });
+    try {
+      const r = await evaluateOnCorpus(pooled, 'test', card.split.seed);
+      expect(r.excerpts).toBe(card.metrics.test.windows);
+      expect(r.confusion).toEqual(card.metrics.test.confusion.matrix);
+      expect(r.balancedAccuracy).toBeCloseTo(card.testBalancedAccuracy, 6);
+      // The piece vote: TypeScript (onnxruntime) against the trainer's NumPy vote in the card.
+      expect(r.pieces).toBe(card.metrics.test.pieces.pieces);
+      expect(r.byPiece.confusion).toEqual(card.metrics.test.pieces.confusion.matrix);
+      expect(r.byPiece.balancedAccuracy).toBeCloseTo(card.testPieceBalancedAccuracy, 6);
+    } finally {
+      await pooled.close();
+    }
   });
 
   it('resolves every shipped ASAP concept to enough examples from the corpus', async () => {

@@ -50,6 +50,12 @@ if (!same(evaluation.confusion, card.metrics.test.confusion.matrix)) {
   fail(`confusion matrices differ: ONNX ${JSON.stringify(evaluation.confusion)} vs PyTorch ${JSON.stringify(card.metrics.test.confusion.matrix)}`);
 }
 
+// The piece vote, PyTorch/NumPy (train.py piece_vote) against TypeScript (src/model/evaluate.ts voteByPiece).
+if (evaluation.pieces !== card.metrics.test.pieces.pieces) fail(`evaluate saw ${evaluation.pieces} test pieces, the trainer ${card.metrics.test.pieces.pieces}`);
+if (!same(evaluation.byPiece.confusion, card.metrics.test.pieces.confusion.matrix)) {
+  fail(`piece confusion matrices differ: ONNX ${JSON.stringify(evaluation.byPiece.confusion)} vs PyTorch ${JSON.stringify(card.metrics.test.pieces.confusion.matrix)}`);
+}
+
 // The ONNX file (onnxruntime) against PyTorch on the exported test windows: logits, not just argmax.
 const torchLogits = read('torch-logits.json');
 const session = await ort.InferenceSession.create(`${dir}/models/smoke.onnx`);

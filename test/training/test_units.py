@@ -57,4 +57,42 @@ for kind in KINDS:
         after = frame.copy()
         RollEditor(after).apply((kind,) + tuple(int(a[i]) for a in cands[kind]))
         assert abs((g * (after - frame)).sum() - scores[kind][i]) < 1e-9, kind
+
+# The piece vote (train.py piece_vote), hand-worked (same example as test/model/evaluate.test.ts):
+# piece P, windows with probabilities (A, B) = (0.001, 0.999), (0.8, 0.2), (0.8, 0.2), logits offset
+# per window: mean log-probability A -2.4514, B -1.0733 -> B (a majority vote would say A).
+# Piece Q (true B), one window (0.7, 0.3) -> A.
+from train import piece_vote  # noqa: E402
+
+logits = np.log(np.array([[0.001, 0.999], [0.7, 0.3], [0.8, 0.2], [0.8, 0.2]])) + np.array([[3], [-5], [10], [0]])
+preds, truth = piece_vote(logits, np.array([0, 1, 0, 0]), ["P", "Q", "P", "P"])
+assert preds.tolist() == [1, 0] and truth.tolist() == [0, 1]
+
+# Tempo/transposition re-cut (data.py StretchedCropDataset) on a hand-made export of one file:
+# two overlapping 8-frame windows (start 0 and 4) of a 12-frame file whose frame t sounds pitch t % 5.
+import json  # noqa: E402
+import tempfile  # noqa: E402
+
+from data import StretchedCropDataset  # noqa: E402
+
+song = np.zeros((1, 12, 5), dtype=np.uint8)
+song[0, np.arange(12), np.arange(12) % 5] = 1
+with tempfile.TemporaryDirectory() as tmp:
+    np.save(os.path.join(tmp, "train-000.npy"), np.stack([song[:, 0:8], song[:, 4:12]]))
+    index = {"input": {"values": "binary"}, "shards": [{"file": "train-000.npy", "split": "train", "count": 2}],
+             "items": [{"split": "train", "shard": "train-000.npy", "row": r, "label": 0, "piece": "p",
+                        "file": "f.mid", "startFrame": s} for r, s in ((0, 0), (1, 4))]}
+    json.dumps(index)
+    # No tempo change, shift or transposition: the windows come back as they were.
+    ds = StretchedCropDataset(tmp, index, "train", seed=1, max_semitones=0, max_frames=0, max_stretch=1.0)
+    assert np.array_equal(ds.rolls["f.mid"], song)
+    assert np.array_equal(ds[1][0].numpy(), song[:, 4:12].astype(np.float32))
+    # Tempo x1.5 exactly (max_stretch 1.5 and a rate forced by a fixed rng draw): 12 frames read into 8.
+    ds = StretchedCropDataset(tmp, index, "train", seed=1, max_semitones=0, max_frames=0, max_stretch=1.5)
+    ds.rng = type("R", (), {"uniform": lambda self, a, b: b, "integers": lambda self, a, b: 0})()
+    x = ds[0][0].numpy()[0]
+    # rate 1.5 -> 12 frames from start 0, nearest frames floor(i * 1.5) = 0 1 3 4 6 7 9 10.
+    assert x.argmax(1).tolist() == [t % 5 for t in (0, 1, 3, 4, 6, 7, 9, 10)], x.argmax(1).tolist()
+    # Window 1 starts at frame 4, but 12 frames from there overrun the file: the start moves back to 0.
+    assert ds[1][0].numpy()[0].argmax(1).tolist() == x.argmax(1).tolist()
 print("training units: ok")
