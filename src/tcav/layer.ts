@@ -7,7 +7,7 @@ import { Rng } from '../util/random.ts';
 import { decision, fitCav, type CavMethod } from './cav.ts';
 import { DerivativeTable } from './derivatives.ts';
 import type { MeanGradients } from './effects.ts';
-import { gram } from './linalg.ts';
+import { gram, takeRows } from './linalg.ts';
 import { predictionTest, welchTTest, type TTest } from './stats.ts';
 
 /**
@@ -177,6 +177,8 @@ interface Bank {
   gram?: Float64Array;
   /** Inner products local x pool [L x N], when a plan mixes them. */
   cross?: Float64Array;
+  /** Inner products of pool rows within each counterexample set used, when the pool Gram matrix is not computed. */
+  poolPairs?: Map<number, number>;
   derivs?: Float64Array;
   /** Per local row and target: the sum of the target's excerpts' derivatives along the row [L x T]. */
   sums?: Float64Array;
@@ -253,7 +255,8 @@ export class TcavLayer {
     /** Pool rows by piece (absent: rows are drawn uniformly). */
     private readonly groups: number[][] | undefined,
     private readonly table: DerivativeTable,
-    private readonly poolGram: Float64Array,
+    /** The pool's Gram matrix, computed only when a null must be (ensurePoolGram). */
+    private poolGramValue: Float64Array | undefined,
     /** [pool row x excerpt]: derivative of each excerpt's own logit along each pool row. */
     private readonly poolDerivs: Float64Array,
     readonly options: Resolved,
@@ -330,9 +333,7 @@ export class TcavLayer {
       for (let i = 0; i < t.n; i++) classes.push(t.classIndex);
       at += t.n;
     }
-    o.progress?.start('pool: inner products and derivatives', 2);
-    const poolGram = await gram(unique.acts, unique.n, unique.acts, unique.n, dim);
-    o.progress?.tick();
+    o.progress?.start('pool: derivatives', 1);
     const started = performance.now();
     const table = await DerivativeTable.create(head, { acts, n: total, classes });
     const poolDerivs = await table.along(unique);
@@ -345,7 +346,7 @@ export class TcavLayer {
       unique,
       unique.pieces ? groupRows(unique.pieces) : undefined,
       table,
-      poolGram,
+      undefined,
       poolDerivs,
       o,
     );
@@ -391,6 +392,29 @@ export class TcavLayer {
     return this.groups ? drawSpread(rng, this.groups, k, excluded) : draw(rng, allowed, k);
   }
 
+  /**
+   * The pool's Gram matrix (N x N inner products: most of a cold run's Gemm work), computed on the
+   * first null that must be computed, not when every null a run needs is in the null store.
+   */
+  private async ensurePoolGram(): Promise<void> {
+    if (this.poolGramValue) return;
+    this.options.progress?.start('pool: inner products', 1);
+    this.poolGramValue = await gram(
+      this.pool.acts,
+      this.pool.n,
+      this.pool.acts,
+      this.pool.n,
+      this.dim,
+    );
+    this.options.progress?.tick();
+    this.options.progress?.stop();
+  }
+
+  private get poolGram(): Float64Array {
+    if (!this.poolGramValue) throw new Error('the pool Gram matrix is used before it is computed');
+    return this.poolGramValue;
+  }
+
   /** Whether derivatives are exact (gradients) or finite differences. */
   get exactDerivatives(): boolean {
     return this.table.exact;
@@ -434,6 +458,9 @@ export class TcavLayer {
         holdout,
       );
       bank = await this.bank(concept, true);
+      // Always from the sets' own Gram matrices, so that a concept's numbers do not depend on
+      // whether its null came from the store (float32 Gemms blocked differently differ in the last bits).
+      bank.poolPairs = await this.pairsWithin(plans, concept.n);
       nullSizes = [concept.n];
     } else {
       const counter = sortById(counterSet, this.dim);
@@ -495,6 +522,27 @@ export class TcavLayer {
         key: { sizes: nullSizes, orientation },
       },
     };
+  }
+
+  /**
+   * Inner products among the pool rows of each plan (its counterexample set): a set's own small
+   * Gram matrix, so that a concept whose null is already stored needs no pool Gram matrix.
+   */
+  private async pairsWithin(plans: RunPlan[], L: number): Promise<Map<number, number>> {
+    const N = this.pool.n;
+    const out = new Map<number, number>();
+    for (const p of plans) {
+      const rows = [...p.train, ...p.test].filter((e) => e.row >= L).map((e) => e.row - L);
+      const g = await gram(
+        takeRows(this.pool.acts, this.dim, rows),
+        rows.length,
+        takeRows(this.pool.acts, this.dim, rows),
+        rows.length,
+        this.dim,
+      );
+      rows.forEach((a, x) => rows.forEach((b, y) => out.set(a * N + b, g[x * rows.length + y])));
+    }
+    return out;
   }
 
   /** Inner products and derivative columns of a test's own rows. */
@@ -603,6 +651,7 @@ export class TcavLayer {
     const bank: Bank = { L: 0 };
     const all = range(N);
     const fast = this.options.cav === 'fast';
+    await this.ensurePoolGram();
     const counterBank = requested.length === 1 ? this.bankOfSets() : undefined;
     for (let m = from; m < concepts; m++) {
       const rng = new Rng(`${this.options.seed}/null/${requested.join('x')}/${m}`);
@@ -680,22 +729,32 @@ export class TcavLayer {
     dist.accuracies.push(result.accuracy);
   }
 
+  private bankRows?: Int32Array[];
+
+  /** The bank's sets (rows only: no Gram matrix needed), drawn once per layer and seed. */
+  private bankSets(): Int32Array[] {
+    if (this.bankRows) return this.bankRows;
+    const all = range(this.pool.n);
+    this.bankRows = range(this.options.bankSize).map((b) => {
+      const rng = new Rng(`${this.options.seed}/bank/${b}`);
+      return Int32Array.from(this.drawRows(rng, this.options.setSize, all)).sort();
+    });
+    return this.bankRows;
+  }
+
   /** The bank of counterexample sets (CounterBank), built on first use from the pool's Gram matrix. */
   private bankOfSets(): CounterBank {
     if (this.counterBank) return this.counterBank;
-    const { bankSize, setSize } = this.options;
+    const { bankSize } = this.options;
     const N = this.pool.n;
     const T = this.targets.length;
     const K = this.poolGram;
-    const all = range(N);
-    const sets: Int32Array[] = [];
+    const sets = this.bankSets();
     const dots = new Float64Array(bankSize * N);
     const squared = new Float64Array(bankSize);
     const sums = new Float64Array(bankSize * T);
     for (let b = 0; b < bankSize; b++) {
-      const rng = new Rng(`${this.options.seed}/bank/${b}`);
-      const rows = Int32Array.from(this.drawRows(rng, setSize, all)).sort();
-      sets.push(rows);
+      const rows = sets[b];
       const out = dots.subarray(b * N, (b + 1) * N);
       for (const j of rows) {
         const row = K.subarray(j * N, (j + 1) * N);
@@ -717,15 +776,15 @@ export class TcavLayer {
    * concepts and random concepts pick the same way, so they are still run alike.
    */
   private bankPicker(excluded: ReadonlySet<number>): (rng: Rng) => { rows: number[]; set: number } {
-    const bank = this.bankOfSets();
+    const sets = this.bankSets();
     const used = new Set<number>();
     let allowed: number[] | undefined;
     return (rng) => {
-      const B = bank.sets.length;
+      const B = sets.length;
       for (let tries = 0; tries < 4 * B; tries++) {
         const b = Math.floor(rng.next() * B);
         if (used.has(b)) continue;
-        const rows = bank.sets[b];
+        const rows = sets[b];
         let clash = false;
         for (const r of rows)
           if (excluded.has(r)) {
@@ -856,6 +915,11 @@ export class TcavLayer {
       if (i < L && j < L) return bank.gram![i * L + j];
       if (i < L) return bank.cross![i * N + (j - L)];
       if (j < L) return bank.cross![j * N + (i - L)];
+      if (bank.poolPairs) {
+        const pair = bank.poolPairs.get((i - L) * N + (j - L));
+        if (pair === undefined) throw new Error('a pool pair outside the run plans was asked for');
+        return pair;
+      }
       return this.poolGram[(i - L) * N + (j - L)];
     };
     const E = this.excerpts;

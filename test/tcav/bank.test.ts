@@ -8,6 +8,7 @@ import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
 // in closed form over the bank's precomputed sums, must give the numbers of the per-run closed
 // form over the pool's Gram matrix (fastNullRun), which the run() path was checked against.
 interface Internals {
+  ensurePoolGram(): Promise<void>;
   bankOfSets(): { sets: Int32Array[] };
   bankRuns(chosen: number[], sets: number[], bank: unknown): number[];
   fastNullRun(plan: {
@@ -34,8 +35,9 @@ describe('TCAV bank of counterexample sets', () => {
   }, 600_000);
   afterAll(() => lens?.close());
 
-  it('gives the per-run closed form, averaged over the runs', () => {
+  it('gives the per-run closed form, averaged over the runs', async () => {
     const t = tcav as unknown as Internals;
+    await t.ensurePoolGram();
     const bank = t.bankOfSets();
     const chosen = [3, 17, 42, 99, 150, 201];
     const taken = new Set(chosen);
