@@ -41,23 +41,21 @@ const copies = new Map<number, { file: string; composer: string; piece: string }
 function copy(k: number) {
   if (copies.has(k)) return copies.get(k)!;
   const shift = k === 0 ? 0 : (k % 2 === 1 ? 1 : -1) * Math.ceil(k / 2);
+  // Copy 0 keeps the corpus's own relative paths (the shipped concepts cite them); copy k lies in
+  // copy-k/ under the same root.
   const list = entries.map((e) => {
-    let path = e.path;
-    if (k > 0) {
-      path = join(work, 'copies', String(k), e.file);
-      const content = readMidiFile(e.path);
-      const notes = content.notes.map((n) => ({
+    const file = k === 0 ? e.file : join(`copy-${k}`, e.file);
+    const path = join(root, file);
+    mkdirSync(join(path, '..'), { recursive: true });
+    if (k === 0) copyFileSync(e.path, path);
+    else {
+      const notes = readMidiFile(e.path).notes.map((n) => ({
         ...n,
         pitch: Math.min(108, Math.max(21, n.pitch + shift)),
       }));
-      mkdirSync(join(path, '..'), { recursive: true });
       writeMidiFile(path, notes);
     }
-    return {
-      file: path,
-      composer: e.composer,
-      piece: k === 0 ? e.piece : `${e.piece} (copy ${k})`,
-    };
+    return { file, composer: e.composer, piece: k === 0 ? e.piece : `${e.piece} (copy ${k})` };
   });
   copies.set(k, list);
   return list;
@@ -90,9 +88,9 @@ for (const size of sizes) {
     stringify({
       name: `asap-x${size}`,
       license: 'CC BY-NC-SA 4.0',
-      root: '/',
+      root,
       layout: 'list',
-      files: files.map((f) => ({ ...f, file: f.file.slice(1) })),
+      files,
     }),
   );
   console.log(
