@@ -4,7 +4,7 @@
  * distance to the centre (as shipped) or by MP to it, and with parts assigned to the nearest
  * centre or to the MP-nearest one. Purity, as the synthetic discovery test measures it: for each
  * composer, the best share of top excerpts holding its texture among the three concepts that
- * raise it most. README, "Similar passages".
+ * raise it most. docs/similar.md.
  *   npm run bench:discovery-scaling -- [--excerpts 40] [--seeds 1 2]
  */
 import { mkdtempSync, rmSync } from 'node:fs';

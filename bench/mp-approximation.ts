@@ -2,7 +2,7 @@
  * How much the empirical MP of the index (exact within each window's 100 nearest, estimated
  * beyond) departs from the exact count, on a sample of ASAP small enough to keep every distance:
  * the same windows indexed with nearest lists of 100 and of all windows; overlap of the 10 nearest
- * under MP for every window, and the skewness of N_10 both ways. README, "Similar passages".
+ * under MP for every window, and the skewness of N_10 both ways. docs/similar.md.
  *   npm run bench:mp-approximation -- [--windows 3000] [--layer layer3]
  */
 import { mkdtempSync, rmSync } from 'node:fs';

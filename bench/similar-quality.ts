@@ -1,5 +1,5 @@
 /**
- * Retrieval quality and hubness on ASAP (the must-show of `similar`, README "Similar passages"):
+ * Retrieval quality and hubness on ASAP (the must-show of `similar`, docs/similar.md):
  * precision@10 for "same piece" and "same composer" over queries from pieces with 3+ files, with
  * no scaling and both Mutual Proximity variants, and the k-occurrence skewness before and after,
  * at two layers.

@@ -1,5 +1,5 @@
 /**
- * Speed of `similar` on ASAP (README, "Similar passages"): building the index of every window at
+ * Speed of `similar` on ASAP (docs/similar.md): building the index of every window at
  * a layer (model + distance profiles), reading it back from the cache, and answering queries
  * (one distance row by Gemm, then each scaling), side by side in one run.
  *   npm run bench:similar -- [--corpus ../shared/corpora/asap] [--model models/asap.onnx]

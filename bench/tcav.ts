@@ -9,7 +9,7 @@
  *                         [--null-concepts M] [--pool-size N] [--cav logistic|fast|both]
  *                         [--methods exact,finite-difference] [--effect-windows W]
  * Without --methods, exact gradients and finite differences side by side at the previous TCAV
- * defaults (see `withFd`); `--methods exact` times a run at the CLI's defaults (README, Cost).
+ * defaults (see `withFd`); `--methods exact` times a run at the CLI's defaults (docs/method.md, Cost).
  * With `--cav both` the logistic CAV and FastCAV run side by side (exact derivatives) on the same
  * draws, and their agreement is printed: cosine of the two CAVs run by run, verdicts, effects.
  * With `--corpus synthetic` the defaults become models/synthetic.onnx and concepts/textures.

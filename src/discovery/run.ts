@@ -51,7 +51,7 @@ export interface DiscoveryOptions {
   /**
    * k-means: rank a cluster's parts by Mutual Proximity to its centre instead of distance, and
    * (scaledAssignment) give each part to the MP-nearest centre (src/retrieval; default none:
-   * on the synthetic benchmark it did not raise purity, README "Similar passages").
+   * on the synthetic benchmark it did not raise purity, docs/similar.md).
    */
   scaling?: 'none' | 'mp-empirical' | 'mp-gaussian';
   scaledAssignment?: boolean;

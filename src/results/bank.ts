@@ -2,7 +2,7 @@
  * The contents of a concept bank's `bank.json`: the contract between `tcav --save-bank` /
  * `explain --save-bank` (src/bank) and `timeline`, and anyone reading a bank from Python.
  * Arrays live in `.npy` files next to it (little-endian, C order), named in the manifest relative
- * to the bank folder. See the README ("Concept banks") for a Python example.
+ * to the bank folder. See the docs/banks-timelines.md for a Python example.
  */
 import { z } from 'zod';
 

@@ -2,7 +2,7 @@
  * The contents of `<out>/timeline.json`: what `timeline` (and `explain --pieces`) found in each
  * piece, window by window. Times are seconds from the start of the file; bars and beats are
  * 1-based (beat may be fractional); per-window series are arrays aligned with `windows`; paths are
- * relative to the output folder. The README ("timeline.json") documents every field.
+ * relative to the output folder. The docs/banks-timelines.md ("timeline.json") documents every field.
  */
 import type { ModelIdentity } from './results.ts';
 

@@ -6,7 +6,7 @@ import type { Pooling } from './types.ts';
  * two performances of one passage are not aligned in time (tempo, rubato, where the window starts),
  * and averaging the map over its time axis keeps what is played (channels x pitch register) and
  * drops when. On ASAP at layer3 it more than doubles precision@10 for "same piece" and removes
- * most of the hubness (README, "Similar passages"), and it makes the index 25 times smaller.
+ * most of the hubness (docs/similar.md), and it makes the index 25 times smaller.
  * Axes come from the model (src/model/axes.ts), so any layout works: a layer without a single time
  * axis (a vector after pooling, a sequence model's hidden state) is kept as it is.
  */

@@ -16,7 +16,7 @@ import { cachedVector } from './null-cache.ts';
  *
  * Why: with effects read on a sample of 100 excerpts, which excerpts were drawn moved a cell's z
  * by about 0.05 between seeds on ASAP, more for composers whose pieces differ a lot (Liszt: the
- * concept's effect 0.145-0.179 across seeds; README "What the numbers mean"). Over every window
+ * concept's effect 0.145-0.179 across seeds; docs/method.md "What the numbers mean"). Over every window
  * (up to `effectWindows` per composer) the effect is a property of the corpus, not of a draw.
  */
 export interface MeanGradients {

@@ -35,7 +35,7 @@ import { holm, meanStd } from './stats.ts';
  * earlier null, random set 0 playing the concept against R other sets, compared the concept's mean
  * over R runs with single runs of ONE random concept: its centre was that one set's quirks (it moved
  * between seeds while the concept's effect did not) and its spread lacked the variance that comes
- * from which random set plays the concept, the larger part for small concepts (README, "What the
+ * from which random set plays the concept, the larger part for small concepts (docs/method.md, "What the
  * numbers mean", has the measurements). The test is Student's t prediction test of the concept's
  * effect against the M random effects (df = M - 1), two-sided. A permutation p-value (the rank of
  * the concept among the random concepts) would need no normality, but it cannot go below 1/(M+1):
@@ -107,7 +107,7 @@ export const TCAV_DEFAULTS = {
 /**
  * Random concepts per null when not given: a FastCAV random concept costs tens of microseconds per
  * run, so 3000 keep the null's own estimation noise at about 1.3% of its spread (with 1000, the
- * null's draw alone moved a borderline cell's z by about 0.07 between seeds on ASAP; README, "What
+ * null's draw alone moved a borderline cell's z by about 0.07 between seeds on ASAP; docs/method.md, "What
  * the numbers mean"); a logistic one costs a fit per run (about 1 ms), so 200.
  */
 export function defaultNullConcepts(cav: CavMethod): number {

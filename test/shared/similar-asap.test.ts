@@ -4,7 +4,7 @@ import { ConceptLens } from '../../src/lens/lens.ts';
 import { evaluateRetrieval } from '../../src/retrieval/evaluate.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../../src/retrieval/index.ts';
 
-// The must-show of `similar` on ASAP (README, "Similar passages"): empirical Mutual Proximity
+// The must-show of `similar` on ASAP (docs/similar.md): empirical Mutual Proximity
 // halves the skewness of N_10 at least and does not lower precision@10 for "same piece" or "same
 // composer" over 500+ queries from pieces with 3+ files. Figures: npm run bench:similar-quality.
 const repo = join(import.meta.dirname, '..', '..');

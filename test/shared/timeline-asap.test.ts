@@ -2,7 +2,7 @@
  * Timelines on ASAP (../shared/corpora/asap, or $CONCEPT_LENS_ASAP): a bank of the ASAP concepts
  * on models/asap.onnx, then the timelines of a Bach fugue and a Chopin étude of the model's test
  * split (pieces the model never saw in training), given as bare MIDI files (no composer label).
- * Prints the figures of the README walk-through and saves screenshots of both pages.
+ * Prints the figures of docs/walkthrough.md and saves screenshots of both pages.
  * Skipped when the corpus is absent.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

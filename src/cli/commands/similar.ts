@@ -41,7 +41,7 @@ import { publicPath } from '../../results/public-path.ts';
  * corpus's neighbourhoods are there. The corpus's index is built once and cached.
  */
 
-/** The scaling `similar` uses unless told otherwise: see README, "Similar passages". */
+/** The scaling `similar` uses unless told otherwise: see docs/similar.md. */
 export const DEFAULT_SCALING: Scaling = 'mp-empirical';
 
 export interface RetrievalFlags {
