@@ -37,9 +37,12 @@ async function together(runs: string[][], env: NodeJS.ProcessEnv = {}) {
   }));
 }
 
+/** Cache entries of every kind: activations, TCAV nulls and mean gradients, corpus windows. */
+const ENTRY = /\.f32$|^tcav\/@[^/]+\/[0-9a-f]+\.bin$|^corpus-windows\/[0-9a-f]+\.json$/;
+
 function cacheFiles(dir: string): Record<string, string> {
   const all = snapshot(dir);
-  return Object.fromEntries(Object.entries(all).filter(([k]) => k.endsWith('.f32')));
+  return Object.fromEntries(Object.entries(all).filter(([k]) => ENTRY.test(k)));
 }
 
 describe('concurrent runs', () => {
@@ -101,7 +104,7 @@ describe('concurrent runs', () => {
     expect(Object.keys(files).length).toBeGreaterThan(10);
     expect(files).toEqual(cacheFiles(join(tmp, 'cache-alone')));
     // No temporary file of a writer left behind, no lock.
-    const rest = Object.keys(snapshot(shared)).filter((f) => !f.endsWith('.f32'));
+    const rest = Object.keys(snapshot(shared)).filter((f) => !ENTRY.test(f));
     expect(rest.map((f) => relative(shared, join(shared, f)))).toEqual([]);
   }, 900_000);
 });
