@@ -23,12 +23,15 @@ const SMALL = [
   '10',
   '--target-excerpts',
   '10',
-  '--null-concepts',
-  '20',
   '--pool-size',
   '80',
   '--quiet',
 ];
+// A null of 20 random concepts decides little: its cells are undecided (decide.ts). The seeds test
+// gives the sequential decisions a budget that decides the planted cell; FastCAV random concepts
+// over the bank of counterexample sets cost microseconds.
+const NULL_SMALL = ['--null-concepts', '20'];
+const NULL_DECIDING = ['--null-concepts', '8000'];
 
 describe('concept-lens tcav --seeds, --cav', () => {
   it('repeats the run over seeds and marks each cell with how its verdict held', async () => {
@@ -38,6 +41,7 @@ describe('concept-lens tcav --seeds, --cav', () => {
       '--model',
       join(REPO, 'models/synthetic.onnx'),
       ...SMALL,
+      ...NULL_DECIDING,
       '--seed',
       '4',
       '--seeds',
@@ -49,7 +53,7 @@ describe('concept-lens tcav --seeds, --cav', () => {
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
     expect(results.run.parameters).toMatchObject({
       seeds: [4, 5, 6],
-      nullConcepts: 20,
+      nullConcepts: 8000,
       cav: 'fast',
     });
     expect(results.tcav).toHaveLength(4);
@@ -61,21 +65,32 @@ describe('concept-lens tcav --seeds, --cav', () => {
       expect(e.stability!.stable).toBe(called === 3 && e.stability!.significantUp % 3 === 0);
       expect(e).toMatchObject({
         cav: 'fast',
-        nullConcepts: 20,
         runs: 4,
         counterexamples: 'random',
       });
     }
-    // alberti raises its composer in every seed, even with these small settings.
+    // alberti raises its composer in every seed, even with these small settings, and no cell
+    // reverses (significant in one seed, not significant in another).
     const alberti = results.tcav.find((e) => e.concept === 'alberti' && e.target === 'Albertini')!;
     expect(alberti.stability).toMatchObject({ significantUp: 3, stable: true });
+    for (const e of results.tcav) expect(e.stability!.reversed).toBe(false);
   });
 
   it('takes --cav logistic and rejects a bad --seeds with exit code 2', async () => {
     const out = join(tmp, 'logistic');
     const model = join(REPO, 'models/synthetic.onnx');
     expect(
-      await main(['tcav', '--model', model, ...SMALL, '--cav', 'logistic', '--out', out]),
+      await main([
+        'tcav',
+        '--model',
+        model,
+        ...SMALL,
+        ...NULL_SMALL,
+        '--cav',
+        'logistic',
+        '--out',
+        out,
+      ]),
     ).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
     expect(results.tcav.every((e) => e.cav === 'logistic')).toBe(true);
@@ -84,6 +99,7 @@ describe('concept-lens tcav --seeds, --cav', () => {
       '--model',
       model,
       ...SMALL,
+      ...NULL_SMALL,
       '--seeds',
       '0',
       '--out',
@@ -100,6 +116,7 @@ describe('concept-lens tcav --seeds, --cav', () => {
       '--model',
       model,
       ...SMALL,
+      ...NULL_SMALL,
       '--effect-windows',
       '25',
       '--out',
@@ -114,6 +131,7 @@ describe('concept-lens tcav --seeds, --cav', () => {
       '--model',
       model,
       ...SMALL,
+      ...NULL_SMALL,
       '--effect-windows',
       '-1',
       '--out',
