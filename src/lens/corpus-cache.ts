@@ -5,16 +5,16 @@
  * descriptors of the windows (no rolls) and the list of skipped files are stored under a key of
  * every file's content hash with everything else that shapes the windows (roll layout, window
  * length, sustain, the limits); hashing the bytes costs a tenth of parsing them. A file edited
- * in place changes its hash, so the key; an entry that fails to parse or to check is ignored and
- * rebuilt. Used only for strict reading (`--lenient-midi` reports what each file lost, which a
+ * in place changes its hash, so the key. Entries live in the activation cache as checksummed blobs
+ * (its checks against links and torn writes apply); one that does not check is read again. Used only for strict reading (`--lenient-midi` reports what each file lost, which a
  * stored entry would not repeat).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import type { SkippedFile } from '../corpus/read.ts';
 import type { CorpusEntry, Excerpt } from '../corpus/types.ts';
 import type { RollLayout } from '../midi/roll.ts';
-import { sha256, writeFileAtomic } from '../util/files.ts';
+import type { ActivationCache } from '../model/cache.ts';
+import { sha256 } from '../util/files.ts';
 import { limits } from '../util/limits.ts';
 import { warn } from '../util/warn.ts';
 
@@ -68,35 +68,32 @@ export function corpusKey(
   return { key, hashes };
 }
 
-function pathOf(cacheDir: string, key: string): string {
-  return join(cacheDir, 'corpus-windows', `${key.slice(0, 40)}.json`);
-}
+const NAMESPACE = 'corpus';
 
+/** The stored windows of a corpus key, or undefined (absent, or not verifying: read again). */
 export function readWindows(
-  cacheDir: string,
+  cache: ActivationCache,
   key: string,
   entries: readonly CorpusEntry[],
 ): StoredWindows | undefined {
-  const path = pathOf(cacheDir, key);
-  if (!existsSync(path)) return undefined;
+  const bytes = cache.getBlob(NAMESPACE, 'windows', key);
+  if (!bytes) return undefined;
   try {
-    const stored = JSON.parse(readFileSync(path, 'utf8')) as StoredWindows & { key: string };
-    if (stored.key !== key || !valid(stored, entries)) throw new Error('does not match its key');
-    return stored;
-  } catch (err) {
-    warn(
-      `${path}: a stored list of corpus windows is unreadable (${(err as Error).message}); the corpus is read again`,
-    );
-    return undefined;
+    const stored = JSON.parse(Buffer.from(bytes).toString('utf8')) as StoredWindows;
+    if (valid(stored, entries)) return stored;
+  } catch {
+    // Not JSON: read again.
   }
+  warn(
+    `activation cache ${cache.dir}: a stored list of corpus windows does not check (non-finite or foreign values under a valid checksum); the corpus is read again (said once)`,
+    'corpus-windows-invalid',
+  );
+  return undefined;
 }
 
-export function writeWindows(cacheDir: string, key: string, stored: StoredWindows): void {
-  try {
-    writeFileAtomic(pathOf(cacheDir, key), JSON.stringify({ key, ...stored }));
-  } catch (err) {
-    warn(`${cacheDir}: the corpus windows could not be stored (${(err as Error).message})`);
-  }
+/** Store the windows (through the cache's own checks: no links, atomic, a full disk a warning). */
+export function writeWindows(cache: ActivationCache, key: string, stored: StoredWindows): void {
+  cache.putBlob(NAMESPACE, 'windows', key, Buffer.from(JSON.stringify(stored), 'utf8'));
 }
 
 /** Every window names a file of the corpus and holds finite, ordered times. */

@@ -8,6 +8,7 @@ import type { Corpus, CorpusEntry, Excerpt } from '../corpus/types.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
 import type { Progress } from '../util/progress.ts';
+import type { ActivationCache } from '../model/cache.ts';
 import { corpusKey, readWindows, writeWindows } from './corpus-cache.ts';
 
 /**
@@ -30,21 +31,18 @@ export class CorpusIndex {
   ) {}
 
   /**
-   * Read the corpus into windows; with a cache folder, the windows of a corpus read before (the
+   * Read the corpus into windows; with a cache, the windows of a corpus read before (the
    * same bytes, layout and settings) come from there without parsing a file.
    */
   static async build(
     corpus: Corpus,
     layout: RollLayout,
     windowFrames: number,
-    options: { sustain?: boolean; progress?: Progress; cacheDir?: string } = {},
+    options: { sustain?: boolean; progress?: Progress; cache?: ActivationCache } = {},
   ): Promise<CorpusIndex> {
     const sustain = options.sustain ?? false;
-    const cached =
-      options.cacheDir === undefined
-        ? undefined
-        : corpusKey(corpus.entries, layout, windowFrames, sustain);
-    const stored = cached && readWindows(options.cacheDir!, cached.key, corpus.entries);
+    const cached = options.cache && corpusKey(corpus.entries, layout, windowFrames, sustain);
+    const stored = cached && readWindows(options.cache!, cached.key, corpus.entries);
     if (stored && cached) {
       const entries = new Map(corpus.entries.map((e) => [e.file, e]));
       const skippedFiles = new Set(stored.skipped.map((s) => s.file));
@@ -77,7 +75,7 @@ export class CorpusIndex {
       { sustain: options.sustain, progress: options.progress },
     );
     if (cached)
-      writeWindows(options.cacheDir!, cached.key, {
+      writeWindows(options.cache!, cached.key, {
         windows: Object.fromEntries(windows),
         skipped,
       });

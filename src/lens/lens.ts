@@ -4,7 +4,7 @@ import { renderRoll } from '../midi/render.ts';
 import { PianoRoll, type RollLayout } from '../midi/roll.ts';
 import type { Note } from '../midi/types.ts';
 import { activations } from '../model/activations.ts';
-import { ActivationCache, DEFAULT_CACHE_DIR } from '../model/cache.ts';
+import { ActivationCache } from '../model/cache.ts';
 import { ComposerClassifier } from '../model/classifier.ts';
 import type { DerivativeMethod, HeadModel } from '../model/head.ts';
 import { rollLayoutOf } from '../model/input.ts';
@@ -79,17 +79,13 @@ export class ConceptLens {
     }
     const layout = rollLayoutOf(classifier.input);
     const progress = options.progress ?? silentProgress;
+    const cache = options.cacheDir === false ? undefined : new ActivationCache(options.cacheDir);
     const index = await CorpusIndex.build(
       { ...corpus, entries: usable },
       layout,
       classifier.input.windowFrames,
-      {
-        sustain: options.sustain,
-        progress,
-        cacheDir: options.cacheDir === false ? undefined : (options.cacheDir ?? DEFAULT_CACHE_DIR),
-      },
+      { sustain: options.sustain, progress, cache },
     );
-    const cache = options.cacheDir === false ? undefined : new ActivationCache(options.cacheDir);
     return new ConceptLens(
       classifier,
       index,

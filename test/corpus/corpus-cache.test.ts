@@ -1,13 +1,16 @@
 /**
  * The windows of a corpus come from the cache on a second read of the same bytes (no parsing),
- * match a fresh read exactly, and are read again when a file changes or a stored entry is damaged.
+ * match a fresh read exactly, and are read again when a file changes or a stored entry does not
+ * check.
  */
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCorpus } from '../../src/corpus/manifest.ts';
+import { corpusKey, readWindows, writeWindows } from '../../src/lens/corpus-cache.ts';
 import { CorpusIndex } from '../../src/lens/corpus-index.ts';
 import { writeMidiFile } from '../../src/midi/write.ts';
+import { ActivationCache } from '../../src/model/cache.ts';
 import { tempDir } from '../helpers/cli.ts';
 
 const tmp = tempDir('cl-corpus-cache-');
@@ -33,45 +36,45 @@ const layout = {
   channels: ['frame'],
   values: 'binary',
 } as never;
-const build = (cacheDir?: string) =>
-  CorpusIndex.build(loadCorpus(root), layout, 400, cacheDir ? { cacheDir } : {});
-const stored = (cacheDir: string) =>
-  join(cacheDir, 'corpus-windows', readdirSync(join(cacheDir, 'corpus-windows'))[0]);
+const cache = new ActivationCache(join(tmp, 'cache'));
+const build = (withCache: boolean) =>
+  CorpusIndex.build(loadCorpus(root), layout, 400, withCache ? { cache } : {});
+const key = () => corpusKey(loadCorpus(root).entries, layout, 400, false)!.key;
 
 describe('corpus windows cache', () => {
-  const cacheDir = join(tmp, 'cache');
-
   it('stores the windows of a first read and gives the same on the second, from the cache', async () => {
-    const fresh = await build();
-    const first = await build(cacheDir);
+    const fresh = await build(false);
+    const first = await build(true);
     expect(first.excerpts()).toEqual(fresh.excerpts());
     expect(first.skipped).toEqual(fresh.skipped);
     expect(fresh.skipped.map((s) => s.file)).toEqual(['Chopin/broken.mid']);
-    // Proof that the second read comes from the stored list: a change made there shows.
-    const path = stored(cacheDir);
-    const json = JSON.parse(readFileSync(path, 'utf8'));
-    json.windows['Bach/one.mid'][0].end += 0.125;
-    writeFileSync(path, JSON.stringify(json));
-    const second = await build(cacheDir);
+    const stored = readWindows(cache, key(), loadCorpus(root).entries)!;
+    expect(stored.windows['Bach/one.mid']).toEqual(fresh.windows.get('Bach/one.mid'));
+    // Proof that the second read comes from the stored list: a change stored under the key shows.
+    stored.windows['Bach/one.mid'][0].end += 0.125;
+    writeWindows(cache, key(), stored);
+    const second = await build(true);
     expect(second.excerpts()[0].end).toBe(fresh.excerpts()[0].end + 0.125);
     expect(second.skipped).toEqual(fresh.skipped);
     expect(second.fileHashes?.size).toBe(4);
   });
 
-  it('reads the corpus again when a stored entry is damaged (a non-finite time)', async () => {
-    const path = stored(cacheDir);
-    writeFileSync(path, readFileSync(path, 'utf8').replace(/"end":[0-9.]+/, '"end":null'));
-    const again = await build(cacheDir);
-    expect(again.excerpts()).toEqual((await build()).excerpts());
+  it('reads the corpus again when a stored entry does not check (a non-finite time)', async () => {
+    const stored = readWindows(cache, key(), loadCorpus(root).entries)!;
+    stored.windows['Bach/one.mid'][0].end = NaN; // stored as null in JSON
+    writeWindows(cache, key(), stored);
+    const again = await build(true);
+    expect(again.excerpts()).toEqual((await build(false)).excerpts());
   });
 
   it('reads the corpus again when a file changes', async () => {
-    const before = (await build(cacheDir)).excerpts().length;
+    const before = (await build(true)).excerpts().length;
+    const oldKey = key();
     writeMidiFile(join(root, 'Bach', 'two.mid'), line(48, 300));
     appendFileSync(join(root, 'Chopin', 'broken.mid'), '!');
-    const after = await build(cacheDir);
-    expect(after.excerpts()).toEqual((await build()).excerpts());
+    expect(key()).not.toBe(oldKey);
+    const after = await build(true);
+    expect(after.excerpts()).toEqual((await build(false)).excerpts());
     expect(after.excerpts().length).toBeGreaterThan(before);
-    expect(readdirSync(join(cacheDir, 'corpus-windows')).length).toBe(2);
   });
 });

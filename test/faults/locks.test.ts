@@ -37,8 +37,8 @@ async function together(runs: string[][], env: NodeJS.ProcessEnv = {}) {
   }));
 }
 
-/** Cache entries of every kind: activations, TCAV nulls and mean gradients, corpus windows. */
-const ENTRY = /\.f32$|^tcav\/@[^/]+\/[0-9a-f]+\.bin$|^corpus-windows\/[0-9a-f]+\.json$/;
+/** Cache entries of every kind: activations, TCAV nulls and mean gradients, corpus windows (blobs). */
+const ENTRY = /\.f32$|^(tcav|corpus)\/@[^/]+\/[0-9a-f]+\.bin$/;
 
 function cacheFiles(dir: string): Record<string, string> {
   const all = snapshot(dir);
