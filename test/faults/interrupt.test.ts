@@ -32,7 +32,7 @@ const MOMENTS: Moment[] = [
   {
     command: 'tcav',
     args: [...COMMON, '--concepts', ...CONCEPTS, '--random-runs', '20'],
-    after: /random sets: \d+ done/, // the random-vs-random CAV fits, then the concepts'
+    after: /pool: derivatives: \d+ done/, // the concepts' CAVs and their nulls, then sequential decisions
     jitter: 400,
   },
   {
