@@ -62,8 +62,14 @@ describe('renderReport', () => {
     ])
       expect(html).toContain(text);
     expect(count(html, 'class="chart tcav-chart"')).toBe(2);
-    // Structured run parameters read as text, not JSON.
-    expect(html).toContain('method: nmf; layers: avgpool; conceptsCount: 4');
+    // Structured run parameters read as text in words, not JSON or camelCase keys.
+    expect(html).toContain('Method: nmf; Layers: avgpool; Concepts to discover: 4');
+    const card = html.slice(
+      html.indexOf('<section id="run">'),
+      html.indexOf('</section>', html.indexOf('<section id="run">')),
+    );
+    expect(card).not.toContain('undefined');
+    expect(card).not.toMatch(/<dt>[a-z]+[A-Z]/);
   });
 
   it('marks every non-significant cell n.s. (8 TCAV cells, 1 importance)', () => {
