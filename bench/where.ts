@@ -25,6 +25,7 @@ import {
   meanPresence,
   piecesOfFiles,
   type ScoreFigures,
+  WHERE_BANK_FLAGS,
   type WhereRow,
 } from '../src/bank/where.ts';
 import { main } from '../src/cli/main.ts';
@@ -76,17 +77,7 @@ async function ensureBank(
     corpus,
     '--concepts',
     concepts,
-    // The CAVs are what a bank keeps; TCAV's effect statistics are not needed for it.
-    '--random-runs',
-    '20',
-    '--target-excerpts',
-    '20',
-    '--effect-windows',
-    '0',
-    '--pool-size',
-    '1000',
-    '--null-concepts',
-    '200',
+    ...WHERE_BANK_FLAGS,
     '--out',
     join('out', `where-${name}-tcav`),
     '--save-bank',

@@ -351,3 +351,20 @@ export async function meanPresence(
     }
   return out;
 }
+
+/**
+ * The TCAV flags of a bank saved for the "where" checks (bench:where, the shared fugue test): the
+ * CAVs are what a bank keeps, so TCAV's effect statistics are kept small.
+ */
+export const WHERE_BANK_FLAGS: readonly string[] = [
+  '--random-runs',
+  '20',
+  '--target-excerpts',
+  '20',
+  '--effect-windows',
+  '0',
+  '--pool-size',
+  '1000',
+  '--null-concepts',
+  '200',
+];

@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WHERE_BANK_FLAGS } from '../../src/bank/where.ts';
 import { main } from '../../src/cli/main.ts';
 import type { ConceptLane, TimelineResults } from '../../src/results/timeline.ts';
 
@@ -20,20 +21,6 @@ const repo = resolve(import.meta.dirname, '../..');
 const asap = process.env.CONCEPT_LENS_ASAP ?? resolve(repo, '../shared/corpora/asap');
 const MODEL = resolve(repo, 'models/asap.onnx');
 const FUGUES = [856, 857, 858, 862, 866, 870, 874, 876, 883, 885];
-
-/** The TCAV settings of the bank (docs/where.md): CAVs only matter to a bank, not TCAV's effects. */
-export const WHERE_BANK_FLAGS = [
-  '--random-runs',
-  '20',
-  '--target-excerpts',
-  '20',
-  '--effect-windows',
-  '0',
-  '--pool-size',
-  '1000',
-  '--null-concepts',
-  '200',
-];
 
 describe.skipIf(!existsSync(asap))('the ten Bach fugues of issue 20', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'cl-where-fugues-'));
