@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { gradientGraph } from '../../src/model/autodiff/index.ts';
 import { makeAttribute } from '../../src/model/autodiff/proto.ts';
 import { decodeModel, encodeModel } from '../../src/model/onnx.ts';
 
@@ -63,4 +65,29 @@ export function clippedLstm(): Uint8Array {
   const lstm = model.graph!.node!.find((n) => n.opType === 'LSTM')!;
   lstm.attribute = [...(lstm.attribute ?? []), makeAttribute('clip', { float: 50 })];
   return encodeModel(model);
+}
+
+/**
+ * Logits and gradient of the gradient graph of an ONNX file (a path) at a fixture's inputs and
+ * weights: what the autodiff and model-matrix tests compare with PyTorch autograd.
+ */
+export async function runGradientGraph(path: string, f: Record<string, unknown>) {
+  const inputs = f.inputs as Decoded<Float32Array>;
+  const weights = f.weights as Decoded<Float32Array>;
+  const graph = await gradientGraph(decodeModel(readFileSync(path)), {
+    itemDims: inputs.shape.slice(1),
+  });
+  const session = await ort.InferenceSession.create(graph.model);
+  try {
+    const out = await session.run({
+      [graph.input]: new ort.Tensor('float32', inputs.data, inputs.shape),
+      [graph.weights]: new ort.Tensor('float32', weights.data, weights.shape),
+    });
+    return {
+      logits: out[graph.logits].data as Float32Array,
+      gradient: out[graph.gradient].data as Float32Array,
+    };
+  } finally {
+    await session.release();
+  }
 }

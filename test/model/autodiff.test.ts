@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   gradientGraph,
@@ -15,6 +14,7 @@ import {
   AUTODIFF,
   clippedLstm,
   loadAutodiffFixture,
+  runGradientGraph,
   REPO,
   worstRelativeError,
   type Decoded,
@@ -22,28 +22,6 @@ import {
 
 type F32 = Decoded<Float32Array>;
 const REL = 1e-4;
-
-/** Logits and gradient of the gradient graph of an ONNX file at the fixture's inputs and weights. */
-async function runGradientGraph(file: string, f: Record<string, unknown>) {
-  const inputs = f.inputs as F32;
-  const weights = f.weights as F32;
-  const graph = await gradientGraph(decodeModel(readFileSync(join(AUTODIFF, file))), {
-    itemDims: inputs.shape.slice(1),
-  });
-  const session = await ort.InferenceSession.create(graph.model);
-  try {
-    const out = await session.run({
-      [graph.input]: new ort.Tensor('float32', inputs.data, inputs.shape),
-      [graph.weights]: new ort.Tensor('float32', weights.data, weights.shape),
-    });
-    return {
-      logits: out[graph.logits].data as Float32Array,
-      gradient: out[graph.gradient].data as Float32Array,
-    };
-  } finally {
-    await session.release();
-  }
-}
 
 function opTypes(file: string): Set<string> {
   const model = decodeModel(readFileSync(join(AUTODIFF, file)));
@@ -55,7 +33,10 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
 
   for (const opset of [11, 13, 17]) {
     it(`on the all-ops model exported at opset ${opset}`, async () => {
-      const { logits, gradient } = await runGradientGraph(`allops_opset${opset}.onnx`, allops);
+      const { logits, gradient } = await runGradientGraph(
+        join(AUTODIFF, `allops_opset${opset}.onnx`),
+        allops,
+      );
       expect(worstRelativeError(logits, (allops.logits as F32).data).worst).toBeLessThan(1e-5);
       const err = worstRelativeError(gradient, (allops.gradient as F32).data);
       console.log(
@@ -67,7 +48,7 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
 
   it('on the hand-written opset-20 graph (forms PyTorch 1.13 cannot export)', async () => {
     const f = loadAutodiffFixture('handmade.json');
-    const { logits, gradient } = await runGradientGraph('handmade_opset20.onnx', f);
+    const { logits, gradient } = await runGradientGraph(join(AUTODIFF, 'handmade_opset20.onnx'), f);
     expect(worstRelativeError(logits, (f.logits as F32).data).worst).toBeLessThan(1e-5);
     const err = worstRelativeError(gradient, (f.gradient as F32).data);
     console.log(

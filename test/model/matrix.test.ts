@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { gradientGraph } from '../../src/model/autodiff/index.ts';
 import { ComposerClassifier } from '../../src/model/classifier.ts';
-import { decodeModel } from '../../src/model/onnx.ts';
-import { loadAutodiffFixture, worstRelativeError, type Decoded } from './autodiff-fixtures.ts';
+import {
+  loadAutodiffFixture,
+  runGradientGraph,
+  worstRelativeError,
+  type Decoded,
+} from './autodiff-fixtures.ts';
 
 /**
  * The model matrix (issue 22): exact derivatives of recurrent (LSTM, GRU, RNN), Einsum,
@@ -33,27 +34,6 @@ function errorOfLargest(actual: ArrayLike<number>, expected: ArrayLike<number>):
   return worst / largest;
 }
 
-async function runGradientGraph(file: string, f: Record<string, unknown>) {
-  const inputs = f.inputs as F32;
-  const weights = f.weights as F32;
-  const graph = await gradientGraph(decodeModel(readFileSync(join(MATRIX, file))), {
-    itemDims: inputs.shape.slice(1),
-  });
-  const session = await ort.InferenceSession.create(graph.model);
-  try {
-    const out = await session.run({
-      [graph.input]: new ort.Tensor('float32', inputs.data, inputs.shape),
-      [graph.weights]: new ort.Tensor('float32', weights.data, weights.shape),
-    });
-    return {
-      logits: out[graph.logits].data as Float32Array,
-      gradient: out[graph.gradient].data as Float32Array,
-    };
-  } finally {
-    await session.release();
-  }
-}
-
 describe('hand-written graphs: operator forms PyTorch does not export', () => {
   for (const [file, fixture, what] of [
     [
@@ -74,7 +54,7 @@ describe('hand-written graphs: operator forms PyTorch does not export', () => {
   ])
     it(`${what}`, async () => {
       const f = load(fixture);
-      const { logits, gradient } = await runGradientGraph(file, f);
+      const { logits, gradient } = await runGradientGraph(join(MATRIX, file), f);
       expect(worstRelativeError(logits, (f.logits as F32).data).worst).toBeLessThan(1e-4);
       const err = worstRelativeError(gradient, (f.gradient as F32).data);
       console.log(`${file}: worst element ${err.worst.toExponential(1)} relative`);
