@@ -51,12 +51,16 @@ export async function* activations(
   const perItem = classifier.inputSize + keys.reduce((a, k) => a + sizes[k], 0);
   batchSize = Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_VALUES / perItem)));
   const tensorOf = (key: string) => (key === LOGITS ? LOGITS : classifier.layer(key).tensor);
-  // A probabilities model's cached "logits" are log-probabilities: a namespace of their own.
+  // A probabilities model's cached "logits" are what the output edit made of them (the logits
+  // under a cut Softmax, or log-probabilities): a namespace of their own.
   const ns = cache?.namespace(
     classifier.sha256,
     classifier.output.kind === 'logits'
       ? classifier.input
-      : { ...classifier.input, output: classifier.output.kind },
+      : {
+          ...classifier.input,
+          output: `${classifier.output.kind}${classifier.output.edit ? `:${classifier.output.edit}` : ''}`,
+        },
   );
   progress?.start('activations', count);
   try {

@@ -12,7 +12,7 @@ import {
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
-import { useLogProbabilities, type OutputInfo } from './output.ts';
+import { useLogits, type OutputInfo } from './output.ts';
 import { createSession, ortMessage, WIDE_LAYER_VALUES } from './session.ts';
 import {
   declaredDims,
@@ -106,7 +106,7 @@ export class ComposerClassifier {
       outputs: (model.graph.output ?? []).map((o) => ({ name: o.name!, dims: declaredDims(o) })),
     };
     // Before anything runs: probabilities become log-probabilities (src/model/output.ts).
-    const outputInfo = useLogProbabilities(path, model, output);
+    const outputInfo = useLogits(path, model, output);
     let resolved;
     try {
       resolved = await resolveBatch(model, inputItemDims(input));

@@ -4,24 +4,27 @@ import type { OutputKind } from './spec.ts';
 
 /**
  * What a classifier outputs (logits, probabilities or log-probabilities), and the one graph edit
- * that makes every derivative and score concept-lens takes a derivative of log-probabilities when
- * the model gives probabilities.
+ * that makes every derivative and score concept-lens takes one of logits (or, where the graph holds
+ * no logits, of log-probabilities).
+ *
+ * A trailing Softmax or LogSoftmax is cut (run as Identity): concept-lens reads the logits the
+ * model computes under it. That is TCAV's own definition (Kim et al. 2018 take the derivative of
+ * the class's logit), and it makes a model with a Softmax last give exactly the derivatives, effects
+ * and scores of the same network without it. Predictions do not change: softmax is monotone, and
+ * every vote and displayed probability is a softmax or log-softmax of what the model outputs.
  *
  * Why not probabilities: a probability saturates. Where the model is confident, p_c is close to 1
  * and dp_c / da = p_c (g_c - sum_k p_k g_k) shrinks with 1 - p_c (g_k: the gradient of logit k at
  * the activation a), so TCAV effects, gradients and discovery weights shrink towards zero exactly
- * on the excerpts the model is surest of, and a concept's effect would depend on how confident the
- * model happens to be rather than on the direction. The log-probability does not saturate:
- *   d log p_c / da = g_c - sum_k p_k g_k,
- * the logit's gradient minus the probability-weighted mean of all logits' gradients, which stays of
- * the size of the logits' gradients however confident the model. It is the logit up to a term that
- * is the same for every class of one input (log sum_k exp logit_k), so it ranks the classes of an
- * input exactly as the logits do, and softmax of it gives back the model's probabilities.
+ * on the excerpts the model is surest of.
  *
- * How: a trailing Softmax is replaced by LogSoftmax over the same axis (the numerically stable
- * route: no log of a rounded probability; the operator's semantics in each opset match Softmax's in
- * the same opset, so the edit is exact). A model declared to give probabilities without a Softmax
- * last gets a Log appended. A model that ends in LogSoftmax already gives log-probabilities.
+ * A model declared to give probabilities whose graph does not end in Softmax (a softmax written by
+ * hand, ending in Div) holds no logits concept-lens can find; it gets a Log appended, and is read
+ * as log-probabilities: d log p_c / da = g_c - sum_k p_k g_k, the logit's gradient minus the
+ * probability-weighted mean of all logits' gradients, which does not saturate either, but is not the
+ * logit's gradient (log p_c is the logit up to log sum_k exp logit_k, a term that depends on the
+ * input). Declared log-probabilities without a LogSoftmax last are read as they are, for the same
+ * reason.
  */
 
 export interface OutputInfo {
@@ -30,7 +33,7 @@ export interface OutputInfo {
   /** How that was decided: the graph's last op, or a sidecar, metadata or flag. */
   source: 'graph' | 'declared';
   /** The graph edit made, when the output is probabilities. */
-  edit?: 'softmax-to-log-softmax' | 'log-appended';
+  edit?: 'softmax-cut' | 'log-softmax-cut' | 'log-appended';
 }
 
 /** What the graph's last op says the output is. */
@@ -43,9 +46,10 @@ export function graphOutputKind(model: ModelProto): OutputKind {
 
 /**
  * Decide the output kind (declared over the graph's last op) and rewrite `model` in place so that
- * its output is log-probabilities when the model gives probabilities.
+ * its output is the logits under a trailing Softmax or LogSoftmax, or log-probabilities when the
+ * model is declared to give probabilities without a Softmax last.
  */
-export function useLogProbabilities(
+export function useLogits(
   modelPath: string,
   model: ModelProto,
   declared: OutputKind | undefined,
@@ -53,18 +57,24 @@ export function useLogProbabilities(
   const fromGraph = graphOutputKind(model);
   const kind = declared ?? fromGraph;
   const source = declared ? 'declared' : 'graph';
-  if (kind !== 'probabilities') return { kind, source };
+  if (kind === 'logits') return { kind, source };
+  const node = producer(model);
+  // The cut is safe when nothing else reads the (Log)Softmax's output; otherwise those readers would
+  // get logits, and a Log appended (below) keeps them as they were.
   const graph = model.graph!;
   const outputName = graph.output![0].name!;
-  const node = producer(model);
-  if (node && fromGraph === 'probabilities') {
-    node.opType = 'LogSoftmax';
-    return { kind, source, edit: 'softmax-to-log-softmax' };
-  }
-  if (fromGraph === 'log-probabilities')
+  const readers = (graph.node ?? []).filter((n) => (n.input ?? []).includes(outputName));
+  if (node && fromGraph !== 'logits' && kind !== fromGraph)
     throw new UserError(
-      `${modelPath}: declared to output probabilities, but its last op is LogSoftmax (log-probabilities); fix the output kind`,
+      `${modelPath}: declared to output ${kind}, but its last op is ${node.opType} (${fromGraph}); fix the output kind`,
     );
+  if (node && fromGraph !== 'logits' && readers.length === 0) {
+    const edit = node.opType === 'Softmax' ? 'softmax-cut' : 'log-softmax-cut';
+    node.opType = 'Identity';
+    node.attribute = [];
+    return { kind, source, edit };
+  }
+  if (kind === 'log-probabilities') return { kind, source };
   // Rename the probabilities tensor and take its log under the output's name.
   const renamed = `${outputName}__concept_lens_probabilities`;
   for (const n of graph.node ?? []) {
@@ -85,9 +95,13 @@ export function describeOutput(info: OutputInfo): string {
     case 'logits':
       return `logits (${why('no Softmax or LogSoftmax last in the graph')}): derivatives and scores are of the logits`;
     case 'log-probabilities':
-      return `log-probabilities (${why('LogSoftmax last in the graph')}): derivatives and scores are of the log-probabilities`;
+      return info.edit
+        ? `log-probabilities (${why('LogSoftmax last in the graph')}): derivatives and scores are of the logits under the LogSoftmax (it is cut), as for the same network without it`
+        : `log-probabilities (${why('LogSoftmax last in the graph, whose output other nodes read too')}): derivatives and scores are of the log-probabilities`;
     case 'probabilities':
-      return `probabilities (${why('Softmax last in the graph')}): derivatives and scores are of the log-probabilities (${info.edit === 'softmax-to-log-softmax' ? 'the Softmax runs as LogSoftmax' : 'a Log is appended'}), which do not saturate where the model is confident`;
+      return info.edit === 'softmax-cut'
+        ? `probabilities (${why('Softmax last in the graph')}): derivatives and scores are of the logits under the Softmax (it is cut), as for the same network without it; probabilities would saturate where the model is confident`
+        : `probabilities (${why('Softmax last in the graph, whose output other nodes read too')}): derivatives and scores are of the log-probabilities (a Log is appended), which do not saturate where the model is confident`;
   }
 }
 

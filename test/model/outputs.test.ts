@@ -13,10 +13,11 @@ import { loadFixture, maxAbsDiff } from './fixtures.ts';
  * training/fixtures/make_output_fixtures.py, which also saved PyTorch autograd's gradients at the
  * layer `features` of the logits, of the log-probabilities and of the probabilities.
  *
- * What must hold: a probabilities model is differentiated as log-probabilities, i.e. exactly like
- * the same network with LogSoftmax last. Its derivatives are NOT those of the logits model:
- * d log p_c = d logit_c - sum_k p_k d logit_k, so TCAV effects of the two differ by the mean of
- * the second term (src/model/output.ts); the test says so rather than pretending they are equal.
+ * What must hold (src/model/output.ts): a model with a Softmax or LogSoftmax last is differentiated
+ * as the logits under it, i.e. exactly like the same network without it, so its TCAV effects equal
+ * the logits model's. A model declared to give probabilities without a Softmax last holds no logits
+ * to read; it is differentiated as log-probabilities, which are NOT the logits' derivatives
+ * (d log p_c = d logit_c - sum_k p_k d logit_k), and the test tells the three quantities apart.
  */
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'outputs');
 const model = (name: string) => join(DIR, `${name}.onnx`);
@@ -64,26 +65,27 @@ describe('model outputs: logits, probabilities, log-probabilities', () => {
     expect(JSON.parse(flagged.stdout).output).toMatchObject({ kind: 'logits', source: 'declared' });
   });
 
-  it('a probabilities model is differentiated as log-probabilities (autograd), not as probabilities', async () => {
+  it('a Softmax or LogSoftmax model is differentiated as its logits, a declared one as log-probabilities (autograd)', async () => {
     for (let c = 0; c < 3; c++) {
       const logp = fixture[`grad_logp:${c}`].data;
       const p = fixture[`grad_p:${c}`].data;
       const logits = fixture[`grad_logits:${c}`].data;
-      for (const name of ['cnn_softmax', 'cnn_log_softmax', 'cnn_manual_softmax']) {
+      for (const name of ['cnn_logits', 'cnn_softmax', 'cnn_log_softmax']) {
         const g = await gradientsAt(name, c);
-        expect(maxAbsDiff(g, logp), `${name} class ${c}`).toBeLessThan(1e-4 * scale(logp));
-        // Far from the probability's gradient and from the logit's: the test can tell them apart.
-        expect(maxAbsDiff(g, p)).toBeGreaterThan(0.05 * scale(logp));
-        expect(maxAbsDiff(g, logits)).toBeGreaterThan(0.05 * scale(logp));
+        expect(maxAbsDiff(g, logits), `${name} class ${c}`).toBeLessThan(1e-4 * scale(logits));
+        // Far from the probability's gradient and from the log-probability's: the test can tell.
+        expect(maxAbsDiff(g, p)).toBeGreaterThan(0.05 * scale(logits));
+        expect(maxAbsDiff(g, logp)).toBeGreaterThan(0.05 * scale(logits));
       }
-      const g = await gradientsAt('cnn_logits', c);
-      expect(maxAbsDiff(g, logits)).toBeLessThan(1e-4 * scale(logits));
+      const g = await gradientsAt('cnn_manual_softmax', c);
+      expect(maxAbsDiff(g, logp), `cnn_manual_softmax class ${c}`).toBeLessThan(1e-4 * scale(logp));
+      expect(maxAbsDiff(g, logits)).toBeGreaterThan(0.05 * scale(logp));
     }
   });
 
-  it('TCAV effects of the Softmax model equal those of the LogSoftmax model within 1e-4', async () => {
+  it('TCAV effects of the Softmax model equal those of the same network without it within 1e-4', async () => {
     const effects: Record<string, RunResults['tcav']> = {};
-    for (const name of ['cnn_softmax', 'cnn_log_softmax', 'cnn_logits']) {
+    for (const name of ['cnn_softmax', 'cnn_logits', 'cnn_manual_softmax']) {
       const out = join(tmp, name);
       const run = await runMain([
         'tcav',
@@ -114,24 +116,24 @@ describe('model outputs: logits, probabilities, log-probabilities', () => {
       ).tcav;
     }
     const soft = effects.cnn_softmax;
-    const log = effects.cnn_log_softmax;
-    expect(soft.length).toBe(log.length);
+    const plain = effects.cnn_logits;
+    expect(soft.length).toBe(plain.length);
     expect(soft.length).toBeGreaterThan(0);
     let largest = 0;
-    let differsFromLogits = 0;
+    let differsFromLogProbabilities = 0;
     soft.forEach((cell, i) => {
-      expect([cell.concept, cell.target]).toEqual([log[i].concept, log[i].target]);
-      expect(Math.abs(cell.effect - log[i].effect)).toBeLessThan(1e-4);
-      expect(Math.abs(cell.randomEffect - log[i].randomEffect)).toBeLessThan(1e-4);
-      expect(cell.score).toBeCloseTo(log[i].score, 6);
+      expect([cell.concept, cell.target]).toEqual([plain[i].concept, plain[i].target]);
+      expect(Math.abs(cell.effect - plain[i].effect)).toBeLessThan(1e-4);
+      expect(Math.abs(cell.randomEffect - plain[i].randomEffect)).toBeLessThan(1e-4);
+      expect(cell.score).toBeCloseTo(plain[i].score, 6);
       largest = Math.max(largest, Math.abs(cell.effect));
-      differsFromLogits = Math.max(
-        differsFromLogits,
-        Math.abs(cell.effect - effects.cnn_logits[i].effect),
+      differsFromLogProbabilities = Math.max(
+        differsFromLogProbabilities,
+        Math.abs(cell.effect - effects.cnn_manual_softmax[i].effect),
       );
     });
-    // The effects are not trivially zero, and the logits model's are another quantity.
+    // The effects are not trivially zero, and the log-probabilities' are another quantity.
     expect(largest).toBeGreaterThan(1e-3);
-    expect(differsFromLogits).toBeGreaterThan(1e-3);
+    expect(differsFromLogProbabilities).toBeGreaterThan(1e-3);
   }, 300_000);
 });

@@ -72,7 +72,7 @@ export function modelOptions<T>(y: Argv<T>) {
       type: 'string',
       choices: [...OUTPUT_KINDS],
       describe:
-        "What the model outputs (default: from the graph's last op, Softmax: probabilities, LogSoftmax: log-probabilities); derivatives and scores use log-probabilities for probabilities",
+        "What the model outputs (default: from the graph's last op, Softmax: probabilities, LogSoftmax: log-probabilities); derivatives and scores are of the logits under a trailing Softmax or LogSoftmax, of log-probabilities for probabilities declared without one",
     });
 }
 
