@@ -216,6 +216,35 @@ export class ActivationCache {
   }
 
   /**
+   * A whole file of another store kept in the cache folder (the retrieval index and its hubness
+   * report: src/retrieval/index.ts), read with the activations' guarantees: through no symbolic
+   * link and never outside the cache. `rel` is a path below the cache root; null when absent,
+   * unreadable or behind a link (the caller rebuilds what it held).
+   */
+  readFile(rel: string): Buffer | null {
+    const path = assertInside(this.dir, join(this.dir, rel));
+    try {
+      if (this.safeFolder(dirname(path), false) !== 'ok') return null;
+      return readNoFollow(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') this.saySymlink(path);
+      return null;
+    }
+  }
+
+  /**
+   * Write such a file whole (a temporary file created exclusively, renamed over it), through no
+   * link; false when a link or a foreign entry is in the way (said once). A full or read-only disk
+   * throws the FileSystemError, for the caller to carry on without storing.
+   */
+  writeFile(rel: string, data: Uint8Array): boolean {
+    const path = assertInside(this.dir, join(this.dir, rel));
+    if (this.safeFolder(dirname(path), true) !== 'ok') return false;
+    writeNoFollow(this.dir, path, data);
+    return true;
+  }
+
+  /**
    * Other content-keyed results (TCAV nulls, mean gradients: src/tcav/null-cache.ts) stored beside
    * the activations, with the same guarantees: a checksum over key and bytes, an entry that does not
    * verify is a miss, a failed write only a warning. `kind` names a subfolder, `key` is hashed.

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { sha256, writeFileAtomic } from '../util/files.ts';
+import { sha256 } from '../util/files.ts';
 
 /**
  * A file of named typed arrays with a JSON header, for the retrieval index on disk:
@@ -21,7 +20,7 @@ interface ArrayEntry {
   offset: number;
 }
 
-export function writeBundle(path: string, header: unknown, arrays: Record<string, Typed>): void {
+export function encodeBundle(header: unknown, arrays: Record<string, Typed>): Buffer {
   const entries: ArrayEntry[] = [];
   let offset = 0;
   for (const [name, a] of Object.entries(arrays)) {
@@ -42,19 +41,14 @@ export function writeBundle(path: string, header: unknown, arrays: Record<string
     Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, body + e.offset);
   });
   Buffer.from(sha256(out.subarray(PREFIX)), 'hex').copy(out, 8);
-  writeFileAtomic(path, out);
+  return out;
 }
 
-/** The bundle at `path`, or null when it is missing, truncated or corrupt. */
-export function readBundle(
-  path: string,
+/** The bundle in `bytes`, or null when they are missing, truncated or corrupt. */
+export function decodeBundle(
+  bytes: Buffer | null,
 ): { header: unknown; arrays: Record<string, Typed> } | null {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    return null;
-  }
+  if (!bytes) return null;
   if (bytes.length < PREFIX || bytes.toString('latin1', 0, 4) !== MAGIC) return null;
   if (sha256(bytes.subarray(PREFIX)) !== bytes.toString('hex', 8, PREFIX)) return null;
   const jsonLength = bytes.readUInt32LE(4);

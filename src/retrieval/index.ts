@@ -1,15 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
 import { activations } from '../model/activations.ts';
+import { ActivationCache } from '../model/cache.ts';
 import type { HubnessReport } from '../results/similar.ts';
 import { UserError } from '../util/errors.ts';
-import { FileSystemError, sha256, writeFileAtomic } from '../util/files.ts';
+import { FileSystemError, sha256 } from '../util/files.ts';
 import { warn } from '../util/warn.ts';
 import { safeSegment } from '../util/paths.ts';
 import { Rng } from '../util/random.ts';
-import { readBundle, writeBundle } from './bundle.ts';
+import { decodeBundle, encodeBundle } from './bundle.ts';
 import {
   distances,
   forEachDistanceBlock,
@@ -122,7 +123,7 @@ export class RetrievalIndex {
     readonly profiles: Profiles,
     readonly reference: Int32Array,
     private readonly lens: ConceptLens,
-    private readonly path: string | undefined,
+    private readonly store: IndexStore | undefined,
   ) {}
 
   get n(): number {
@@ -153,28 +154,31 @@ export class RetrievalIndex {
     }
     const resolved = { ...settings, pooling };
     const key = indexKey(lens, resolved, excerpts);
-    const path =
+    // Kept in the cache folder, through the cache's checks (no symbolic link, nothing outside it).
+    const store: IndexStore | undefined =
       options.cacheDir === false || options.cacheDir === undefined
         ? undefined
-        : join(
-            options.cacheDir,
-            'retrieval',
-            `${safeSegment(settings.layer).slice(-40)}-${key.slice(0, 32)}.clrx`,
-          );
-    const cached = path ? RetrievalIndex.read(path, key, excerpts, lens) : null;
-    const index = cached ?? (await RetrievalIndex.build(lens, resolved, excerpts, key, path));
+        : {
+            cache:
+              lens.cache && lens.cache.dir === resolve(options.cacheDir)
+                ? lens.cache
+                : new ActivationCache(options.cacheDir),
+            rel: `retrieval/${safeSegment(settings.layer).slice(-40)}-${key.slice(0, 32)}.clrx`,
+          };
+    const cached = store ? RetrievalIndex.read(store, key, excerpts, lens) : null;
+    const index = cached ?? (await RetrievalIndex.build(lens, resolved, excerpts, key, store));
     index.built = !cached;
     index.openSeconds = (Date.now() - started) / 1000;
     return index;
   }
 
   private static read(
-    path: string,
+    store: IndexStore,
     key: string,
     excerpts: Excerpt[],
     lens: ConceptLens,
   ): RetrievalIndex | null {
-    const bundle = readBundle(path);
+    const bundle = decodeBundle(store.cache.readFile(store.rel));
     if (!bundle) return null;
     const meta = bundle.header as IndexMeta;
     if (meta.format !== FORMAT || meta.key !== key || meta.n !== excerpts.length) return null;
@@ -203,7 +207,7 @@ export class RetrievalIndex {
       profiles,
       a.reference as Int32Array,
       lens,
-      path,
+      store,
     );
   }
 
@@ -212,7 +216,7 @@ export class RetrievalIndex {
     settings: IndexSettings,
     excerpts: Excerpt[],
     key: string,
-    path: string | undefined,
+    store: IndexStore | undefined,
   ): Promise<RetrievalIndex> {
     const started = Date.now();
     const layer = lens.classifier.layer(settings.layer);
@@ -304,9 +308,9 @@ export class RetrievalIndex {
       activationSeconds,
       distanceSeconds: (Date.now() - started) / 1000 - activationSeconds,
     };
-    if (path) {
-      storeQuietly(path, () =>
-        writeBundle(path, meta, {
+    if (store) {
+      storeQuietly(store, () =>
+        encodeBundle(meta, {
           vectors: vectors.data,
           squares: vectors.squares,
           centre,
@@ -317,7 +321,7 @@ export class RetrievalIndex {
         }),
       );
     }
-    return new RetrievalIndex(meta, excerpts, vectors, centre, profiles, reference, lens, path);
+    return new RetrievalIndex(meta, excerpts, vectors, centre, profiles, reference, lens, store);
   }
 
   /** Pooled activation vectors of items (through the lens's activation cache), [m x dims], raw. */
@@ -378,12 +382,14 @@ export class RetrievalIndex {
     ks: readonly number[] = [5, 10],
     scalings: readonly Scaling[] = ['none', 'mp-empirical', 'mp-gaussian'],
   ): Promise<HubnessReport> {
-    const cachePath = this.path
-      ? `${this.path}.hubness-${ks.join('-')}-${scalings.join('-')}.json`
-      : undefined;
-    if (cachePath && existsSync(cachePath)) {
+    const reportStore = this.store && {
+      cache: this.store.cache,
+      rel: `${this.store.rel}.hubness-${ks.join('-')}-${scalings.join('-')}.json`,
+    };
+    const stored = reportStore?.cache.readFile(reportStore.rel);
+    if (stored) {
       try {
-        const cached = JSON.parse(readFileSync(cachePath, 'utf8')) as {
+        const cached = JSON.parse(stored.toString('utf8')) as {
           key: string;
           report: HubnessReport;
         };
@@ -405,9 +411,9 @@ export class RetrievalIndex {
         ),
       })),
     };
-    if (cachePath)
-      storeQuietly(cachePath, () =>
-        writeFileAtomic(cachePath, JSON.stringify({ key: this.meta.key, report })),
+    if (reportStore)
+      storeQuietly(reportStore, () =>
+        Buffer.from(JSON.stringify({ key: this.meta.key, report }), 'utf8'),
       );
     return report;
   }
@@ -475,17 +481,24 @@ function indexKey(
   );
 }
 
+/** Where an index is kept: a file below the cache folder, written and read through its checks. */
+interface IndexStore {
+  cache: ActivationCache;
+  rel: string;
+}
+
 /**
  * A cache write that cannot fail the run (as the activation cache): a full or read-only disk
- * leaves the index in memory for this run, with one warning.
+ * leaves the index in memory for this run, with one warning; a link in the way, the cache's own
+ * warning.
  */
-function storeQuietly(path: string, write: () => void): void {
+function storeQuietly(store: IndexStore, encode: () => Uint8Array): void {
   try {
-    write();
+    store.cache.writeFile(store.rel, encode());
   } catch (err) {
     if (!(err instanceof FileSystemError)) throw err;
     warn(
-      `retrieval index cache ${path}: ${err.message}; carrying on without storing it`,
+      `retrieval index cache ${store.cache.dir}: ${err.message}; carrying on without storing it`,
       'retrieval-cache',
     );
   }

@@ -1,4 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConceptLens } from '../../src/lens/lens.ts';
@@ -57,6 +64,30 @@ describe('the retrieval index on the synthetic corpus', () => {
     const rebuilt = await RetrievalIndex.open(lens, settings, { cacheDir });
     expect(rebuilt.built).toBe(true);
     expect([...rebuilt.profiles.nearIds]).toEqual([...first.profiles.nearIds]);
+  });
+
+  it('is never written or read through a symbolic link planted in the cache', async () => {
+    const linked = join(tmp, 'cache-linked');
+    const outside = join(tmp, 'outside');
+    mkdirSync(linked);
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'precious.txt'), 'the user file');
+    symlinkSync(outside, join(linked, 'retrieval'));
+    const settings = { ...INDEX_DEFAULTS, layer: 'layer4' };
+    const first = await RetrievalIndex.open(lens, settings, { cacheDir: linked });
+    await first.hubness([5]);
+    expect(first.built).toBe(true);
+    // Nothing landed outside: the link's target holds the user's file only.
+    expect(readdirSync(outside)).toEqual(['precious.txt']);
+    // An index file of a matching name placed outside is not read through the link either.
+    const ref = await RetrievalIndex.open(lens, settings, { cacheDir });
+    const stored = readdirSync(join(cacheDir, 'retrieval')).find(
+      (f) => f.startsWith('layer4') && f.endsWith('.clrx'),
+    )!;
+    writeFileSync(join(outside, stored), readFileSync(join(cacheDir, 'retrieval', stored)));
+    expect(ref.built).toBe(false);
+    const again = await RetrievalIndex.open(lens, settings, { cacheDir: linked });
+    expect(again.built).toBe(true);
   });
 
   it('refuses an index over the memory limit, naming what to do', async () => {
