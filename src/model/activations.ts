@@ -27,6 +27,13 @@ export interface ActivationOptions {
 
 /** Values (input, logits and requested layers) one batch may hold: 2^26, 256 MB of float32. */
 const MAX_BATCH_VALUES = 2 ** 26;
+/**
+ * Values of the model's widest intermediate tensor one batch may make onnxruntime hold: 2^24, 64 MB
+ * of float32 per tensor. A VGG's first block over 400 x 88 rolls is 1.1 million values an item,
+ * so a batch of 32 held several tensors of 144 MB each; the shipped ResNets (at most 140,800
+ * values) keep batches of 32.
+ */
+const MAX_TENSOR_VALUES = 2 ** 24;
 
 /**
  * Logits and activations of `count` inputs, batch by batch, so memory stays bounded by one batch
@@ -49,7 +56,14 @@ export async function* activations(
   ]);
   const keys = [LOGITS, ...layers];
   const perItem = classifier.inputSize + keys.reduce((a, k) => a + sizes[k], 0);
-  batchSize = Math.max(1, Math.min(batchSize, Math.floor(MAX_BATCH_VALUES / perItem)));
+  batchSize = Math.max(
+    1,
+    Math.min(
+      batchSize,
+      Math.floor(MAX_BATCH_VALUES / perItem),
+      Math.floor(MAX_TENSOR_VALUES / Math.max(1, classifier.widestLayerValues)),
+    ),
+  );
   const tensorOf = (key: string) => (key === LOGITS ? LOGITS : classifier.layer(key).tensor);
   // A probabilities model's cached "logits" are what the output edit made of them (the logits
   // under a cut Softmax, or log-probabilities): a namespace of their own.

@@ -146,6 +146,11 @@ export class ComposerClassifier {
     return !this.cuts.some((c) => c.shape.reduce((a, b) => a * b, 1) > WIDE_LAYER_VALUES);
   }
 
+  /** Values per item of the model's widest intermediate tensor (what one item costs onnxruntime). */
+  get widestLayerValues(): number {
+    return Math.max(0, ...this.cuts.map((c) => c.shape.reduce((a, b) => a * b, 1)));
+  }
+
   get classes(): number {
     return this.labels.length;
   }

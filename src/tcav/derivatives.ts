@@ -22,33 +22,61 @@ export interface ExcerptSet {
   classes: number[];
 }
 
+/** Gradients [n x size] of the own logit of n excerpts, one block of the table's columns. */
+export interface GradientBlock {
+  gradients: Float32Array;
+  n: number;
+  classes: number[];
+}
+
 export class DerivativeTable {
   private constructor(
     private readonly head: HeadModel,
+    /** The excerpts; their activations are needed only for finite differences. */
     private readonly excerpts: ExcerptSet,
-    /** Gradient of each excerpt's own logit, [excerpts x size], when exact. */
-    private readonly gradients: Float32Array | undefined,
+    /** Gradient of each excerpt's own logit, in blocks of consecutive excerpts, when exact. */
+    private readonly blocks: GradientBlock[] | undefined,
   ) {}
 
   static async create(head: HeadModel, excerpts: ExcerptSet): Promise<DerivativeTable> {
     if (head.derivatives !== 'exact' || excerpts.n === 0)
       return new DerivativeTable(head, excerpts, undefined);
-    return new DerivativeTable(
-      head,
-      excerpts,
-      await head.logitGradients(excerpts.acts, excerpts.n, excerpts.classes),
-    );
+    const gradients = await head.logitGradients(excerpts.acts, excerpts.n, excerpts.classes);
+    return new DerivativeTable(head, excerpts, [
+      { gradients, n: excerpts.n, classes: excerpts.classes },
+    ]);
+  }
+
+  /**
+   * A table from gradients taken block by block (each target's excerpts as soon as their
+   * activations are read, src/tcav/run.ts), so that the excerpts' activations need not be kept or
+   * stacked into one more copy: at a wide layer each copy is hundreds of megabytes.
+   */
+  static fromGradients(head: HeadModel, blocks: GradientBlock[]): DerivativeTable {
+    const n = blocks.reduce((a, b) => a + b.n, 0);
+    const classes = blocks.flatMap((b) => b.classes);
+    return new DerivativeTable(head, { acts: new Float32Array(0), n, classes }, blocks);
   }
 
   get exact(): boolean {
-    return this.gradients !== undefined;
+    return this.blocks !== undefined;
   }
 
   /** table[r * excerpts.n + i] = d logit_{classes[i]}(excerpt i) / d row r (rows not normalised). */
   async along(rows: { acts: Float32Array; n: number }): Promise<Float64Array> {
-    if (this.gradients)
-      return gram(rows.acts, rows.n, this.gradients, this.excerpts.n, this.head.size);
-    return this.finiteDifferences(rows);
+    if (!this.blocks) return this.finiteDifferences(rows);
+    const D = this.head.size;
+    if (this.blocks.length === 1)
+      return gram(rows.acts, rows.n, this.blocks[0].gradients, this.blocks[0].n, D);
+    const E = this.excerpts.n;
+    const out = new Float64Array(rows.n * E);
+    let at = 0;
+    for (const b of this.blocks) {
+      const part = await gram(rows.acts, rows.n, b.gradients, b.n, D);
+      for (let r = 0; r < rows.n; r++) out.set(part.subarray(r * b.n, (r + 1) * b.n), r * E + at);
+      at += b.n;
+    }
+    return out;
   }
 
   /** Finite differences along each non-zero row (as a unit direction), scaled back by |row|. */

@@ -64,10 +64,25 @@ export interface PoolSet extends KeyedSet {
   pieces?: string[];
 }
 
-export interface TargetSet extends ActivationSet {
+/** A target composer: its name, logit and how many excerpts it has. */
+export interface TargetInfo {
   name: string;
   /** Logit index of the composer in the model's output. */
   classIndex: number;
+  n: number;
+}
+
+/** A target with its excerpts' activations (derivatives are taken from them in `prepare`). */
+export interface TargetSet extends ActivationSet, TargetInfo {}
+
+/**
+ * A target whose excerpts' gradients were taken as their activations were read (exact heads:
+ * src/tcav/run.ts), so that the activations are not kept: `digest` is their sha256 (the layer's
+ * content key), `gradients` [n x size] the gradient of the composer's logit at each.
+ */
+export interface TargetGradients extends TargetInfo {
+  gradients: Float32Array;
+  digest: string;
 }
 
 export interface TcavLayerOptions {
@@ -250,7 +265,7 @@ export class TcavLayer {
   private constructor(
     readonly head: HeadModel,
     readonly dim: number,
-    readonly targets: TargetSet[],
+    readonly targets: TargetInfo[],
     readonly pool: KeyedSet,
     /** Pool rows by piece (absent: rows are drawn uniformly). */
     private readonly groups: number[][] | undefined,
@@ -307,7 +322,7 @@ export class TcavLayer {
 
   static async prepare(
     head: HeadModel,
-    targets: TargetSet[],
+    targets: TargetSet[] | TargetGradients[],
     pool: PoolSet,
     options: TcavLayerOptions,
   ): Promise<TcavLayer> {
@@ -324,25 +339,16 @@ export class TcavLayer {
       throw new UserError(`null concepts: at least 3 are needed for a test, got ${o.nullConcepts}`);
     const dim = head.size;
     const unique = dedupe(pool, dim);
-    const total = targets.reduce((a, t) => a + t.n, 0);
-    const acts = new Float32Array(total * dim);
-    const classes: number[] = [];
-    let at = 0;
-    for (const t of targets) {
-      acts.set(t.acts.subarray(0, t.n * dim), at * dim);
-      for (let i = 0; i < t.n; i++) classes.push(t.classIndex);
-      at += t.n;
-    }
     o.progress?.start('pool: derivatives', 1);
     const started = performance.now();
-    const table = await DerivativeTable.create(head, { acts, n: total, classes });
+    const table = await targetTable(head, targets, dim);
     const poolDerivs = await table.along(unique);
     o.progress?.tick();
     o.progress?.stop();
     const layer = new TcavLayer(
       head,
       dim,
-      targets,
+      targets.map(({ name, classIndex, n }) => ({ name, classIndex, n })),
       unique,
       unique.pieces ? groupRows(unique.pieces) : undefined,
       table,
@@ -368,7 +374,12 @@ export class TcavLayer {
         referenceConcepts: o.referenceConcepts,
         dim,
         exact: table.exact,
-        targets: targets.map((t) => [t.name, t.classIndex, t.n, digest(t.acts, t.n * dim)]),
+        targets: targets.map((t) => [
+          t.name,
+          t.classIndex,
+          t.n,
+          'digest' in t ? t.digest : digest(t.acts, t.n * dim),
+        ]),
         meanGradients: o.meanGradients ? digest(o.meanGradients.grads) : null,
         pool: unique.ids,
         pieces: unique.pieces ?? null,
@@ -1201,6 +1212,36 @@ function sortById(set: KeyedSet, dim: number): KeyedSet {
   return { acts, n: set.n, ids: order.map((r) => set.ids[r]) };
 }
 
+/** The derivative table of the targets' excerpts: from their gradients, or from stacked activations. */
+async function targetTable(
+  head: HeadModel,
+  targets: TargetSet[] | TargetGradients[],
+  dim: number,
+): Promise<DerivativeTable> {
+  if (targets.length > 0 && targets.every((t) => 'gradients' in t)) {
+    if (head.derivatives !== 'exact') throw new Error('target gradients for a head without them');
+    return DerivativeTable.fromGradients(
+      head,
+      (targets as TargetGradients[]).map((t) => ({
+        gradients: t.gradients,
+        n: t.n,
+        classes: Array<number>(t.n).fill(t.classIndex),
+      })),
+    );
+  }
+  const sets = targets as TargetSet[];
+  const total = sets.reduce((a, t) => a + t.n, 0);
+  const acts = new Float32Array(total * dim);
+  const classes: number[] = [];
+  let at = 0;
+  for (const t of sets) {
+    acts.set(t.acts.subarray(0, t.n * dim), at * dim);
+    for (let i = 0; i < t.n; i++) classes.push(t.classIndex);
+    at += t.n;
+  }
+  return DerivativeTable.create(head, { acts, n: total, classes });
+}
+
 /** The pool without repeated content (a window sampled twice would sit on both sides of a CAV). */
 function dedupe(pool: PoolSet, dim: number): PoolSet {
   const seen = new Set<string>();
@@ -1230,7 +1271,7 @@ function concat(a: KeyedSet, b: KeyedSet, dim: number): KeyedSet {
 }
 
 /** sha256 of a float array's bytes (content keys of nulls). */
-function digest(values: Float32Array, count = values.length): string {
+export function digest(values: Float32Array, count = values.length): string {
   return sha256(Buffer.from(values.buffer, values.byteOffset, count * 4));
 }
 

@@ -8,8 +8,15 @@ import { yieldToSignals } from '../util/interrupt.ts';
 import type { CavMethod } from './cav.ts';
 import { meanGradients, type MeanGradients } from './effects.ts';
 import { classify, pInterval, schedule, type Outcome, type PInterval } from './decide.ts';
-import { TcavLayer, type KeyedSet, type NullSummary, type TargetSet } from './layer.ts';
-import { boundedPoolSize } from './memory.ts';
+import {
+  digest,
+  TcavLayer,
+  type KeyedSet,
+  type NullSummary,
+  type TargetGradients,
+  type TargetSet,
+} from './layer.ts';
+import { boundedPoolSize, boundedTargetExcerpts } from './memory.ts';
 import { nullStore } from './null-cache.ts';
 import { holm, meanStd } from './stats.ts';
 
@@ -358,13 +365,16 @@ export async function prepareTcavLayer(
 }> {
   const o = resolveOptions(options);
   lens.classifier.layer(layer); // fails early, listing the valid layers
-  const targetExcerpts = o.targets.map((t) =>
-    lens.index.sample(o.targetExcerpts, `${o.seed}/targets/${t}`, [t]),
-  );
-  // The pool spreads over as many pieces as the corpus has (CorpusIndex.sample), all composers;
-  // at a wide layer it holds what fits in memory (memory.ts).
+  // At a wide layer the target excerpts and the pool hold what fits in memory (memory.ts); the
+  // pool spreads over as many pieces as the corpus has (CorpusIndex.sample), all composers.
   const dim = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
-  const bound = boundedPoolSize(o.poolSize, layer, dim);
+  const perTarget = boundedTargetExcerpts(o.targetExcerpts, o.targets.length, layer, dim);
+  if (perTarget.note) lens.note(`targets/${layer}`, perTarget.note);
+  const targetExcerpts = o.targets.map((t) =>
+    lens.index.sample(perTarget.size, `${o.seed}/targets/${t}`, [t]),
+  );
+  const reserved = 4 * dim * targetExcerpts.reduce((a, x) => a + x.length, 0);
+  const bound = boundedPoolSize(o.poolSize, layer, dim, reserved);
   if (bound.note) lens.note(`pool/${layer}`, bound.note);
   const poolExcerpts = lens.index.sample(bound.size, `${o.seed}/pool`, lens.targets());
   const acts = async (items: LensItem[], stage: string): Promise<KeyedSet> => {
@@ -377,7 +387,9 @@ export async function prepareTcavLayer(
     const size = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
     const out = new Float32Array(excerpts.length * size);
     const ids: string[] = [];
-    const chunk = 256;
+    // At a wide layer a chunk's activations are held twice (the chunk's, then `out`): a chunk
+    // holds at most 2^24 values (64 MB).
+    const chunk = Math.max(1, Math.min(256, Math.floor(2 ** 24 / size)));
     for (let first = 0; first < excerpts.length; first += chunk) {
       const part = await lens.corpusItemsAsync(excerpts.slice(first, first + chunk));
       const a = await acts(part, `${stage} (${first + part.length} of ${excerpts.length})`);
@@ -386,13 +398,28 @@ export async function prepareTcavLayer(
     }
     return { acts: out, n: excerpts.length, ids };
   };
-  const targets: TargetSet[] = [];
+  // The head belongs to the classifier (built once per layer, released with it).
+  const head = await lens.head(layer);
+  // With exact derivatives each composer's excerpts give their gradients as soon as their
+  // activations are read, and the activations go: at a wide layer they are hundreds of megabytes.
+  const targets: TargetSet[] | TargetGradients[] = [];
   for (const [i, t] of o.targets.entries()) {
-    targets.push({
-      name: t,
-      classIndex: lens.labels.indexOf(t),
-      ...(await corpusActs(targetExcerpts[i], `${layer}: ${t} excerpts`)),
-    });
+    const classIndex = lens.labels.indexOf(t);
+    const set = await corpusActs(targetExcerpts[i], `${layer}: ${t} excerpts`);
+    if (head.derivatives === 'exact') {
+      const gradients = await head.logitGradients(
+        set.acts,
+        set.n,
+        Array<number>(set.n).fill(classIndex),
+      );
+      (targets as TargetGradients[]).push({
+        name: t,
+        classIndex,
+        n: set.n,
+        gradients,
+        digest: digest(set.acts),
+      });
+    } else (targets as TargetSet[]).push({ name: t, classIndex, ...set });
   }
   const pool = {
     ...(await corpusActs(poolExcerpts, `${layer}: pool of random sets`)),
@@ -404,8 +431,6 @@ export async function prepareTcavLayer(
       `the corpus has ${pool.n} windows; random concepts and counterexample sets of ${o.setSize} need more (lower --set-size)`,
     );
   }
-  // The head belongs to the classifier (built once per layer, released with it).
-  const head = await lens.head(layer);
   // Effects over (up to) every window of each composer, when gradients are exact (effects.ts).
   // Sorted by id: with every window taken, the set and so its pass are the same in every seed.
   const effects =
