@@ -163,7 +163,8 @@ export function tcavFlags<T>(y: Argv<T>) {
     .option('target-excerpts', {
       type: 'number',
       default: TCAV_DEFAULTS.targetExcerpts,
-      describe: 'Excerpts per composer where scores (share of excerpts pushed up) are read',
+      describe:
+        'Excerpts per composer where scores (share of excerpts pushed up) are read (fewer at a layer too wide to hold them: a note says so)',
     })
     .option('effect-windows', {
       type: 'number',
@@ -179,7 +180,8 @@ export function tcavFlags<T>(y: Argv<T>) {
     .option('pool-size', {
       type: 'number',
       default: TCAV_DEFAULTS.poolSize,
-      describe: 'Random corpus windows that counterexamples and random concepts are drawn from',
+      describe:
+        'Random corpus windows that counterexamples and random concepts are drawn from (fewer at a layer too wide to hold them: a note says so)',
     })
     .option('cav', {
       choices: ['logistic', 'fast'] as const,
