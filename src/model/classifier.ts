@@ -12,7 +12,7 @@ import {
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
-import { useLogits, type OutputInfo } from './output.ts';
+import { chooseClassifierOutput, useLogits, type OutputInfo } from './output.ts';
 import { createSession, ortMessage, WIDE_LAYER_VALUES } from './session.ts';
 import {
   declaredDims,
@@ -73,8 +73,8 @@ export class ComposerClassifier {
     /** Inputs and outputs as the file declares them. */
     private readonly declared: { inputs: ModelIo[]; outputs: ModelIo[] },
     /**
-     * What the file outputs (logits, probabilities, log-probabilities); a model that gives
-     * probabilities runs with log-probabilities as its "logits" (src/model/output.ts).
+     * What the file outputs (logits, probabilities, log-probabilities); a trailing Softmax or
+     * LogSoftmax is cut so that the model runs with its logits (src/model/output.ts).
      */
     readonly output: OutputInfo,
   ) {}
@@ -95,6 +95,7 @@ export class ComposerClassifier {
         `${path}: initializer ${nan.name} holds NaN at index ${nan.index}; the model's weights are damaged`,
       );
     const { labels, input, output } = resolveDescription(path, metadata(model), overrides);
+    chooseClassifierOutput(model, labels.length);
     const inputs = graphInputs(model);
     if (inputs.length !== 1)
       throw new UserError(
@@ -105,7 +106,7 @@ export class ComposerClassifier {
       inputs: inputs.map((i) => ({ name: i.name!, dims: declaredDims(i) })),
       outputs: (model.graph.output ?? []).map((o) => ({ name: o.name!, dims: declaredDims(o) })),
     };
-    // Before anything runs: probabilities become log-probabilities (src/model/output.ts).
+    // Before anything runs: the logits under a trailing (Log)Softmax (src/model/output.ts).
     const outputInfo = useLogits(path, model, output);
     let resolved;
     try {
@@ -121,8 +122,20 @@ export class ComposerClassifier {
     const logits = probe.shapes.get(graph.outputName);
     const logitsShape = logits && logits[0] === probe.n ? logits.slice(1) : undefined;
     if (!logitsShape || logitsShape.length !== 1 || logitsShape[0] !== labels.length) {
+      // Which other output would fit, so that the line says what to do.
+      const others = (resolved.model.graph?.output ?? [])
+        .slice(1)
+        .map((o) => o.name ?? '')
+        .filter((name) => {
+          const shape = probe.shapes.get(name);
+          return shape && shape[0] === probe.n && shape.length === 2 && shape[1] === labels.length;
+        });
+      const hint =
+        others.length > 0
+          ? `; its output ${others.map((o) => `"${o}"`).join(', ')} gives ${labels.length} values: make it the model's first output (or declare its shape [batch, ${labels.length}])`
+          : '';
       throw new UserError(
-        `${path}: the model outputs ${logitsShape ? `[${logitsShape}]` : 'no float tensor'} per input but has ${labels.length} labels (${labels.join(', ')})`,
+        `${path}: the model's first output "${graph.outputName}" gives ${logitsShape ? `[${logitsShape}]` : 'no float tensor'} per input but the model has ${labels.length} labels (${labels.join(', ')})${hint}`,
       );
     }
     const axes = propagateAxes(graph, input.layout, probe.shapes);

@@ -1,5 +1,5 @@
 import { UserError } from '../util/errors.ts';
-import type { ModelProto, NodeProto } from './onnx.ts';
+import { declaredDims, type ModelProto, type NodeProto } from './onnx.ts';
 import type { OutputKind } from './spec.ts';
 
 /**
@@ -34,6 +34,29 @@ export interface OutputInfo {
   source: 'graph' | 'declared';
   /** The graph edit made, when the output is probabilities. */
   edit?: 'softmax-cut' | 'log-softmax-cut' | 'log-appended';
+}
+
+/**
+ * Which of a model's outputs is the classifier's: the first, as exporters put it, unless the first
+ * is declared with a shape other than [batch, labels] and exactly one other output is declared
+ * [batch, labels] (a model that also returns an embedding or a feature map, listed first). That
+ * output is moved first in place, since everything downstream reads `graph.output[0]`; returns its
+ * name when it was moved.
+ */
+export function chooseClassifierOutput(model: ModelProto, labels: number): string | undefined {
+  const outputs = model.graph?.output ?? [];
+  if (outputs.length < 2) return undefined;
+  const isLogits = (i: number) => {
+    const dims = declaredDims(outputs[i]);
+    return dims.length === 2 && dims[1] === labels;
+  };
+  const firstDims = declaredDims(outputs[0]);
+  if (firstDims.length === 0 || isLogits(0)) return undefined;
+  const matching = outputs.map((_, i) => i).filter((i) => i > 0 && isLogits(i));
+  if (matching.length !== 1) return undefined;
+  const [chosen] = outputs.splice(matching[0], 1);
+  outputs.unshift(chosen);
+  return chosen.name ?? undefined;
 }
 
 /** What the graph's last op says the output is. */

@@ -80,7 +80,7 @@ describe('model description', () => {
     );
     await expect(
       ComposerClassifier.load(MLP_NOMETA, { labels: ['A', 'B'], input: MLP_SPEC }),
-    ).rejects.toThrow(/outputs \[3\] per input but has 2 labels/);
+    ).rejects.toThrow(/gives \[3\] per input but the model has 2 labels/);
     expect(() => checkInputShape('m.onnx', MLP_SPEC, ['batch', 2, 12, 16])).not.toThrow();
     expect(() => checkInputShape('m.onnx', MLP_SPEC, ['batch', 1, 12, 16])).toThrow(/channels = 2/);
     expect(() => checkInputShape('m.onnx', MLP_SPEC, ['batch', 2, 'P', 'T'])).not.toThrow();
