@@ -4,6 +4,7 @@ import { describeAxes, layerMap } from '../model/axes.ts';
 import type { LayerInfo } from '../model/graph.ts';
 import type { ComposerImportance } from '../results/results.ts';
 import { TcavLayer, type TargetSet } from '../tcav/layer.ts';
+import { boundedTargetExcerpts } from '../tcav/memory.ts';
 import type { CavMethod } from '../tcav/cav.ts';
 import { discoveryNullConcepts, TCAV_DEFAULTS } from '../tcav/run.ts';
 import { holm, meanStd } from '../tcav/stats.ts';
@@ -189,12 +190,16 @@ async function discoverKmeans(
   const setSize = Math.min(o.setSize ?? TCAV_DEFAULTS.setSize, Math.floor(parts.length / 2));
   const partIds = items.map((x) => x.id);
   const targets: TargetSet[] = [];
+  // At a wide layer, as many target excerpts as TCAV keeps there (src/tcav/memory.ts).
+  const perTarget = boundedTargetExcerpts(
+    o.targetExcerpts ?? TCAV_DEFAULTS.targetExcerpts,
+    o.targets.length,
+    o.layer,
+    lens.classifier.layer(o.layer).shape.reduce((a, b) => a * b, 1),
+  );
+  if (perTarget.note) lens.note(`targets/${o.layer}`, perTarget.note);
   for (const t of o.targets) {
-    const excerpts = lens.index.sample(
-      o.targetExcerpts ?? TCAV_DEFAULTS.targetExcerpts,
-      `${o.seed}/targets/${t}`,
-      [t],
-    );
+    const excerpts = lens.index.sample(perTarget.size, `${o.seed}/targets/${t}`, [t]);
     const a = await lens.activations(
       await lens.corpusItemsAsync(excerpts),
       [o.layer],
