@@ -87,7 +87,15 @@ export function topologicalOrder(
  */
 export function nanInitializer(model: ModelProto): { name: string; index: number } | undefined {
   const { FLOAT, DOUBLE } = onnx.TensorProto.DataType;
-  for (const t of model.graph?.initializer ?? []) {
+  // Initializers, and the tensors of Constant nodes (older exporters put weights there).
+  const constants = (model.graph?.node ?? [])
+    .filter((n) => n.opType === 'Constant')
+    .flatMap((n) =>
+      (n.attribute ?? [])
+        .filter((a) => a.t)
+        .map((a) => ({ ...a.t!, name: a.t!.name || (n.output ?? [])[0] || n.name || '' })),
+    );
+  for (const t of [...(model.graph?.initializer ?? []), ...constants]) {
     if (t.dataType !== FLOAT && t.dataType !== DOUBLE) continue;
     let values: ArrayLike<number> =
       t.dataType === FLOAT ? (t.floatData ?? []) : (t.doubleData ?? []);

@@ -183,6 +183,16 @@ export class RetrievalIndex {
     const meta = bundle.header as IndexMeta;
     if (meta.format !== FORMAT || meta.key !== key || meta.n !== excerpts.length) return null;
     const a = bundle.arrays;
+    // A checksum can be forged: a NaN or an infinity would give distances and neighbours that mean
+    // nothing, so such an index is built again (as the activation cache does with its entries).
+    const bad = Object.entries(a).find(([, values]) => !allFinite(values));
+    if (bad) {
+      warn(
+        `retrieval index cache ${store.cache.dir}: the stored index holds NaN or infinite values (${bad[0]}) under a valid checksum (damaged or forged); it is built again`,
+        'retrieval-nonfinite',
+      );
+      return null;
+    }
     const profiles = new Profiles(
       meta.n,
       { near: meta.near, levels: meta.levels },
@@ -393,7 +403,8 @@ export class RetrievalIndex {
           key: string;
           report: HubnessReport;
         };
-        if (cached.key === this.meta.key) return cached.report;
+        // JSON cannot hold NaN, but 1e999 parses to Infinity: such a report is computed again.
+        if (cached.key === this.meta.key && finiteNumbers(cached.report)) return cached.report;
       } catch {
         // Rebuilt below.
       }
@@ -506,4 +517,17 @@ function storeQuietly(store: IndexStore, encode: () => Uint8Array): void {
 
 function mb(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(0);
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+/** Whether every number in a parsed JSON value is finite. */
+function finiteNumbers(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(finiteNumbers);
+  if (value && typeof value === 'object') return Object.values(value).every(finiteNumbers);
+  return true;
 }

@@ -7,12 +7,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConceptLens } from '../../src/lens/lens.ts';
 import { readMidiFile } from '../../src/midi/read.ts';
 import { excerptNotes } from '../../src/midi/write.ts';
 import type { SimilarResults } from '../../src/results/similar.ts';
 import { evaluateRetrieval } from '../../src/retrieval/evaluate.ts';
+import { decodeBundle, encodeBundle } from '../../src/retrieval/bundle.ts';
 import { INDEX_DEFAULTS, RetrievalIndex } from '../../src/retrieval/index.ts';
 import { REPO, runMain, tempDir } from '../helpers/cli.ts';
 import { SYNTHETIC_MODEL } from '../synthetic/helpers.ts';
@@ -27,6 +28,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await lens?.close();
 });
+
+/** Run `f`, collecting the lines it writes to stderr (warnings) into `lines`. */
+async function withWarnings<T>(lines: string[], f: () => Promise<T>): Promise<T> {
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    return await f();
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 /** Run `similar` on the synthetic model; returns the exit code, stdout, and everything printed (stdout and stderr). */
 async function cli(args: string[]): Promise<{ code: number; out: string; stdout: string }> {
@@ -64,6 +78,25 @@ describe('the retrieval index on the synthetic corpus', () => {
     const rebuilt = await RetrievalIndex.open(lens, settings, { cacheDir });
     expect(rebuilt.built).toBe(true);
     expect([...rebuilt.profiles.nearIds]).toEqual([...first.profiles.nearIds]);
+  });
+
+  it('is built again when its stored values hold NaN under a valid (forged) checksum', async () => {
+    const settings = { ...INDEX_DEFAULTS, layer: 'layer4' };
+    const first = await RetrievalIndex.open(lens, settings, { cacheDir });
+    const folder = join(cacheDir, 'retrieval');
+    const file = readdirSync(folder).find((f) => f.startsWith('layer4') && f.endsWith('.clrx'))!;
+    const bundle = decodeBundle(readFileSync(join(folder, file)))!;
+    (bundle.arrays.vectors as Float32Array)[7] = Number.NaN;
+    writeFileSync(join(folder, file), encodeBundle(bundle.header, bundle.arrays));
+    const warnings: string[] = [];
+    const forged = await withWarnings(warnings, () =>
+      RetrievalIndex.open(lens, settings, { cacheDir }),
+    );
+    expect(forged.built).toBe(true);
+    expect(warnings.join('\n')).toMatch(
+      /NaN or infinite values \(vectors\) under a valid checksum/,
+    );
+    expect([...forged.vectors.data]).toEqual([...first.vectors.data]);
   });
 
   it('is never written or read through a symbolic link planted in the cache', async () => {
