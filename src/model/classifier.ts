@@ -154,6 +154,16 @@ export class ComposerClassifier {
     );
   }
 
+  /**
+   * What, beyond the file and the input spec, derivatives of this model depend on, as a suffix of
+   * the keys of results stored from them (TCAV nulls, mean gradients): the output edit, when there
+   * is one (the logits under a cut Softmax are not the log-probabilities an appended Log gives).
+   * Empty for a model that gives logits, so that the keys of such models do not change.
+   */
+  get outputKey(): string {
+    return this.output.edit ? `/output:${this.output.edit}` : '';
+  }
+
   /** onnxruntime's memory arena: off when a layer is wider than WIDE_LAYER_VALUES (session.ts). */
   get arena(): boolean {
     return !this.cuts.some((c) => c.shape.reduce((a, b) => a * b, 1) > WIDE_LAYER_VALUES);

@@ -47,7 +47,7 @@ export async function meanGradients(
       found = cachedVector(
         lens,
         'mean-gradients',
-        `${lens.classifier.sha256}\n${JSON.stringify(lens.classifier.input)}\n${key}`,
+        `${lens.classifier.sha256}\n${JSON.stringify(lens.classifier.input)}${lens.classifier.outputKey}\n${key}`,
         () => meanGradient(lens, head, layer, t),
       );
       cache.set(key, found);

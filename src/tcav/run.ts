@@ -456,7 +456,7 @@ export async function prepareTcavLayer(
     seed: `${o.seed}/${layer}`,
     progress: lens.progress,
     nullStore: nullStore(lens),
-    scope: `${lens.classifier.sha256}/${JSON.stringify(lens.classifier.input)}/${layer}`,
+    scope: `${lens.classifier.sha256}/${JSON.stringify(lens.classifier.input)}${lens.classifier.outputKey}/${layer}`,
   });
   return { tcav, acts, effects };
 }
