@@ -1,4 +1,14 @@
-import { closeSync, lstatSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { UserError } from './errors.ts';
 import { fsError, isProcessAlive } from './files.ts';
@@ -141,6 +151,21 @@ export function acquireLockNow(path: string, what: string, purpose: string): Loc
 }
 
 function lockedError(path: string, what: string, holder: LockHolder | null): LockedError {
+  let kind = 'file';
+  try {
+    const stat = lstatSync(path);
+    if (stat.isDirectory()) kind = 'a folder';
+    else if (stat.isSymbolicLink()) kind = 'a symbolic link';
+    else if (!stat.isFile()) kind = 'a special file';
+  } catch {
+    // Gone meanwhile: the message below is still right.
+  }
+  if (kind !== 'file')
+    return new LockedError(
+      path,
+      null,
+      `${what}: its lock ${path} is ${kind}, not a lock file of concept-lens, and cannot be removed; remove it`,
+    );
   const who = holder
     ? `another concept-lens run (process ${holder.pid}${holder.host !== hostname() ? ` on ${holder.host}` : ''}, since ${holder.createdAt}, ${holder.purpose})`
     : 'another concept-lens run';
@@ -183,11 +208,31 @@ function breakStale(path: string, seen: string): void {
   }
 }
 
+/** A lock file is a line of JSON: anything longer is not one of ours. */
+const MAX_LOCK_BYTES = 4096;
+
+/**
+ * The lock file's text, or null when it is gone. Read through no link, without blocking (a FIFO
+ * planted at its name would hang a plain read) and at most MAX_LOCK_BYTES (a huge file planted
+ * there is not read whole): anything but a small regular file reads as '' (unparseable, so judged
+ * by its age).
+ */
 function readRaw(path: string): string | null {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : '';
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return '';
+    const buffer = Buffer.alloc(MAX_LOCK_BYTES + 1);
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return n > MAX_LOCK_BYTES ? '' : buffer.toString('utf8', 0, n);
   } catch {
-    return null;
+    return '';
+  } finally {
+    closeSync(fd);
   }
 }
 
