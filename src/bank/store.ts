@@ -3,7 +3,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -13,7 +12,7 @@ import type { ComposerClassifier } from '../model/classifier.ts';
 import { BANK_FORMAT, bankManifestSchema, type BankManifest } from '../results/bank.ts';
 import type { Calibration, SideFigures } from './calibration.ts';
 import { UserError } from '../util/errors.ts';
-import { fsError, isDirectory, onPath, writeFileAtomic } from '../util/files.ts';
+import { fsError, isDirectory, onPath, writeFileAtomic, readUserFile } from '../util/files.ts';
 import { acquireLockNow } from '../util/lock.ts';
 import { onInterrupt } from '../util/interrupt.ts';
 import { assertInside, isInside, safeSegment } from '../util/paths.ts';
@@ -57,7 +56,9 @@ export function checkBankTarget(dir: string): void {
   let listed: Set<string>;
   try {
     if (!lstatSync(manifestPath).isFile()) throw new Error('not a file');
-    const parsed = bankManifestSchema.parse(JSON.parse(readFileSync(manifestPath, 'utf8')));
+    const parsed = bankManifestSchema.parse(
+      JSON.parse(readUserFile(manifestPath).toString('utf8')),
+    );
     listed = new Set([BANK_MANIFEST]);
     for (const c of parsed.concepts)
       for (const l of c.layers)
@@ -205,7 +206,7 @@ export function loadBank(path: string): ConceptBank {
     );
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    raw = JSON.parse(readUserFile(manifestPath).toString('utf8'));
   } catch (err) {
     throw new UserError(`${manifestPath}: not valid JSON (${(err as Error).message})`);
   }

@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { UserError } from '../util/errors.ts';
-import { describeFsError, isDirectory } from '../util/files.ts';
+import { describeFsError, isDirectory, readUserFile } from '../util/files.ts';
 import { parseYamlFile } from '../util/yaml.ts';
 import { isSyntheticSpec, materializeSynthetic } from './synthetic.ts';
 import { UNKNOWN_COMPOSER, type Corpus, type CorpusEntry } from './types.ts';
@@ -183,7 +183,7 @@ function entriesFromCsv(
   const csvPath = join(root, manifest.metadata ?? 'metadata.csv');
   let rows: Record<string, string>[];
   try {
-    rows = parseCsv(readFileSync(csvPath), { columns: true, skip_empty_lines: true });
+    rows = parseCsv(readUserFile(csvPath), { columns: true, skip_empty_lines: true });
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code
       ? describeFsError(err)

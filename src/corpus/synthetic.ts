@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -15,7 +15,14 @@ import { chordSymbolSchema } from '../concepts/patterns/params.ts';
 import type { Note } from '../midi/types.ts';
 import { notesToMidiBytes } from '../midi/write.ts';
 import { UserError } from '../util/errors.ts';
-import { fsError, onPath, removeStale, sha256, writeFileInside } from '../util/files.ts';
+import {
+  fsError,
+  onPath,
+  removeStale,
+  sha256,
+  writeFileInside,
+  readUserFile,
+} from '../util/files.ts';
 import { safeSegment } from '../util/paths.ts';
 import { yieldToSignals } from '../util/interrupt.ts';
 import { Rng } from '../util/random.ts';
@@ -537,7 +544,7 @@ const GENERATOR_VERSION = 1;
 export function isSyntheticSpec(path: string): boolean {
   if (path === 'synthetic') return true;
   if (!/\.ya?ml$/i.test(path) || !existsSync(path)) return false;
-  return /^piecesPerComposer\s*:/m.test(readFileSync(path, 'utf8'));
+  return /^piecesPerComposer\s*:/m.test(readUserFile(path).toString('utf8'));
 }
 
 /**
@@ -550,7 +557,7 @@ export function isSyntheticSpec(path: string): boolean {
 export function materializeSynthetic(specPath: string, cacheDir = '.cache'): string {
   const path = specPath === 'synthetic' ? SYNTHETIC_SPEC : specPath;
   const spec = loadSyntheticSpec(path);
-  const hash = sha256(`${GENERATOR_VERSION}\n${readFileSync(path, 'utf8')}`).slice(0, 12);
+  const hash = sha256(`${GENERATOR_VERSION}\n${readUserFile(path).toString('utf8')}`).slice(0, 12);
   const corpora = join(cacheDir, 'corpora');
   const out = join(corpora, `${safeSegment(spec.name)}-${hash}`);
   if (existsSync(join(out, 'ground-truth.json'))) return out;

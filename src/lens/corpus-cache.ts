@@ -9,12 +9,12 @@
  * (its checks against links and torn writes apply); one that does not check is read again. Used only for strict reading (`--lenient-midi` reports what each file lost, which a
  * stored entry would not repeat).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { SkippedFile } from '../corpus/read.ts';
 import type { CorpusEntry, Excerpt } from '../corpus/types.ts';
 import type { RollLayout } from '../midi/roll.ts';
 import type { ActivationCache } from '../model/cache.ts';
-import { sha256 } from '../util/files.ts';
+import { sha256, readUserFile } from '../util/files.ts';
 import { limits } from '../util/limits.ts';
 import { warn } from '../util/warn.ts';
 
@@ -48,12 +48,15 @@ export function corpusKey(
   for (const e of entries) {
     let size: number;
     try {
-      size = statSync(e.path).size;
+      const stat = statSync(e.path);
+      // Not a regular file (a FIFO): no cache key; reading it skips it with the reason.
+      if (!stat.isFile()) return undefined;
+      size = stat.size;
     } catch {
       return undefined;
     }
     if (size > l.maxMidiBytes) return undefined;
-    hashes.set(e.file, sha256(readFileSync(e.path)));
+    hashes.set(e.file, sha256(readUserFile(e.path)));
   }
   const key = sha256(
     JSON.stringify({

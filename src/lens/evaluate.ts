@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readUserFile } from '../util/files.ts';
 import { splitPieces, type SplitName } from '../corpus/split.ts';
 import { evaluate, voteByPiece, type Evaluation } from '../model/evaluate.ts';
 import type { ConceptLens } from './lens.ts';
@@ -98,7 +99,7 @@ export function readModelCard(modelPath: string): Record<string, unknown> | unde
   const path = modelPath.replace(/\.onnx$/i, '') + '.card.json';
   if (!existsSync(path)) return undefined;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readUserFile(path).toString('utf8'));
   } catch {
     return undefined;
   }

@@ -317,7 +317,8 @@ export class ActivationCache {
 
 /** Read a file without following a symbolic link at its name (ELOOP if there is one). */
 function readNoFollow(path: string): Buffer {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO planted as an entry would block the open; it is refused below instead.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     return readFileSync(fd);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Excerpt } from '../corpus/types.ts';
 import type { ConceptLens, LensItem } from '../lens/lens.ts';
@@ -6,7 +5,7 @@ import { activations } from '../model/activations.ts';
 import { ActivationCache } from '../model/cache.ts';
 import type { HubnessReport } from '../results/similar.ts';
 import { UserError } from '../util/errors.ts';
-import { FileSystemError, sha256 } from '../util/files.ts';
+import { FileSystemError, sha256, readUserFile } from '../util/files.ts';
 import { warn } from '../util/warn.ts';
 import { safeSegment } from '../util/paths.ts';
 import { Rng } from '../util/random.ts';
@@ -476,7 +475,7 @@ function indexKey(
   const files = [...new Set(excerpts.map((x) => x.file))].sort();
   const contents = files.map((f) => {
     const entry = lens.index.entries.get(f)!;
-    const hash = lens.index.fileHashes?.get(f) ?? sha256(readFileSync(entry.path));
+    const hash = lens.index.fileHashes?.get(f) ?? sha256(readUserFile(entry.path));
     return `${f}\t${entry.composer}\t${entry.piece}\t${hash}`;
   });
   return sha256(

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readUserFile } from '../util/files.ts';
 import { dirname, join, relative, resolve } from 'node:path';
 import { resolveExamples, type ConceptExample } from '../concepts/examples.ts';
 import { loadConcepts, type ConceptFile } from '../concepts/load.ts';
@@ -106,7 +107,7 @@ function discoveredExcerpt(path: string): { concept: string; ref: ExcerptRef } |
   if (!existsSync(results)) return undefined;
   let parsed: RunResults;
   try {
-    parsed = JSON.parse(readFileSync(results, 'utf8')) as RunResults;
+    parsed = JSON.parse(readUserFile(results).toString('utf8')) as RunResults;
   } catch {
     return undefined;
   }

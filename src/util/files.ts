@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   closeSync,
+  constants,
   fstatSync,
   mkdirSync,
   openSync,
@@ -71,9 +72,38 @@ export function writeFileInside(root: string, path: string, data: string | Uint8
   writeFileAtomic(assertInside(root, path), data);
 }
 
-/** Read a file the user named; a missing or unreadable file is a UserError naming it. */
+/**
+ * Open a file the user named for reading, refusing anything but a regular file: a FIFO (or a
+ * device) named as a model, a concept or a corpus file would block a plain read forever, and
+ * neither Ctrl-C nor a signal could stop it (the process waits inside the system call). The open
+ * itself does not block (O_NONBLOCK, which does nothing to a regular file's reads).
+ */
+function openRegular(path: string): number {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile())
+      throw new FileSystemError(
+        path,
+        'ENOTREG',
+        'is not a regular file (a FIFO, a device or a socket); give a file',
+      );
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** Read a file the user named; a missing, unreadable or non-regular file is a UserError naming it. */
 export function readUserFile(path: string): Buffer {
-  return onPath(path, () => readFileSync(path));
+  return onPath(path, () => {
+    const fd = openRegular(path);
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 
 /**
@@ -82,7 +112,7 @@ export function readUserFile(path: string): Buffer {
  */
 export function readFileHead(path: string, count: number): { head: Buffer; size: number } {
   return onPath(path, () => {
-    const fd = openSync(path, 'r');
+    const fd = openRegular(path);
     try {
       const size = fstatSync(fd).size;
       const head = Buffer.alloc(Math.min(count, size));
