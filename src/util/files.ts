@@ -81,7 +81,10 @@ export function writeFileInside(root: string, path: string, data: string | Uint8
 function openRegular(path: string): number {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    if (!fstatSync(fd).isFile())
+    const stat = fstatSync(fd);
+    if (stat.isDirectory())
+      throw new FileSystemError(path, 'EISDIR', 'is a folder, expected a file');
+    if (!stat.isFile())
       throw new FileSystemError(
         path,
         'ENOTREG',
