@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
 import { describeFsError } from '../util/files.ts';
@@ -213,7 +221,10 @@ function plan(
   let opened = files.get(file);
   if (!opened) {
     try {
-      const fd = openSync(file, 'r');
+      // Not opened unless it is a regular file (opening a FIFO would wait for a writer), and
+      // never through a link put in its place since it was resolved.
+      if (!statSync(file).isFile()) throw fail(`${where} is not a regular file`);
+      const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
       try {
         const stat = fstatSync(fd);
         if (!stat.isFile()) throw fail(`${where} is not a regular file`);

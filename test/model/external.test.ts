@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -287,12 +288,19 @@ describe('what a model claims about its external data is checked', () => {
     );
   });
 
-  it('refuses a missing data file, and a location that is missing or a folder', async () => {
+  it('refuses a missing data file, a missing location, a folder and a named pipe', async () => {
     await refused(model({ location: 'weights.data', ...at }), /weights\.data does not exist$/);
     await refused(model({ ...at }), /names no data file \(no location\)/);
     await refused(
       model({ location: 'sub', ...at }, (folder) => mkdirSync(join(folder, 'sub'))),
       /sub is not a regular file/,
+    );
+    // A named pipe would block the reader until something writes to it: refused unopened.
+    await refused(
+      model({ location: 'pipe.data', ...at }, (folder) =>
+        execFileSync('mkfifo', [join(folder, 'pipe.data')]),
+      ),
+      /pipe\.data is not a regular file/,
     );
   });
 
