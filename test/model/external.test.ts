@@ -206,6 +206,22 @@ describe('models with external data', () => {
   });
 });
 
+describe('external weights are checked like inline ones', () => {
+  it('a NaN in the data file is refused in one line naming the initializer', async () => {
+    const folder = join(tmp, 'damaged');
+    cpSync(join(DIR, 'one_file'), folder, { recursive: true });
+    const data = join(folder, 'cnn.onnx.data');
+    const bytes = readFileSync(data);
+    // The data file starts with net.features.0.weight: its value 2 becomes a quiet NaN.
+    bytes.writeFloatLE(NaN, 2 * 4);
+    writeFileSync(data, bytes);
+    const run = await runMain(['model', 'inspect', join(folder, 'cnn.onnx')]);
+    expect(run.code).toBe(2);
+    expect(run.errors).toHaveLength(1);
+    expect(run.errors[0]).toMatch(/initializer net\.features\.0\.weight holds NaN at index 2/);
+  });
+});
+
 describe('what a model claims about its external data is checked', () => {
   const TENSOR = 'net.features.3.weight';
   const source = decodeModel(readFileSync(variant('one_file')));
