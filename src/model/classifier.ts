@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import { UserError } from '../util/errors.ts';
-import { readUserFile, sha256 } from '../util/files.ts';
+import { readUserFile } from '../util/files.ts';
 import {
   axisLabel,
   describeAxes,
@@ -10,6 +10,7 @@ import {
   type GraphAxes,
 } from './axes.ts';
 import { BatchPolicy, resolveBatch, type BatchInfo, type Probe } from './batch.ts';
+import { inlineExternalData } from './external.ts';
 import { findLayer, ModelGraph, nameLayers, type LayerInfo, type UnlistedCut } from './graph.ts';
 import { HeadModel, type DerivativeMethod } from './head.ts';
 import { chooseClassifierOutput, useLogits, type OutputInfo } from './output.ts';
@@ -62,7 +63,10 @@ export class ComposerClassifier {
     readonly path: string,
     readonly labels: string[],
     readonly input: InputSpec,
-    /** sha256 of the model file: the model's identity in caches and results. */
+    /**
+     * The model's identity in caches and results: sha256 of the model file, followed by its
+     * external data when it has any (src/model/external.ts).
+     */
     readonly sha256: string,
     /** The graph that runs: the file's, or the file's with a symbolic batch (src/model/batch.ts). */
     readonly graph: ModelGraph,
@@ -89,6 +93,8 @@ export class ComposerClassifier {
     }
     if (!model.graph || (model.graph.output ?? []).length === 0)
       throw new UserError(`${path}: not an ONNX model (no graph)`);
+    // Weights stored beside the model are read into it: every session is built from bytes.
+    const { sha256: identity } = inlineExternalData(path, bytes, model);
     const nan = nanInitializer(model);
     if (nan)
       throw new UserError(
@@ -144,7 +150,7 @@ export class ComposerClassifier {
       path,
       labels,
       input,
-      sha256(bytes),
+      identity,
       graph,
       nameLayers(graph, layers),
       unlisted,
