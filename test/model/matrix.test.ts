@@ -79,6 +79,7 @@ const EXPORTED: { name: string; what: string }[] = [
   { name: 'transformer', what: 'conv + nn.TransformerEncoderLayer (GELU, opset 17)' },
   { name: 'resnet2ch', what: 'ResNet over onset + frame' },
   { name: 'depthwise_last', what: 'depthwise-separable convolutions over NTPC input' },
+  { name: 'unet_upsample', what: 'U-Net-like: nn.Upsample nearest and bilinear, a skip' },
 ];
 
 describe.each(EXPORTED)('exported model $name ($what)', ({ name }) => {
