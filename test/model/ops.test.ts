@@ -42,7 +42,7 @@ describe('new backward rules equal PyTorch autograd (whole input gradients)', ()
     ]),
     ...[14, 18].map((o): [string, string] => [
       `handmade_ops_opset${o}`,
-      'hand-written: Softsign, ThresholdedRelu, Celu, ReduceSumSquare / L1 / Prod, LpNormalization, DepthToSpace, SpaceToDepth, GatherElements, Trilu, LRN (+ Mish, GatherND at 18)',
+      'hand-written: Softsign, ThresholdedRelu, Celu, ReduceSumSquare / L1 / Prod, LpNormalization, DepthToSpace, SpaceToDepth, GatherElements, Trilu, LRN, GatherND (+ Mish at 18)',
     ]),
   ];
   for (const [name, what] of cases)

@@ -8,8 +8,8 @@ import { fixedDims, normalizeAxis, rankOf, type Rule } from '../rule.ts';
  * (torch.triu / tril) zeroes the same positions of the gradient; GatherElements (torch.gather)
  * and GatherND send each output's gradient back to the element it read, summed where several
  * outputs read one element. From opset 16 that is ScatterElements / ScatterND with reduction
- * add; before, GatherElements uses a one-hot comparison along the gathered axis (OneHot, then a
- * sum), and GatherND is refused (it needs the reduction). Indices get no gradient.
+ * add; before (and for GatherND's batch_dims), a one-hot comparison (OneHot) contracted with the
+ * gradient. Indices get no gradient.
  */
 
 /** DepthToSpace / SpaceToDepth on [N, C, H, W] with blocksize b. */
@@ -80,14 +80,48 @@ const gatherElements: Rule = (ctx) => {
   return [b.pad(summed, pads), undefined];
 };
 
+/**
+ * GatherND. With batch_dims 0 from opset 16: ScatterND with reduction add. Otherwise, in any
+ * opset: data seen as [B, M, R] (B the batch_dims axes, M the indexed axes, R the rest), indices
+ * as [B, Q, k] turned into flat positions in M (negative ones counted from the end), and
+ * dx = OneHot(positions, M)^T dy, one batched MatMul ([B, M, Q] x [B, Q, R]).
+ */
 const gatherND: Rule = (ctx) => {
   const dy = ctx.dy();
   if (!dy || !ctx.needs(0)) return [undefined, undefined];
-  if (ctx.opset < 16) ctx.unsupported('GatherND before opset 16 (ScatterND has no reduction)');
-  if (attrInt(ctx.node, 'batch_dims', 0) !== 0) ctx.unsupported('batch_dims other than 0');
   const b = ctx.b;
   const x = ctx.input(0);
-  return [b.op('ScatterND', [b.zerosLike(x), ctx.input(1), dy], { reduction: 'add' }), undefined];
+  const indices = ctx.input(1);
+  const batchDims = attrInt(ctx.node, 'batch_dims', 0);
+  if (batchDims === 0 && ctx.opset >= 16)
+    return [b.op('ScatterND', [b.zerosLike(x), indices, dy], { reduction: 'add' }), undefined];
+  const xDims = staticDims(ctx.info(x));
+  const iDims = staticDims(ctx.info(indices));
+  const k = iDims[iDims.length - 1];
+  if (k === null) return ctx.unsupported('an index length that depends on the batch');
+  const leading = xDims.slice(0, batchDims);
+  const indexed = xDims.slice(batchDims, batchDims + k);
+  const rest = xDims.slice(batchDims + k);
+  const between = iDims.slice(batchDims, -1);
+  if ([...indexed, ...between].some((d) => d === null))
+    return ctx.unsupported('indexed sizes that depend on the batch');
+  const product = (ds: (number | null)[]) =>
+    ds.some((d) => d === null) ? -1 : ds.reduce((p: number, d) => p * d!, 1);
+  // The batch may be among the leading axes or the rest (one -1 in each reshape).
+  const B = product(leading);
+  const M = product(indexed);
+  const Q = product(between);
+  const R = product(rest);
+  if (B === -1 && R === -1) return ctx.unsupported('batch-dependent sizes on both sides');
+  const strides = indexed.map((_, j) => product(indexed.slice(j + 1)));
+  const idx = b.op('Reshape', [indices, b.ints([B, Q, k])]);
+  const sizes = b.ints(indexed as number[]);
+  const positive = b.op('Where', [b.op('Less', [idx, b.ints([0])]), b.add(idx, sizes), idx]);
+  const flat = b.reduce('ReduceSum', b.mul(positive, b.ints(strides)), [2], false);
+  const oneHot = b.op('OneHot', [flat, b.ints([M]), b.floats([0, 1])], { axis: -1 });
+  const g = b.op('Reshape', [dy, b.ints([B, Q, R])]);
+  const dx = b.op('MatMul', [b.transpose(oneHot, [0, 2, 1]), g]);
+  return [b.reshapeLike(dx, x), undefined];
 };
 
 export const rearrangeRules: Record<string, Rule> = {
