@@ -71,9 +71,6 @@ describe('gradient graphs equal PyTorch autograd (1e-4 relative per element)', (
       ...opTypes('../ops/ops_opset17.onnx'),
       ...opTypes('../ops/handmade_ops_opset18.onnx'),
     ]);
-    // Upsample (deprecated at opset 10) has the Resize rule but cannot be in a graph of opset 11
-    // or later that onnxruntime runs.
-    covered.add('Upsample');
     expect(Object.keys(RULES).filter((op) => !covered.has(op))).toEqual([]);
   });
 

@@ -13,10 +13,13 @@ import {
 /**
  * Ops that fresh exports of common architectures bring beyond the core table (issue 22): GroupNorm
  * and InstanceNorm (InstanceNormalization), PReLU, MobileNet's HardSwish / HardSigmoid, SELU,
- * torch.maximum / minimum (Max, Min), Tensor.repeat (Tile), torch.cumsum (CumSum). Kinks follow
+ * torch.maximum / minimum (Max, Min), Tensor.repeat (Tile), torch.cumsum (CumSum); then Softsign,
+ * Mish (an op from opset 18), CELU, ThresholdedRelu, Sin, Cos, LpNormalization and AlexNet's LRN,
+ * which a model converted from elsewhere (or written by hand) may hold as single ops. Kinks follow
  * PyTorch's one-sided choices: PReLU and HardSigmoid take the slope strictly inside, HardSwish
  * uses (x / 3 + 1/2) on [-3, 3] as torch's hardswish_backward does, Max/Min split the gradient
- * evenly between tied operands (torch.maximum's rule).
+ * evenly between tied operands (torch.maximum's rule), ThresholdedRelu passes dy strictly above
+ * alpha, CELU takes exp(x / alpha) at 0.
  */
 
 function unary(f: (ctx: RuleContext, dy: string) => string): Rule {

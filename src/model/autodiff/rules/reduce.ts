@@ -6,9 +6,11 @@ import { staticDims } from '../probe.ts';
  * Reductions. dy is given back its reduced axes (when keepdims = 0) and broadcast over them;
  * ReduceMean divides by the number of elements reduced; ReduceMax/ReduceMin send the gradient to
  * the extremum, split evenly between ties (torch.amax's rule); ReduceL2 gives x / |x| (0 at a zero
- * norm, as torch.norm) and ReduceLogSumExp the softmax
- * weights. The axes are an attribute before
- * opset 13 (ReduceSum) or 18 (the others), an input after.
+ * norm, as torch.norm), ReduceLogSumExp the softmax weights, ReduceSumSquare 2 x, ReduceL1
+ * sign(x) (0 at 0), ReduceProd the product of the other elements of the group (computed without
+ * dividing by a zero: the one zero of a group gets the product of the rest, two zeros give 0, as
+ * torch.prod's backward). The axes are an attribute before opset 13 (ReduceSum) or 18 (the
+ * others), an input after.
  */
 
 function reducedAxes(ctx: RuleContext, op: string): number[] | 'none' {

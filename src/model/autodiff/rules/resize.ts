@@ -3,7 +3,7 @@ import { staticDims } from '../probe.ts';
 import { normalizeAxis, rankOf, type Rule, type RuleContext } from '../rule.ts';
 
 /**
- * Resize (nn.Upsample, F.interpolate) and the deprecated Upsample. Without antialiasing, nearest
+ * Resize (nn.Upsample, F.interpolate). Without antialiasing, nearest
  * and linear resizing are separable linear maps: along each resized axis, output position o is a
  * weighted sum of at most two input positions. The gradient is the transpose of that map, applied
  * axis by axis. The weights are computed here, once, from the probed sizes and the node's
@@ -17,6 +17,8 @@ import { normalizeAxis, rankOf, type Rule, type RuleContext } from '../rule.ts';
  * Refused (the layer falls back, saying which form): cubic mode, tf_crop_and_resize (roi and
  * extrapolation), antialias (opset 18), keep_aspect_ratio_policy other than stretch, resizing the
  * batch axis or an axis whose size depends on the batch, scales computed from the input's values.
+ * The deprecated Upsample has no rule: it exists only up to opset 9 (onnxruntime rejects it in a
+ * graph of opset 10 or later), and exact gradients need opset 11.
  */
 
 const f = Math.fround;
@@ -133,17 +135,12 @@ const resize: Rule = (ctx) => {
   const count = (ctx.node.input ?? []).length;
   const none = () => [...Array(count)].map(() => undefined);
   if (!dy || !ctx.needs(0)) return none();
-  const upsample = ctx.node.opType === 'Upsample';
   const mode = attrString(ctx.node, 'mode', 'nearest');
   if (mode !== 'nearest' && mode !== 'linear') ctx.unsupported(`mode ${mode}`);
-  const coordinates = upsample
-    ? 'asymmetric'
-    : attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel');
+  const coordinates = attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel');
   if (coordinates === 'tf_crop_and_resize')
     ctx.unsupported('coordinate_transformation_mode tf_crop_and_resize');
-  const nearestMode = upsample
-    ? 'floor'
-    : attrString(ctx.node, 'nearest_mode', 'round_prefer_floor');
+  const nearestMode = attrString(ctx.node, 'nearest_mode', 'round_prefer_floor');
   if (attrInt(ctx.node, 'antialias', 0) !== 0) ctx.unsupported('antialias');
   const policy = attrString(ctx.node, 'keep_aspect_ratio_policy', 'stretch');
   if (policy !== 'stretch') ctx.unsupported(`keep_aspect_ratio_policy ${policy}`);
@@ -154,9 +151,8 @@ const resize: Rule = (ctx) => {
   const y = ctx.output(0);
   const r = rankOf(ctx, x);
   const axes = (attrInts(ctx.node, 'axes') ?? [...Array(r).keys()]).map((a) => normalizeAxis(a, r));
-  // Scales: Upsample's input 1; Resize's input 2 (1 at opset 10), when given and not empty.
-  const scalesInput = upsample ? 1 : 2;
-  const scalesName = ctx.input(scalesInput);
+  // Scales: input 2 (from opset 11), when given and not empty; otherwise sizes (the probed dims).
+  const scalesName = ctx.input(2);
   let given: number[] | undefined;
   if (scalesName && ctx.info(scalesName).dims[0].reduce((p, d) => p * d, 1) > 0) {
     given = ctx.constant(scalesName);
@@ -182,5 +178,4 @@ const resize: Rule = (ctx) => {
 
 export const resizeRules: Record<string, Rule> = {
   Resize: resize,
-  Upsample: resize,
 };
