@@ -98,7 +98,8 @@ export function resizeWeights(
 
 /**
  * g' along `axis` (length m -> n): g'[i] = sum over outputs o reading i of weight * g[o], as a
- * Gather of K slots per input (a zero slot appended to g fills the short lists) and a weighted sum.
+ * Gather per slot (K slots per input, K the most outputs reading one input; a zero slot appended
+ * to g fills the short lists), weighted, summed.
  */
 function transposeAlongAxis(
   ctx: RuleContext,
@@ -123,11 +124,32 @@ function transposeAlongAxis(
   );
   const pads = Array(2 * r).fill(0);
   pads[axis + r] = 1;
-  const padded = b.pad(g, pads);
-  const gathered = b.op('Gather', [padded, b.ints(indices, [n, K])], { axis });
-  const trailing = r - 1 - axis;
-  const weighted = b.mul(gathered, b.floats(weights, [n, K, ...Array(trailing).fill(1)]));
-  return b.reduce('ReduceSum', weighted, [axis + 1], false);
+  const padded = readers.some((l) => l.length < K) ? b.pad(g, pads) : g;
+  // Weights broadcast along the axes after `axis`.
+  const shape = [n, ...Array(r - 1 - axis).fill(1)];
+  // Nearest: every weight is 1 (the zero slot gives 0 whatever its weight).
+  const ones = readers.every((l) => l.every(([, w]) => w === 1));
+  // K Gathers of n positions each, weighted and summed: no [.., n, K] intermediate.
+  const terms = [...Array(K).keys()].map((k) => {
+    const slot = (i: number) => i * K + k;
+    const picked = b.op(
+      'Gather',
+      [padded, b.ints([...Array(n).keys()].map((i) => indices[slot(i)]))],
+      {
+        axis,
+      },
+    );
+    return ones
+      ? picked
+      : b.mul(
+          picked,
+          b.floats(
+            [...Array(n).keys()].map((i) => weights[slot(i)]),
+            shape,
+          ),
+        );
+  });
+  return b.sum(terms);
 }
 
 const resize: Rule = (ctx) => {
