@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { gradientGraph, UnsupportedOpError } from '../../src/model/autodiff/index.ts';
 import { makeAttribute } from '../../src/model/autodiff/proto.ts';
+import { ComposerClassifier } from '../../src/model/classifier.ts';
 import { decodeModel, encodeModel } from '../../src/model/onnx.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { Rng } from '../../src/util/random.ts';
 import {
   loadAutodiffFixture,
@@ -132,6 +134,33 @@ describe('Resize in the forms PyTorch does not export, against the Jacobian of o
       );
       expect(error, detail).toBeInstanceOf(UnsupportedOpError);
       expect((error as Error).message).toContain(detail);
+    }
+  });
+});
+
+describe('a Resize form without a rule, in a fresh export', () => {
+  const tmp = tempDir('cl-ops-');
+  it('makes the layers before it fall back, saying why; layers after it stay exact', async () => {
+    // unet_upsample with its bilinear Resize made cubic (onnxruntime runs it; no rule).
+    const path = join(OPS, '..', 'matrix', 'unet_upsample.onnx');
+    const model = decodeModel(readFileSync(path));
+    const smooth = model.graph!.node!.find((n) => n.name === '/smooth/Resize')!;
+    smooth.attribute = (smooth.attribute ?? []).filter((a) => a.name !== 'mode');
+    smooth.attribute.push(makeAttribute('mode', 'cubic'));
+    const cubic = join(tmp, 'unet_cubic.onnx');
+    writeFileSync(cubic, encodeModel(model));
+    const c = await ComposerClassifier.load(cubic);
+    try {
+      for (const layer of ['conv', 'fuse']) {
+        const head = await c.head(layer);
+        expect(head.derivatives, layer).toBe('finite-difference');
+        expect(head.derivativesNote).toBe(
+          'no exact gradient for op Resize (node /smooth/Resize): mode cubic; derivatives by finite differences',
+        );
+      }
+      expect((await c.head('smooth')).derivatives).toBe('exact');
+    } finally {
+      await c.release();
     }
   });
 });
