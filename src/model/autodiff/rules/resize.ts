@@ -182,7 +182,7 @@ const resize: Rule = (ctx) => {
   }
   const xDims = staticDims(ctx.info(x));
   const yDims = staticDims(ctx.info(y));
-  let g = dy;
+  const plans: { axis: number; rows: [number, number][][]; n: number; m: number }[] = [];
   for (let a = 0; a < r; a++) {
     const n = xDims[a];
     const m = yDims[a];
@@ -193,8 +193,13 @@ const resize: Rule = (ctx) => {
     if (n === null || m === null)
       return ctx.unsupported(`resizing an axis whose size depends on the batch (axis ${a})`);
     const rows = resizeWeights(mode as 'nearest' | 'linear', coordinates, nearestMode, scale, n, m);
-    g = transposeAlongAxis(ctx, g, r, a, rows, n);
+    plans.push({ axis: a, rows, n, m });
   }
+  // The axes commute; the one that shrinks the gradient most goes first, so that the others
+  // gather from a smaller tensor.
+  plans.sort((p, q) => p.n / p.m - q.n / q.m);
+  let g = dy;
+  for (const p of plans) g = transposeAlongAxis(ctx, g, r, p.axis, p.rows, p.n);
   return [g, ...none().slice(1)];
 };
 
