@@ -10,10 +10,11 @@ import {
 
 /**
  * The model matrix (issue 22): exact derivatives of recurrent (LSTM, GRU, RNN), Einsum,
- * attention, transformer, ResNet and depthwise channels-last models against PyTorch autograd
- * (training/fixtures/make_model_matrix.py). The measure is the issue's: every element within
- * 1e-4 of the largest |value|, at the input and at two layers of each exported model (one
- * before the recurrent, Einsum or attention part); the hand-written graphs, which cover the
+ * attention, transformer, ResNet, depthwise channels-last and U-Net-like (nn.Upsample, Resize)
+ * models against PyTorch autograd (training/fixtures/make_model_matrix.py; unet_upsample from
+ * make_op_fixtures.py). The measure is the issue's: every element within 1e-4 of the largest
+ * |value|, at the input and at two layers of each exported model (one before the recurrent,
+ * Einsum, attention or Resize part); the hand-written graphs, which cover the
  * operator forms PyTorch does not export, are held to 1e-4 relative per element.
  */
 const MATRIX = join(import.meta.dirname, '..', 'fixtures', 'matrix');
@@ -79,6 +80,7 @@ const EXPORTED: { name: string; what: string }[] = [
   { name: 'transformer', what: 'conv + nn.TransformerEncoderLayer (GELU, opset 17)' },
   { name: 'resnet2ch', what: 'ResNet over onset + frame' },
   { name: 'depthwise_last', what: 'depthwise-separable convolutions over NTPC input' },
+  { name: 'unet_upsample', what: 'U-Net-like: nn.Upsample nearest and bilinear, a skip' },
 ];
 
 describe.each(EXPORTED)('exported model $name ($what)', ({ name }) => {

@@ -162,9 +162,9 @@ export class GraphBuilder {
     return terms.length === 1 ? terms[0] : this.op('Sum', terms);
   }
 
-  /** ReduceSum / ReduceMean / ReduceMax over explicit axes, axes as attribute or input by opset. */
+  /** A reduction over explicit axes, axes as attribute or input by opset. */
   reduce(
-    op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax',
+    op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceProd',
     x: string,
     axes: number[],
     keepdims: boolean,

@@ -8,7 +8,9 @@ import { moreRules } from './more.ts';
 import { normalizationRules } from './normalization.ts';
 import { poolRules } from './pool.ts';
 import { recurrentRules } from './recurrent.ts';
+import { rearrangeRules } from './rearrange.ts';
 import { reduceRules } from './reduce.ts';
+import { resizeRules } from './resize.ts';
 import { shapeRules } from './shape.ts';
 
 /** The op table: one backward rule per ONNX operator (default domain). */
@@ -24,6 +26,8 @@ export const RULES: Readonly<Record<string, Rule>> = {
   ...recurrentRules,
   ...einsumRules,
   ...moreRules,
+  ...resizeRules,
+  ...rearrangeRules,
 };
 
 /**

@@ -6,9 +6,11 @@ import { staticDims } from '../probe.ts';
  * Reductions. dy is given back its reduced axes (when keepdims = 0) and broadcast over them;
  * ReduceMean divides by the number of elements reduced; ReduceMax/ReduceMin send the gradient to
  * the extremum, split evenly between ties (torch.amax's rule); ReduceL2 gives x / |x| (0 at a zero
- * norm, as torch.norm) and ReduceLogSumExp the softmax
- * weights. The axes are an attribute before
- * opset 13 (ReduceSum) or 18 (the others), an input after.
+ * norm, as torch.norm), ReduceLogSumExp the softmax weights, ReduceSumSquare 2 x, ReduceL1
+ * sign(x) (0 at 0), ReduceProd the product of the other elements of the group (computed without
+ * dividing by a zero: the one zero of a group gets the product of the rest, two zeros give 0, as
+ * torch.prod's backward). The axes are an attribute before opset 13 (ReduceSum) or 18 (the
+ * others), an input after.
  */
 
 function reducedAxes(ctx: RuleContext, op: string): number[] | 'none' {
@@ -24,7 +26,9 @@ function reducedAxes(ctx: RuleContext, op: string): number[] | 'none' {
   return axes.map((a) => normalizeAxis(a, r)).sort((a, b) => a - b);
 }
 
-function reduction(kind: 'sum' | 'mean' | 'extremum' | 'l2' | 'logsumexp'): Rule {
+function reduction(
+  kind: 'sum' | 'mean' | 'extremum' | 'l2' | 'logsumexp' | 'sumsquare' | 'l1' | 'prod',
+): Rule {
   return (ctx) => {
     const dy = ctx.dy();
     if (!dy || !ctx.needs(0)) return [undefined, undefined];
@@ -35,6 +39,21 @@ function reduction(kind: 'sum' | 'mean' | 'extremum' | 'l2' | 'logsumexp'): Rule
     const keep = attrInt(ctx.node, 'keepdims', 1) === 1;
     const g = keep ? dy : b.unsqueeze(dy, axes);
     if (kind === 'sum') return [b.op('Expand', [g, b.shape(x)]), undefined];
+    if (kind === 'sumsquare') return [b.mul(g, b.mul(x, b.scalar(2))), undefined];
+    if (kind === 'l1') return [b.mul(g, b.op('Sign', [x])), undefined];
+    if (kind === 'prod') {
+      // The product of the others: y / x without zeros; with one zero in the group, the zero
+      // gets the product of the non-zeros and the rest 0; with two or more, all 0 (torch.prod).
+      const isZero = b.op('Equal', [x, b.scalar(0)]);
+      const nonZero = b.op('Where', [isZero, b.scalar(1), x]);
+      const product = b.reduce('ReduceProd', nonZero, axes, true);
+      const zeros = b.reduce('ReduceSum', b.op('Cast', [isZero], { to: DType.FLOAT }), axes, true);
+      const none = b.op('Equal', [zeros, b.scalar(0)]);
+      const theOne = b.op('And', [b.op('Equal', [zeros, b.scalar(1)]), isZero]);
+      const others = b.div(product, nonZero);
+      const factor = b.op('Where', [b.op('Or', [none, theOne]), others, b.scalar(0)]);
+      return [b.mul(g, factor), undefined];
+    }
     if (kind === 'l2' || kind === 'logsumexp') {
       const y = keep ? ctx.output(0) : b.unsqueeze(ctx.output(0), axes);
       // L2: x / |x| (0 where the norm is 0, as torch.norm); log-sum-exp: softmax weights.
@@ -71,4 +90,7 @@ export const reduceRules: Record<string, Rule> = {
   ReduceMin: reduction('extremum'),
   ReduceL2: reduction('l2'),
   ReduceLogSumExp: reduction('logsumexp'),
+  ReduceSumSquare: reduction('sumsquare'),
+  ReduceL1: reduction('l1'),
+  ReduceProd: reduction('prod'),
 };
