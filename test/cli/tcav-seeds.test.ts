@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
-import type { RunResults } from '../../src/results/results.ts';
+import { stabilityNote } from '../../src/cli/commands/tcav.ts';
+import type { RunResults, TcavEntry } from '../../src/results/results.ts';
 import { REPO, runMain, tempDir } from '../helpers/cli.ts';
 
 const tmp = tempDir('cl-tcav-seeds-');
@@ -74,6 +75,25 @@ describe('concept-lens tcav --seeds, --cav', () => {
     const alberti = results.tcav.find((e) => e.concept === 'alberti' && e.target === 'Albertini')!;
     expect(alberti.stability).toMatchObject({ significantUp: 3, stable: true });
     for (const e of results.tcav) expect(e.stability!.reversed).toBe(false);
+  });
+
+  it('says how often a cell was significant in its own direction', () => {
+    const cell = (significantUp: number, significantDown: number, undecided: number) =>
+      ({
+        stability: {
+          seeds: Array.from({ length: 10 }, (_, i) => i + 1),
+          significantUp,
+          significantDown,
+          undecided,
+          stable: significantUp === 10 || significantDown === 10,
+          reversed: false,
+        },
+      }) as unknown as TcavEntry;
+    // A lowering cell significant in 7 seeds (it once read "0/10 seeds", counting raises only).
+    expect(stabilityNote(cell(0, 7, 3))).toBe(' (significant in 7 of 10 seeds, undecided in 3)');
+    expect(stabilityNote(cell(4, 0, 6))).toBe(' (significant in 4 of 10 seeds, undecided in 6)');
+    expect(stabilityNote(cell(0, 10, 0))).toBe(' (stable)');
+    expect(stabilityNote(cell(2, 1, 0))).toBe(' (raises in 2, lowers in 1 of 10 seeds)');
   });
 
   it('takes --cav logistic and rejects a bad --seeds with exit code 2', async () => {

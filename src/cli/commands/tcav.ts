@@ -262,12 +262,17 @@ function pRange(e: TcavEntry): string {
   return `${lo.toExponential(1)}-${hi.toExponential(1)}`;
 }
 
-function stabilityNote(e: TcavEntry): string {
+/** The stability of a cell over `--seeds`, in words, after its score in the summary. */
+export function stabilityNote(e: TcavEntry): string {
   const s = e.stability;
   if (!s) return '';
-  return s.stable
-    ? ' (stable)'
-    : ` (${s.significantUp}/${s.seeds.length} seeds${s.undecided ? `, undecided in ${s.undecided}` : ''})`;
+  if (s.stable) return ' (stable)';
+  // Counted in the cell's own direction: a lowering cell is significant when it lowers.
+  const both = s.significantUp > 0 && s.significantDown > 0;
+  const called = both
+    ? `raises in ${s.significantUp}, lowers in ${s.significantDown}`
+    : `significant in ${s.significantUp + s.significantDown}`;
+  return ` (${called} of ${s.seeds.length} seeds${s.undecided ? `, undecided in ${s.undecided}` : ''})`;
 }
 
 export const tcavCommand: CommandModule<object, TcavArgs> = {
