@@ -1,8 +1,8 @@
 import { splitPieces } from '../corpus/split.ts';
 import type { Excerpt } from '../corpus/types.ts';
 import { detectPiece, isTextureName, windowTextures, type TextureName } from '../detect/index.ts';
+import { spreadOverPieces } from '../lens/corpus-index.ts';
 import type { ConceptLens } from '../lens/lens.ts';
-import { Rng } from '../util/random.ts';
 
 /**
  * Which detector (src/detect) checks which concept, and the corpus windows a bank calibrates on.
@@ -68,22 +68,8 @@ export function calibrationWindows(
 ): { training: Excerpt[]; heldOut: Excerpt[] } {
   const sides = splitPieces([...lens.index.entries.values()], { seed: options.splitSeed });
   const pool = lens.index.excerpts(lens.targets());
-  const spread = (windows: Excerpt[], tag: string): Excerpt[] => {
-    const byPiece = new Map<string, Excerpt[]>();
-    for (const x of windows) {
-      if (!byPiece.has(x.piece)) byPiece.set(x.piece, []);
-      byPiece.get(x.piece)!.push(x);
-    }
-    const rng = new Rng(`${options.seed}/${tag}`);
-    const pools = rng.shuffle([...byPiece.keys()].sort()).map((p) => rng.shuffle(byPiece.get(p)!));
-    const out: Excerpt[] = [];
-    for (let round = 0; out.length < options.count && pools.some((p) => p.length > round); round++)
-      for (const p of pools) {
-        if (out.length >= options.count) break;
-        if (round < p.length) out.push(p[round]);
-      }
-    return out;
-  };
+  const spread = (windows: Excerpt[], tag: string): Excerpt[] =>
+    spreadOverPieces(windows, options.count, `${options.seed}/${tag}`);
   return {
     training: spread(
       pool.filter((x) => sides.get(x.piece) === 'train'),

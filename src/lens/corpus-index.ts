@@ -109,21 +109,7 @@ export class CorpusIndex {
    * in random order, one random window each, round after round, so no single long piece dominates.
    */
   sample(count: number, seed: number | string, composers?: readonly string[]): Excerpt[] {
-    const byPiece = new Map<string, Excerpt[]>();
-    for (const x of this.excerpts(composers)) {
-      if (!byPiece.has(x.piece)) byPiece.set(x.piece, []);
-      byPiece.get(x.piece)!.push(x);
-    }
-    const rng = new Rng(seed);
-    const pools = rng.shuffle([...byPiece.keys()].sort()).map((p) => rng.shuffle(byPiece.get(p)!));
-    const out: Excerpt[] = [];
-    for (let round = 0; out.length < count && pools.some((p) => p.length > round); round++) {
-      for (const pool of pools) {
-        if (out.length >= count) break;
-        if (round < pool.length) out.push(pool[round]);
-      }
-    }
-    return out;
+    return spreadOverPieces(this.excerpts(composers), count, seed);
   }
 
   /** Render the windows' rolls, reading each file once. */
@@ -175,4 +161,31 @@ export class CorpusIndex {
     const content = this.content(file);
     return renderRoll(content.notes, this.layout, content.durationSeconds);
   }
+}
+
+/**
+ * `count` of `windows` spread over as many pieces as they come from: pieces in a seeded order, one
+ * window of each (seeded too) per round, round after round. A sample of a corpus, of a split or of
+ * a bank's calibration windows then covers the most pieces it can instead of the longest ones.
+ */
+export function spreadOverPieces(
+  windows: readonly Excerpt[],
+  count: number,
+  seed: number | string,
+): Excerpt[] {
+  const byPiece = new Map<string, Excerpt[]>();
+  for (const x of windows) {
+    if (!byPiece.has(x.piece)) byPiece.set(x.piece, []);
+    byPiece.get(x.piece)!.push(x);
+  }
+  const rng = new Rng(seed);
+  const pools = rng.shuffle([...byPiece.keys()].sort()).map((p) => rng.shuffle(byPiece.get(p)!));
+  const out: Excerpt[] = [];
+  for (let round = 0; out.length < count && pools.some((p) => p.length > round); round++) {
+    for (const pool of pools) {
+      if (out.length >= count) break;
+      if (round < pool.length) out.push(pool[round]);
+    }
+  }
+  return out;
 }

@@ -2,13 +2,14 @@ import { splitPieces, type SplitName } from '../corpus/split.ts';
 import type { Excerpt } from '../corpus/types.ts';
 import type { EditPlace } from '../edits/describe.ts';
 import { editGrid, type EditGrid } from '../edits/types.ts';
+import { spreadOverPieces } from '../lens/corpus-index.ts';
 import type { ConceptLens } from '../lens/lens.ts';
 import { parseMidi } from '../midi/read.ts';
 import { renderRoll } from '../midi/render.ts';
 import type { PianoRoll, RollLayout } from '../midi/roll.ts';
 import type { MidiContent, Note } from '../midi/types.ts';
 import { excerptNotes, notesToMidiBytes } from '../midi/write.ts';
-import { hashString, Rng } from '../util/random.ts';
+import { hashString } from '../util/random.ts';
 import { localKeys, type LocalKeys } from '../key/estimate.ts';
 import type { Key } from '../key/spell.ts';
 
@@ -52,20 +53,7 @@ export function selectExcerpts(
   const pool = lens.index
     .excerpts(options.targets)
     .filter((x) => options.split === 'all' || sides.get(x.piece) === options.split);
-  const byPiece = new Map<string, Excerpt[]>();
-  for (const x of pool) {
-    if (!byPiece.has(x.piece)) byPiece.set(x.piece, []);
-    byPiece.get(x.piece)!.push(x);
-  }
-  const rng = new Rng(`${options.seed}/attack/${options.split}`);
-  const pools = rng.shuffle([...byPiece.keys()].sort()).map((p) => rng.shuffle(byPiece.get(p)!));
-  const out: Excerpt[] = [];
-  for (let round = 0; out.length < options.count && pools.some((p) => p.length > round); round++)
-    for (const p of pools) {
-      if (out.length >= options.count) break;
-      if (round < p.length) out.push(p[round]);
-    }
-  return out;
+  return spreadOverPieces(pool, options.count, `${options.seed}/attack/${options.split}`);
 }
 
 /** Notes, rolls and places of the excerpts (each file read once); silent windows are left out. */
