@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  constants,
   existsSync,
-  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -17,7 +15,14 @@ import {
 } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { FileSystemError, fsError, isProcessAlive, onPath, sha256 } from '../util/files.ts';
+import {
+  FileSystemError,
+  fsError,
+  isProcessAlive,
+  onPath,
+  openRegular,
+  sha256,
+} from '../util/files.ts';
 import { Lock, tryLock } from '../util/lock.ts';
 import { assertInside, isInside, safeSegment } from '../util/paths.ts';
 import { warn } from '../util/warn.ts';
@@ -315,12 +320,10 @@ export class ActivationCache {
   }
 }
 
-/** Read a file without following a symbolic link at its name (ELOOP if there is one). */
+/** Read a regular file without following a symbolic link at its name (ELOOP if there is one). */
 function readNoFollow(path: string): Buffer {
-  // O_NONBLOCK: a FIFO planted as an entry would block the open; it is refused below instead.
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  const { fd } = openRegular(path, { noFollow: true });
   try {
-    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
     return readFileSync(fd);
   } finally {
     closeSync(fd);

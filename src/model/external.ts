@@ -1,16 +1,8 @@
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  openSync,
-  readSync,
-  realpathSync,
-  statSync,
-} from 'node:fs';
+import { closeSync, readSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError } from '../util/errors.ts';
-import { describeFsError } from '../util/files.ts';
+import { describeFsError, openRegular } from '../util/files.ts';
 import { isInside } from '../util/paths.ts';
 import type onnxProto from 'onnx-proto';
 import { onnx, type ModelProto, type TensorProto } from './onnx.ts';
@@ -221,20 +213,12 @@ function plan(
   let opened = files.get(file);
   if (!opened) {
     try {
-      // Not opened unless it is a regular file (opening a FIFO would wait for a writer), and
-      // never through a link put in its place since it was resolved.
-      if (!statSync(file).isFile()) throw fail(`${where} is not a regular file`);
-      const fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
-      try {
-        const stat = fstatSync(fd);
-        if (!stat.isFile()) throw fail(`${where} is not a regular file`);
-        opened = { fd, size: stat.size };
-      } catch (err) {
-        closeSync(fd);
-        throw err;
-      }
+      // A regular file only (opened without blocking: a FIFO would wait for a writer), and never
+      // through a link put in its place since it was resolved.
+      opened = openRegular(file, { noFollow: true });
     } catch (err) {
-      if (err instanceof UserError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTREG' || code === 'EISDIR') throw fail(`${where} is not a regular file`);
       throw fail(`${where}: ${describeFsError(err)}`);
     }
     files.set(file, opened);

@@ -73,13 +73,20 @@ export function writeFileInside(root: string, path: string, data: string | Uint8
 }
 
 /**
- * Open a file the user named for reading, refusing anything but a regular file: a FIFO (or a
- * device) named as a model, a concept or a corpus file would block a plain read forever, and
+ * Open a file for reading, refusing anything but a regular file: a FIFO (or a device) named as a
+ * model, a concept, a corpus file, a cache entry or a lock would block a plain read forever, and
  * neither Ctrl-C nor a signal could stop it (the process waits inside the system call). The open
- * itself does not block (O_NONBLOCK, which does nothing to a regular file's reads).
+ * itself does not block (O_NONBLOCK, which does nothing to a regular file's reads). With
+ * `noFollow`, a symbolic link at the name is not followed (ELOOP). Returns the open descriptor and
+ * the file's size; the caller closes it.
  */
-function openRegular(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+export function openRegular(
+  path: string,
+  options: { noFollow?: boolean } = {},
+): { fd: number; size: number } {
+  const flags =
+    constants.O_RDONLY | constants.O_NONBLOCK | (options.noFollow ? constants.O_NOFOLLOW : 0);
+  const fd = openSync(path, flags);
   try {
     const stat = fstatSync(fd);
     if (stat.isDirectory())
@@ -90,17 +97,17 @@ function openRegular(path: string): number {
         'ENOTREG',
         'is not a regular file (a FIFO, a device or a socket); give a file',
       );
+    return { fd, size: stat.size };
   } catch (err) {
     closeSync(fd);
     throw err;
   }
-  return fd;
 }
 
 /** Read a file the user named; a missing, unreadable or non-regular file is a UserError naming it. */
 export function readUserFile(path: string): Buffer {
   return onPath(path, () => {
-    const fd = openRegular(path);
+    const { fd } = openRegular(path);
     try {
       return readFileSync(fd);
     } finally {
@@ -115,9 +122,8 @@ export function readUserFile(path: string): Buffer {
  */
 export function readFileHead(path: string, count: number): { head: Buffer; size: number } {
   return onPath(path, () => {
-    const fd = openRegular(path);
+    const { fd, size } = openRegular(path);
     try {
-      const size = fstatSync(fd).size;
       const head = Buffer.alloc(Math.min(count, size));
       let at = 0;
       while (at < head.length) {

@@ -1,7 +1,5 @@
 import {
   closeSync,
-  constants,
-  fstatSync,
   lstatSync,
   openSync,
   readFileSync,
@@ -11,7 +9,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { UserError } from './errors.ts';
-import { fsError, isProcessAlive } from './files.ts';
+import { fsError, isProcessAlive, openRegular } from './files.ts';
 
 /**
  * Locks between concept-lens processes, on a file beside what they guard (an output folder, a
@@ -220,12 +218,11 @@ const MAX_LOCK_BYTES = 4096;
 function readRaw(path: string): string | null {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openRegular(path, { noFollow: true }).fd;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : '';
   }
   try {
-    if (!fstatSync(fd).isFile()) return '';
     const buffer = Buffer.alloc(MAX_LOCK_BYTES + 1);
     const n = readSync(fd, buffer, 0, buffer.length, 0);
     return n > MAX_LOCK_BYTES ? '' : buffer.toString('utf8', 0, n);
