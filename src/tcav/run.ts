@@ -364,9 +364,9 @@ export async function prepareTcavLayer(
   effects?: MeanGradients;
 }> {
   const o = resolveOptions(options);
-  lens.classifier.layer(layer); // fails early, listing the valid layers
-  // At a wide layer the target excerpts and the pool hold what fits in memory (memory.ts); the
-  // pool spreads over as many pieces as the corpus has (CorpusIndex.sample), all composers.
+  // The layer's size (an unknown layer fails here, listing the valid ones). At a wide layer the
+  // target excerpts and the pool hold what fits in memory (memory.ts); the pool spreads over as
+  // many pieces as the corpus has (CorpusIndex.sample), all composers.
   const dim = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
   const perTarget = boundedTargetExcerpts(o.targetExcerpts, o.targets.length, layer, dim);
   if (perTarget.note) lens.note(`targets/${layer}`, perTarget.note);
@@ -384,16 +384,15 @@ export async function prepareTcavLayer(
   // Corpus windows in chunks: a roll is 400 x 88 floats, so 5000 of them at once would hold
   // 0.7 GB of rolls for activations a fifth of that size.
   const corpusActs = async (excerpts: Excerpt[], stage: string): Promise<KeyedSet> => {
-    const size = lens.classifier.layer(layer).shape.reduce((a, b) => a * b, 1);
-    const out = new Float32Array(excerpts.length * size);
+    const out = new Float32Array(excerpts.length * dim);
     const ids: string[] = [];
     // At a wide layer a chunk's activations are held twice (the chunk's, then `out`): a chunk
     // holds at most 2^24 values (64 MB).
-    const chunk = Math.max(1, Math.min(256, Math.floor(2 ** 24 / size)));
+    const chunk = Math.max(1, Math.min(256, Math.floor(2 ** 24 / dim)));
     for (let first = 0; first < excerpts.length; first += chunk) {
       const part = await lens.corpusItemsAsync(excerpts.slice(first, first + chunk));
       const a = await acts(part, `${stage} (${first + part.length} of ${excerpts.length})`);
-      out.set(a.acts.subarray(0, a.n * size), first * size);
+      out.set(a.acts.subarray(0, a.n * dim), first * dim);
       ids.push(...a.ids);
     }
     return { acts: out, n: excerpts.length, ids };
