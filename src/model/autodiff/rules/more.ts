@@ -1,5 +1,6 @@
 import { DType, attrFloat, attrInt } from '../proto.ts';
 import { staticDims } from '../probe.ts';
+import { standardizedBackward } from './normalization.ts';
 import {
   constantInts,
   fixedDims,
@@ -38,16 +39,8 @@ const instanceNorm: Rule = (ctx) => {
   const r = rankOf(ctx, x);
   const axes = [...Array(r - 2).keys()].map((a) => a + 2);
   const eps = attrFloat(ctx.node, 'epsilon', 1e-5);
-  const mean = (t: string) => b.reduce('ReduceMean', t, axes, true);
-  const centred = b.sub(x, mean(x));
-  const inverse = b.op('Reciprocal', [
-    b.op('Sqrt', [b.add(mean(b.mul(centred, centred)), b.scalar(eps))]),
-  ]);
-  const xhat = b.mul(centred, inverse);
   const scale = b.op('Reshape', [ctx.input(1), b.ints([-1, ...Array(r - 2).fill(1)])]);
-  const h = b.mul(dy, scale);
-  const inner = b.sub(b.sub(h, mean(h)), b.mul(xhat, mean(b.mul(h, xhat))));
-  return [b.mul(inner, inverse), undefined, undefined];
+  return [standardizedBackward(b, x, b.mul(dy, scale), axes, eps), undefined, undefined];
 };
 
 const prelu: Rule = (ctx) => {

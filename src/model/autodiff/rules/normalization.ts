@@ -1,3 +1,4 @@
+import type { GraphBuilder } from '../builder.ts';
 import { attrFloat, attrInt } from '../proto.ts';
 import { normalizeAxis, rankOf, type Rule, type RuleContext } from '../rule.ts';
 
@@ -41,16 +42,30 @@ const layerNorm: Rule = (ctx) => {
   const axis = normalizeAxis(attrInt(ctx.node, 'axis', -1), r);
   const axes = [...Array(r - axis).keys()].map((a) => a + axis);
   const eps = attrFloat(ctx.node, 'epsilon', 1e-5);
+  return [standardizedBackward(b, x, b.mul(dy, ctx.input(1)), axes, eps)];
+};
+
+/**
+ * The input's gradient through a standardisation over `axes` (LayerNormalization here,
+ * InstanceNormalization in more.ts): with xhat = (x - mu) / sigma and h the gradient at xhat
+ * (dy times the scale), dx = (h - mean(h) - xhat * mean(h * xhat)) / sigma.
+ */
+export function standardizedBackward(
+  b: GraphBuilder,
+  x: string,
+  h: string,
+  axes: number[],
+  eps: number,
+): string {
   const mean = (t: string) => b.reduce('ReduceMean', t, axes, true);
   const centred = b.sub(x, mean(x));
   const inverse = b.op('Reciprocal', [
     b.op('Sqrt', [b.add(mean(b.mul(centred, centred)), b.scalar(eps))]),
   ]);
   const xhat = b.mul(centred, inverse);
-  const h = b.mul(dy, ctx.input(1));
   const inner = b.sub(b.sub(h, mean(h)), b.mul(xhat, mean(b.mul(h, xhat))));
-  return [b.mul(inner, inverse)];
-};
+  return b.mul(inner, inverse);
+}
 
 function softmaxAxes(ctx: RuleContext): number[] {
   const r = rankOf(ctx, ctx.input(0));
